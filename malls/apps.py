@@ -1,0 +1,12 @@
+"""App configuration: registers the system checks."""
+
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class MallsConfig(AppConfig):
+    name = "malls"
+    verbose_name = _("Mall settings")
+
+    def ready(self):
+        from . import checks  # noqa: F401  (registers the checks)

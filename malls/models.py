@@ -1,0 +1,248 @@
+"""The data model: merchants' stores, the malls GoQ connects, each store's mall shops,
+and the MakeShop API settings of a MakeShop shop."""
+
+import secrets
+import uuid
+
+from django.conf import settings
+from django.core.validators import RegexValidator
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
+
+from .fields import EncryptedSecretField
+
+SHOP_ID_MAX_LENGTH = 64
+
+# MakeShop shop IDs are ASCII letters, digits, '-' and '_'. Nothing else is accepted, so a
+# shop ID can never change the shape of a URL or a query string we send to MakeShop.
+validate_makeshop_shop_id = RegexValidator(
+    r"\A[A-Za-z0-9][A-Za-z0-9_-]{1,63}\Z",
+    _("Enter the shop ID you use to sign in to MakeShop: letters, digits, '-' or '_'."),
+    code="invalid_shop_id",
+)
+
+
+def new_notification_token() -> str:
+    """An unguessable token for a shop's update-notification URL (256 bits)."""
+    return secrets.token_urlsafe(32)
+
+
+class Store(models.Model):
+    """A merchant tenant: the unit that owns mall shops and that users belong to."""
+
+    name = models.CharField(_("store name"), max_length=200)
+    members = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, through="Membership", related_name="stores", blank=True
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("store")
+        verbose_name_plural = _("stores")
+        ordering = ["name", "pk"]
+
+    def __str__(self):
+        return self.name
+
+
+class Membership(models.Model):
+    """A user's access to one store; a user may belong to several stores."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
+    )
+    store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="memberships")
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("membership")
+        verbose_name_plural = _("memberships")
+        constraints = [
+            models.UniqueConstraint(fields=["user", "store"], name="membership_unique_user_store")
+        ]
+
+    def __str__(self):
+        return f"{self.user} @ {self.store}"
+
+
+class Mall(models.Model):
+    """A kind of mall GoQ connects to (MakeShop, 楽天市場, ...), kept as data."""
+
+    MAKESHOP = "makeshop"
+
+    code = models.SlugField(_("code"), max_length=40, unique=True)
+    name = models.CharField(_("name"), max_length=100)
+    name_en = models.CharField(_("English name"), max_length=100)
+    sort_order = models.PositiveSmallIntegerField(_("sort order"), default=0)
+
+    class Meta:
+        verbose_name = _("mall")
+        verbose_name_plural = _("malls")
+        ordering = ["sort_order", "code"]
+
+    def __str__(self):
+        return self.name
+
+
+class MallShop(models.Model):
+    """One of a store's shops on a mall (出店); a store may run several on the same mall."""
+
+    class OrderRetrieval(models.TextChoices):
+        CSV = "csv", _("CSV import")
+        API = "api", _("Order retrieval by API")
+
+    class ApplicationStatus(models.TextChoices):
+        NOT_APPLIED = "not_applied", pgettext_lazy("API-use application", "Not applied")
+        APPLIED = "applied", pgettext_lazy("API-use application", "Applied to MakeShop")
+        APPROVED = "approved", pgettext_lazy(
+            "API-use application", "Approved, retrieval switched to API"
+        )
+        WITHDRAWN = "withdrawn", pgettext_lazy("API-use application", "Withdrawn")
+
+    store = models.ForeignKey(
+        Store, on_delete=models.CASCADE, related_name="shops", verbose_name=_("store")
+    )
+    mall = models.ForeignKey(
+        Mall, on_delete=models.PROTECT, related_name="shops", verbose_name=_("mall")
+    )
+    name = models.CharField(_("display name"), max_length=200)
+    order_retrieval = models.CharField(
+        _("order retrieval"),
+        max_length=10,
+        choices=OrderRetrieval.choices,
+        default=OrderRetrieval.CSV,
+    )
+    application_status = models.CharField(
+        _("API-use application"),
+        max_length=20,
+        choices=ApplicationStatus.choices,
+        default=ApplicationStatus.NOT_APPLIED,
+        db_index=True,
+    )
+    application_updated_at = models.DateTimeField(
+        _("application updated at"), null=True, blank=True
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("mall shop")
+        verbose_name_plural = _("mall shops")
+        ordering = ["store", "mall__sort_order", "name", "pk"]
+        indexes = [models.Index(fields=["store", "mall"], name="mallshop_store_mall")]
+
+    def __str__(self):
+        return f"{self.store} / {self.mall} / {self.name}"
+
+
+class MakeShopConnection(models.Model):
+    """The MakeShop API settings of a MakeShop shop, and what MakeShop last said of them.
+
+    The three secrets are encrypted at rest, bound to this row (see ``malls.crypto``);
+    the primary key is a UUID so that it exists before the INSERT. ``version`` is
+    bumped on every change by a person, so a stale form cannot overwrite a newer save.
+    """
+
+    class Status(models.TextChoices):
+        UNSET = "unset", pgettext_lazy("verification", "Not configured")
+        PENDING = "pending", pgettext_lazy("verification", "Verification pending")
+        VERIFIED = "verified", pgettext_lazy("verification", "Verified")
+        REJECTED = "rejected", pgettext_lazy("verification", "Rejected by MakeShop")
+        UNVERIFIED = "unverified", pgettext_lazy("verification", "Not yet verified")
+
+    class Check(models.TextChoices):
+        # Mirrors malls.makeshop.Check; kept here so the database does not depend on the client.
+        ORDER_AUTH_CODE = "order_auth_code", _("Order data auth code")
+        PRODUCT_AUTH_CODE = "product_auth_code", _("Product data auth code")
+        PASSWORD = "password", _("Password")
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    shop = models.OneToOneField(
+        MallShop, on_delete=models.CASCADE, related_name="makeshop", verbose_name=_("mall shop")
+    )
+    makeshop_shop_id = models.CharField(
+        _("MakeShop shop ID"),
+        max_length=SHOP_ID_MAX_LENGTH,
+        unique=True,
+        null=True,
+        blank=True,
+        validators=[validate_makeshop_shop_id],
+    )
+    password = EncryptedSecretField(_("password"))
+    order_auth_code = EncryptedSecretField(_("order data auth code"))
+    product_auth_code = EncryptedSecretField(_("product data auth code"))
+
+    status = models.CharField(
+        _("verification status"),
+        max_length=20,
+        choices=Status.choices,
+        default=Status.UNSET,
+        db_index=True,
+    )
+    failed_check = models.CharField(
+        _("failing check"), max_length=30, choices=Check.choices, blank=True
+    )
+    failure_reason = models.CharField(_("failure reason"), max_length=40, blank=True)
+    makeshop_message = models.CharField(_("MakeShop's message"), max_length=500, blank=True)
+    last_checked_at = models.DateTimeField(_("last checked at"), null=True, blank=True)
+    verified_at = models.DateTimeField(_("last verified at"), null=True, blank=True)
+    failing_since = models.DateTimeField(_("failing since"), null=True, blank=True)
+    # When each credential was last accepted by MakeShop; cleared when it changes, so a
+    # save re-checks only what changed since the last success.
+    password_verified_at = models.DateTimeField(null=True, blank=True, editable=False)
+    order_auth_code_verified_at = models.DateTimeField(null=True, blank=True, editable=False)
+    product_auth_code_verified_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    notification_token = models.CharField(
+        _("notification token"), max_length=64, unique=True, default=new_notification_token,
+        editable=False,
+    )
+    previous_notification_token = models.CharField(
+        max_length=64, blank=True, default="", editable=False
+    )
+    previous_token_expires_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    version = models.PositiveIntegerField(_("version"), default=1, editable=False)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    SECRET_FIELDS = ("password", "order_auth_code", "product_auth_code")
+
+    class Meta:
+        verbose_name = _("MakeShop connection")
+        verbose_name_plural = _("MakeShop connections")
+        indexes = [models.Index(fields=["status", "verified_at"], name="makeshop_status_verified")]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(version__gte=1), name="makeshop_version_positive"
+            ),
+        ]
+
+    def __str__(self):
+        return self.makeshop_shop_id or str(_("(no shop ID yet)"))
+
+
+class MakeShopCallSlot(models.Model):
+    """The per-MakeShop-shop call slot that spaces and serialises calls to MakeShop.
+
+    MakeShop allows one call per second per shop and never two at once. Every
+    process and machine claims this row with a conditional UPDATE before calling, so
+    the database (PostgreSQL in production) is the shared coordinator. The lease
+    (``busy_until``) frees the slot if a holder dies mid-call.
+    """
+
+    makeshop_shop_id = models.CharField(max_length=SHOP_ID_MAX_LENGTH, primary_key=True)
+    holder = models.CharField(max_length=64, blank=True, default="")
+    busy_until = models.FloatField(default=0.0)
+    next_call_at = models.FloatField(default=0.0)
+    calls = models.PositiveBigIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("MakeShop call slot")
+        verbose_name_plural = _("MakeShop call slots")
+
+    def __str__(self):
+        return self.makeshop_shop_id
+
+
