@@ -17,3 +17,10 @@ from goq.settings import *  # noqa: E402,F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 STORAGES["staticfiles"]["BACKEND"] = "django.contrib.staticfiles.storage.StaticFilesStorage"  # noqa: F405
+
+# A file, not memory, so that processes started by a test share the test database.
+if DATABASES["default"]["ENGINE"].endswith("sqlite3"):  # noqa: F405
+    DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / ".test-db.sqlite3")}  # noqa: F405
+# Set by tests that start helper processes: connect straight to the test database.
+if os.environ.get("GOQ_TEST_DATABASE_NAME"):
+    DATABASES["default"]["NAME"] = os.environ["GOQ_TEST_DATABASE_NAME"]  # noqa: F405

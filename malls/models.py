@@ -10,6 +10,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from .crypto import DecryptionError
 from .fields import EncryptedSecretField
 
 SHOP_ID_MAX_LENGTH = 64
@@ -221,6 +222,49 @@ class MakeShopConnection(models.Model):
 
     def __str__(self):
         return self.makeshop_shop_id or str(_("(no shop ID yet)"))
+
+    def secret_state(self, name: str) -> "SecretState":
+        """How a saved secret may be shown: never its value, at most its last 4 characters."""
+        if name not in self.SECRET_FIELDS:
+            raise ValueError(name)
+        try:
+            value = getattr(self, name)
+        except DecryptionError:
+            return SecretState(SecretState.UNREADABLE)
+        if not value:
+            return SecretState(SecretState.UNSET)
+        return SecretState(SecretState.SET, value.last4)
+
+    @property
+    def has_unreadable_secret(self) -> bool:
+        return any(
+            self.secret_state(name).state == SecretState.UNREADABLE for name in self.SECRET_FIELDS
+        )
+
+
+class SecretState:
+    """What screens may say about a secret: 未設定, 設定済み (…last 4), or 再入力が必要."""
+
+    UNSET = "unset"
+    SET = "set"
+    UNREADABLE = "unreadable"
+
+    def __init__(self, state: str, last4: str = ""):
+        self.state = state
+        self.last4 = last4
+
+    @property
+    def is_set(self) -> bool:
+        return self.state == self.SET
+
+    def __str__(self):
+        if self.state == self.SET:
+            if self.last4:
+                return str(_("Saved (ends in %(last4)s)") % {"last4": self.last4})
+            return str(_("Saved"))
+        if self.state == self.UNREADABLE:
+            return str(_("Must be entered again"))
+        return str(_("Not set"))
 
 
 class MakeShopCallSlot(models.Model):

@@ -9,11 +9,15 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import timedelta
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from . import crypto
+from .makeshop import Check, CheckResult, MakeShopClient, Outcome, get_client
 from .models import MakeShopConnection
+from .throttle import SlotWaitTimeout, makeshop_call_slot
 
 ROTATION_BATCH_SIZE = 1000
 
@@ -130,3 +134,292 @@ def check_stored_credentials(*, batch_size=ROTATION_BATCH_SIZE) -> CredentialsHe
                 except crypto.DecryptionError:
                     health.undecryptable.append((str(pk), column.name))
     return health
+
+
+# --- Verification -------------------------------------------------------------------
+
+# A credential accepted by MakeShop this recently is not checked again on a save
+# that leaves it unchanged.
+VERIFICATION_FRESH_FOR = timedelta(hours=24)
+
+CHECK_ORDER = (Check.ORDER_AUTH_CODE, Check.PRODUCT_AUTH_CODE, Check.PASSWORD)
+_CHECK_FIELD = {
+    Check.ORDER_AUTH_CODE: "order_auth_code",
+    Check.PRODUCT_AUTH_CODE: "product_auth_code",
+    Check.PASSWORD: "password",
+}
+
+
+class ConcurrentEditError(Exception):
+    """The settings changed after the form was opened; the later save is refused."""
+
+
+class ShopIdTakenError(Exception):
+    """The MakeShop shop ID is already connected to another shop."""
+
+
+@dataclass(frozen=True)
+class Verification:
+    """The outcome of the checks run against MakeShop, one result per credential.
+
+    ``results`` holds only the checks that ran; a check skipped because MakeShop was
+    unreachable on an earlier one is listed in ``not_run``.
+    """
+
+    results: dict[Check, CheckResult]
+    not_run: tuple[Check, ...] = ()
+
+    @property
+    def outcome(self) -> Outcome:
+        outcomes = {result.outcome for result in self.results.values()}
+        for worst in (Outcome.REJECTED, Outcome.UNREACHABLE, Outcome.UNEXPECTED):
+            if worst in outcomes:
+                return worst
+        return Outcome.ACCEPTED
+
+    @property
+    def ok(self) -> bool:
+        return self.outcome == Outcome.ACCEPTED and not self.not_run
+
+    @property
+    def calls(self) -> int:
+        return len(self.results)
+
+    def first_failure(self) -> CheckResult | None:
+        for check in CHECK_ORDER:
+            result = self.results.get(check)
+            if result is not None and result.outcome == self.outcome and not result.ok:
+                return result
+        return None
+
+
+def _busy_result(check: Check) -> CheckResult:
+    return CheckResult(check=check, outcome=Outcome.UNREACHABLE, reason="busy")
+
+
+def check_makeshop_credentials(
+    *,
+    shop_id: str,
+    credentials: dict[Check, str],
+    client: MakeShopClient | None = None,
+) -> Verification:
+    """Ask MakeShop whether each given credential is accepted; change nothing here.
+
+    Calls go one at a time through the shop's call slot. After an UNREACHABLE answer
+    the remaining checks are not attempted: they would only wait for the same outage.
+    Must not run inside a transaction (the slot needs autocommit, and a transaction
+    must never stay open across a remote call).
+    """
+    if transaction.get_connection().in_atomic_block:
+        raise RuntimeError("MakeShop must not be called inside a database transaction")
+    client = client or get_client()
+    results: dict[Check, CheckResult] = {}
+    pending = [check for check in CHECK_ORDER if credentials.get(check)]
+    while pending:
+        check = pending.pop(0)
+        secret = credentials[check]
+        try:
+            with makeshop_call_slot(shop_id):
+                results[check] = _CALLS[check](client, shop_id, secret)
+        except SlotWaitTimeout:
+            results[check] = _busy_result(check)
+        if results[check].outcome == Outcome.UNREACHABLE:
+            return Verification(results=results, not_run=tuple(pending))
+    return Verification(results=results)
+
+
+_CALLS = {
+    Check.ORDER_AUTH_CODE: lambda c, shop_id, s: c.verify_order_auth_code(
+        shop_id=shop_id, auth_code=s
+    ),
+    Check.PRODUCT_AUTH_CODE: lambda c, shop_id, s: c.verify_product_auth_code(
+        shop_id=shop_id, auth_code=s
+    ),
+    Check.PASSWORD: lambda c, shop_id, s: c.verify_login(shop_id=shop_id, password=s),
+}
+
+
+def _saved_secret(connection, name) -> str | None:
+    try:
+        value = getattr(connection, name)
+    except crypto.DecryptionError:
+        return None
+    return value.reveal() if value else None
+
+
+def _record_outcome(connection, verification: Verification, now) -> None:
+    """Copy a verification's outcome onto ``connection`` (not saved here)."""
+    connection.last_checked_at = now
+    for check, result in verification.results.items():
+        # A credential MakeShop did not accept this time is no longer "fresh".
+        setattr(connection, f"{_CHECK_FIELD[check]}_verified_at", now if result.ok else None)
+    if verification.ok:
+        connection.status = MakeShopConnection.Status.VERIFIED
+        connection.verified_at = now
+        connection.failing_since = None
+        connection.failed_check = connection.failure_reason = connection.makeshop_message = ""
+        return
+    failure = verification.first_failure()
+    if verification.outcome == Outcome.REJECTED:
+        connection.status = MakeShopConnection.Status.REJECTED
+        connection.failing_since = connection.failing_since or now
+    else:
+        connection.status = MakeShopConnection.Status.UNVERIFIED
+    connection.failed_check = str(failure.check) if failure else ""
+    connection.failure_reason = (failure.reason if failure else "")[:40]
+    connection.makeshop_message = (failure.message if failure else "")[:500]
+
+
+def verify_connection(
+    *, connection: MakeShopConnection, force: bool = True, client=None
+) -> Verification | None:
+    """Re-verify saved settings with MakeShop and record the outcome on the shop.
+
+    With ``force=False`` only credentials not accepted within
+    ``VERIFICATION_FRESH_FOR`` are checked. The outcome is written only if nobody
+    changed the settings while MakeShop was answering (same ``version``);
+    otherwise it describes credentials that no longer exist and is dropped.
+    Returns None when there is nothing to verify (no shop ID or no secrets).
+    """
+    if not connection.makeshop_shop_id:
+        return None
+    now = timezone.now()
+    credentials = {}
+    for check in CHECK_ORDER:
+        name = _CHECK_FIELD[check]
+        secret = _saved_secret(connection, name)
+        verified_at = getattr(connection, f"{name}_verified_at")
+        fresh = verified_at and now - verified_at < VERIFICATION_FRESH_FOR
+        if secret and (force or not fresh):
+            credentials[check] = secret
+    if not credentials:
+        return None
+    verification = check_makeshop_credentials(
+        shop_id=connection.makeshop_shop_id, credentials=credentials, client=client
+    )
+    _record_outcome(connection, verification, timezone.now())
+    fields = [
+        "status", "verified_at", "last_checked_at", "failing_since", "failed_check",
+        "failure_reason", "makeshop_message", "password_verified_at",
+        "order_auth_code_verified_at", "product_auth_code_verified_at",
+    ]
+    MakeShopConnection.objects.filter(pk=connection.pk, version=connection.version).update(
+        updated_at=timezone.now(), **{name: getattr(connection, name) for name in fields}
+    )
+    return verification
+
+
+@dataclass(frozen=True)
+class SaveResult:
+    """What happened to a merchant's save.
+
+    ``saved`` says whether anything was written. When MakeShop could not give a
+    verdict, ``needs_decision`` asks the merchant whether to keep the new settings
+    unverified.
+    """
+
+    saved: bool
+    verification: Verification | None
+    connection: MakeShopConnection
+    needs_decision: bool = False
+
+
+def save_makeshop_settings(
+    *,
+    connection: MakeShopConnection,
+    shop_id: str,
+    password: str | None = None,
+    order_auth_code: str | None = None,
+    product_auth_code: str | None = None,
+    expected_version: int | None,
+    keep_unverified: bool = False,
+    client=None,
+) -> SaveResult:
+    """Verify new MakeShop settings with MakeShop, then save them if accepted.
+
+    A secret given as None or "" keeps the saved one. Only credentials that changed,
+    or were not accepted recently, are checked. A rejection saves nothing, so the
+    previously working settings stay as they were. If MakeShop cannot be reached,
+    nothing is saved unless ``keep_unverified`` is set, in which case the settings
+    are saved as 接続未確認 to be verified later.
+
+    Raises ConcurrentEditError if the saved settings changed since
+    ``expected_version`` was read, and ShopIdTakenError if another shop already
+    uses ``shop_id``.
+    """
+    new_secrets = {"password": password, "order_auth_code": order_auth_code,
+                   "product_auth_code": product_auth_code}
+    new_secrets = {name: value for name, value in new_secrets.items() if value}
+    is_new = connection._state.adding
+    shop_id_changed = is_new or shop_id != connection.makeshop_shop_id
+    _refuse_if_stale(connection, expected_version)
+    if MakeShopConnection.objects.filter(makeshop_shop_id=shop_id).exclude(
+        pk=connection.pk
+    ).exists():
+        raise ShopIdTakenError(shop_id)
+
+    now = timezone.now()
+    credentials: dict[Check, str] = {}
+    for check in CHECK_ORDER:
+        name = _CHECK_FIELD[check]
+        saved = None if is_new else _saved_secret(connection, name)
+        value = new_secrets.get(name) or saved
+        if not value:
+            continue
+        verified_at = getattr(connection, f"{name}_verified_at")
+        fresh = verified_at and now - verified_at < VERIFICATION_FRESH_FOR
+        unchanged = value == saved and not shop_id_changed
+        if not (unchanged and fresh):
+            credentials[check] = value
+
+    verification = None
+    if credentials:
+        verification = check_makeshop_credentials(
+            shop_id=shop_id, credentials=credentials, client=client
+        )
+        if verification.outcome == Outcome.REJECTED:
+            return SaveResult(saved=False, verification=verification, connection=connection)
+        if not verification.ok and not keep_unverified:
+            return SaveResult(
+                saved=False, verification=verification, connection=connection,
+                needs_decision=True,
+            )
+
+    with transaction.atomic():
+        if is_new:
+            target = connection
+        else:
+            target = MakeShopConnection.objects.select_for_update().get(pk=connection.pk)
+            if target.version != expected_version:
+                raise ConcurrentEditError(str(connection.pk))
+            target.version += 1
+        if shop_id_changed:
+            for name in _CHECK_FIELD.values():
+                setattr(target, f"{name}_verified_at", None)
+        target.makeshop_shop_id = shop_id
+        for name, value in new_secrets.items():
+            if is_new or value != _saved_secret(target, name):
+                setattr(target, name, value)
+                setattr(target, f"{name}_verified_at", None)
+        if verification is not None:
+            _record_outcome(target, verification, timezone.now())
+        try:
+            with transaction.atomic():
+                target.save()
+        except IntegrityError as exc:
+            if MakeShopConnection.objects.filter(makeshop_shop_id=shop_id).exclude(
+                pk=target.pk
+            ).exists():
+                raise ShopIdTakenError(shop_id) from exc
+            raise ConcurrentEditError(str(target.pk)) from exc
+    return SaveResult(saved=True, verification=verification, connection=target)
+
+
+def _refuse_if_stale(connection, expected_version) -> None:
+    if connection._state.adding:
+        return
+    current = MakeShopConnection.objects.filter(pk=connection.pk).values_list(
+        "version", flat=True
+    ).first()
+    if current is None or current != expected_version:
+        raise ConcurrentEditError(str(connection.pk))

@@ -14,6 +14,12 @@ def make_user(*, username=None, password="pass-for-tests-2026", **extra):
     return get_user_model().objects.create_user(username=username, password=password, **extra)
 
 
+def get_mall(code=Mall.MAKESHOP):
+    """The mall row (made by a data migration, but flushed by transactional tests)."""
+    mall, _ = Mall.objects.get_or_create(code=code, defaults={"name": code, "name_en": code})
+    return mall
+
+
 def make_store(*, name=None, members=()):
     store = Store.objects.create(name=name or f"店舗{next(_sequence)}")
     for user in members:
@@ -24,7 +30,7 @@ def make_store(*, name=None, members=()):
 def make_shop(*, store=None, mall_code=Mall.MAKESHOP, name=None, **extra):
     return MallShop.objects.create(
         store=store or make_store(),
-        mall=Mall.objects.get(code=mall_code),
+        mall=get_mall(mall_code),
         name=name or f"ショップ{next(_sequence)}",
         **extra,
     )

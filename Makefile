@@ -1,0 +1,44 @@
+# Two commands for a new user: `make run` and `make test`. Everything else is internal.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+SANDBOX_PORT ?= 8001
+PORT ?= 8000
+
+.PHONY: run test lint install clean
+
+$(BIN)/.installed: requirements.txt
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 13) else "goq-malls needs Python 3.13 or newer (see .python-version)")'
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.txt
+	touch $@
+
+install: $(BIN)/.installed
+
+.env:
+	$(BIN)/python scripts/write_dev_env.py .env
+
+## Serve the app with demo data on SQLite, offline, against the bundled MakeShop sandbox.
+run: install .env
+	$(BIN)/python manage.py migrate --no-input
+	$(BIN)/python manage.py compilemessages --ignore=.venv >/dev/null
+	$(BIN)/python manage.py seed_demo
+	@echo "MakeShop sandbox: http://127.0.0.1:$(SANDBOX_PORT)   app: http://127.0.0.1:$(PORT)"
+	@trap 'kill 0' EXIT INT TERM; \
+	  $(BIN)/python manage.py makeshop_sandbox --port $(SANDBOX_PORT) & \
+	  MAKESHOP_API_BASE_URL=http://127.0.0.1:$(SANDBOX_PORT) \
+	    $(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
+
+## Set up and run every test (SQLite unless DATABASE_URL says otherwise).
+test: install
+	./scripts/ensure_chromium.sh
+	$(BIN)/python manage.py compilemessages --ignore=.venv >/dev/null
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest
+
+lint: install
+	$(BIN)/ruff check .
+
+clean:
+	rm -rf $(VENV) db.sqlite3 staticfiles tests/artifacts
