@@ -18,9 +18,14 @@ from goq.settings import *  # noqa: E402,F403
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 STORAGES["staticfiles"]["BACKEND"] = "django.contrib.staticfiles.storage.StaticFilesStorage"  # noqa: F405
 
-# A file, not memory, so that processes started by a test share the test database.
+# A file, not memory, so that processes started by a test share the test database;
+# named per run so that two runs on one machine never share one.
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):  # noqa: F405
-    DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / ".test-db.sqlite3")}  # noqa: F405
+    DATABASES["default"]["TEST"] = {  # noqa: F405
+        "NAME": str(BASE_DIR / f".test-db-{os.getpid()}.sqlite3")  # noqa: F405
+    }
+else:
+    DATABASES["default"]["TEST"] = {"NAME": f"test_goq_{os.getpid()}"}  # noqa: F405
 # Set by tests that start helper processes: connect straight to the test database.
 if os.environ.get("GOQ_TEST_DATABASE_NAME"):
     DATABASES["default"]["NAME"] = os.environ["GOQ_TEST_DATABASE_NAME"]  # noqa: F405

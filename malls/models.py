@@ -204,6 +204,14 @@ class MakeShopConnection(models.Model):
     )
     previous_token_expires_at = models.DateTimeField(null=True, blank=True, editable=False)
 
+    # Denormalised from NotificationEvent so lists need no extra query per shop.
+    last_notification_at = models.DateTimeField(
+        _("last update notification"), null=True, blank=True, editable=False
+    )
+    last_notification_kind = models.CharField(
+        _("last notification event"), max_length=30, blank=True, default="", editable=False
+    )
+
     version = models.PositiveIntegerField(_("version"), default=1, editable=False)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
@@ -290,3 +298,139 @@ class MakeShopCallSlot(models.Model):
         return self.makeshop_shop_id
 
 
+
+
+class NotificationEvent(models.Model):
+    """An update notification (更新通知) MakeShop sent for one of a shop's orders.
+
+    A notification is only a hint that an order changed: it is recorded, repeats of
+    the same event within ``DEDUP_WINDOW_SECONDS`` are folded into one row (the
+    unique constraint makes that hold under concurrent deliveries), and the order is
+    marked for a refresh from MakeShop's order API.
+    """
+
+    DEDUP_WINDOW_SECONDS = 600
+
+    class Kind(models.TextChoices):
+        NEW_ORDER = "new_order", _("New order")
+        ORDER_EDITED = "order_edited", _("Order edited")
+        ORDER_CANCELLED = "order_cancelled", _("Order cancelled")
+        PAYMENT_COMPLETED = "payment_completed", _("Payment completed")
+        DELIVERY_COMPLETED = "delivery_completed", _("Delivery completed")
+        OTHER = "other", _("Other")
+
+    connection = models.ForeignKey(
+        MakeShopConnection, on_delete=models.CASCADE, related_name="notifications",
+        verbose_name=_("MakeShop connection"),
+    )
+    kind = models.CharField(_("event"), max_length=30, choices=Kind.choices)
+    raw_command = models.CharField(_("command as sent"), max_length=40, blank=True)
+    order_number = models.CharField(_("order number"), max_length=64, blank=True)
+    received_at = models.DateTimeField(_("received at"), db_index=True)
+    sender_address = models.GenericIPAddressField(_("sender address"), null=True, blank=True)
+    dedup_window = models.BigIntegerField(editable=False)
+    repeats = models.PositiveIntegerField(_("repeats"), default=0)
+
+    class Meta:
+        verbose_name = _("update notification")
+        verbose_name_plural = _("update notifications")
+        ordering = ["-received_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["connection", "kind", "order_number", "dedup_window"],
+                name="notification_dedup",
+            )
+        ]
+        indexes = [models.Index(fields=["connection", "-received_at"], name="notification_recent")]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} {self.order_number}"
+
+
+class OrderRefreshRequest(models.Model):
+    """An order MakeShop told us about and the order import must fetch again.
+
+    The seam to the order import (not part of this product yet): it reads open
+    requests, fetches each order with ``cmd=get&ordernum=...``, and sets
+    ``fulfilled_at``.
+    """
+
+    connection = models.ForeignKey(
+        MakeShopConnection, on_delete=models.CASCADE, related_name="refresh_requests"
+    )
+    order_number = models.CharField(_("order number"), max_length=64)
+    requested_at = models.DateTimeField(_("requested at"))
+    fulfilled_at = models.DateTimeField(_("fulfilled at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("order refresh request")
+        verbose_name_plural = _("order refresh requests")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["connection", "order_number"],
+                condition=models.Q(fulfilled_at__isnull=True),
+                name="one_open_refresh_per_order",
+            )
+        ]
+
+    def __str__(self):
+        return self.order_number
+
+
+class ChangeRecord(models.Model):
+    """Who changed what on a shop, and through which door.
+
+    Secrets appear only as "changed", never with a value. Kept by hand rather than by
+    django-simple-history or django-auditlog: both copy field values into their
+    tables (simple-history every column, auditlog at best half-masked), which would
+    keep old secrets around.
+    """
+
+    class Source(models.TextChoices):
+        MERCHANT = "merchant", _("Merchant screens")
+        ADMIN = "admin", _("Staff admin")
+        COMMAND = "command", _("Command")
+        TASK = "task", _("Background job")
+        NOTIFICATION = "notification", _("Update notification")
+
+    shop = models.ForeignKey(
+        MallShop, on_delete=models.CASCADE, related_name="changes", verbose_name=_("mall shop")
+    )
+    at = models.DateTimeField(_("at"), auto_now_add=True, db_index=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+        related_name="+", verbose_name=_("by"),
+    )
+    source = models.CharField(_("through"), max_length=20, choices=Source.choices)
+    action = models.CharField(_("action"), max_length=40)
+    changes = models.JSONField(_("changes"), default=dict, blank=True)
+
+    class Meta:
+        verbose_name = _("change record")
+        verbose_name_plural = _("change records")
+        ordering = ["-at", "-pk"]
+        indexes = [models.Index(fields=["shop", "-at"], name="change_shop_recent")]
+
+    def __str__(self):
+        return f"{self.at:%Y-%m-%d %H:%M} {self.action}"
+
+
+class RateCounter(models.Model):
+    """A hit counter per key and fixed time window, shared by every process via the database.
+
+    Used for abuse limits (notification tokens, verification attempts); see
+    ``malls.ratelimits``.
+    """
+
+    key = models.CharField(max_length=200)
+    window = models.BigIntegerField()
+    hits = models.PositiveIntegerField(default=0)
+    expires_at = models.FloatField(db_index=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["key", "window"], name="ratecounter_key_window")
+        ]
+
+    def __str__(self):
+        return f"{self.key}@{self.window}"

@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from . import crypto
 from .makeshop import Check, CheckResult, MakeShopClient, Outcome, get_client
-from .models import MakeShopConnection
+from .models import ChangeRecord, MakeShopConnection, MallShop, new_notification_token
 from .throttle import SlotWaitTimeout, makeshop_call_slot
 
 ROTATION_BATCH_SIZE = 1000
@@ -271,7 +271,12 @@ def _record_outcome(connection, verification: Verification, now) -> None:
 
 
 def verify_connection(
-    *, connection: MakeShopConnection, force: bool = True, client=None
+    *,
+    connection: MakeShopConnection,
+    force: bool = True,
+    client=None,
+    actor=None,
+    source=ChangeRecord.Source.COMMAND,
 ) -> Verification | None:
     """Re-verify saved settings with MakeShop and record the outcome on the shop.
 
@@ -297,15 +302,23 @@ def verify_connection(
     verification = check_makeshop_credentials(
         shop_id=connection.makeshop_shop_id, credentials=credentials, client=client
     )
+    before = {name: getattr(connection, name) for name in ("status", "failed_check")}
     _record_outcome(connection, verification, timezone.now())
     fields = [
         "status", "verified_at", "last_checked_at", "failing_since", "failed_check",
         "failure_reason", "makeshop_message", "password_verified_at",
         "order_auth_code_verified_at", "product_auth_code_verified_at",
     ]
-    MakeShopConnection.objects.filter(pk=connection.pk, version=connection.version).update(
-        updated_at=timezone.now(), **{name: getattr(connection, name) for name in fields}
-    )
+    with transaction.atomic():
+        written = MakeShopConnection.objects.filter(
+            pk=connection.pk, version=connection.version
+        ).update(updated_at=timezone.now(), **{name: getattr(connection, name) for name in fields})
+        changes = _status_changes(before, connection)
+        if written and changes:
+            record_change(
+                shop=connection.shop, actor=actor, source=source, action="makeshop.verified",
+                changes=changes,
+            )
     return verification
 
 
@@ -334,6 +347,8 @@ def save_makeshop_settings(
     expected_version: int | None,
     keep_unverified: bool = False,
     client=None,
+    actor=None,
+    source=ChangeRecord.Source.MERCHANT,
 ) -> SaveResult:
     """Verify new MakeShop settings with MakeShop, then save them if accepted.
 
@@ -386,23 +401,12 @@ def save_makeshop_settings(
             )
 
     with transaction.atomic():
-        if is_new:
-            target = connection
-        else:
-            target = MakeShopConnection.objects.select_for_update().get(pk=connection.pk)
-            if target.version != expected_version:
-                raise ConcurrentEditError(str(connection.pk))
-            target.version += 1
-        if shop_id_changed:
-            for name in _CHECK_FIELD.values():
-                setattr(target, f"{name}_verified_at", None)
-        target.makeshop_shop_id = shop_id
-        for name, value in new_secrets.items():
-            if is_new or value != _saved_secret(target, name):
-                setattr(target, name, value)
-                setattr(target, f"{name}_verified_at", None)
+        target = _lock_for_edit(connection, expected_version)
+        changes = _apply_settings(target, shop_id=shop_id, new_secrets=new_secrets)
+        before = {"status": target.status}
         if verification is not None:
             _record_outcome(target, verification, timezone.now())
+        changes.update(_status_changes(before, target))
         try:
             with transaction.atomic():
                 target.save()
@@ -412,7 +416,84 @@ def save_makeshop_settings(
             ).exists():
                 raise ShopIdTakenError(shop_id) from exc
             raise ConcurrentEditError(str(target.pk)) from exc
+        record_change(
+            shop=target.shop, actor=actor, source=source,
+            action="makeshop.created" if is_new else "makeshop.settings_saved", changes=changes,
+        )
     return SaveResult(saved=True, verification=verification, connection=target)
+
+
+def _lock_for_edit(connection, expected_version):
+    """The row to change, locked; refuses if someone saved since ``expected_version``."""
+    if connection._state.adding:
+        return connection
+    target = MakeShopConnection.objects.select_for_update().get(pk=connection.pk)
+    if target.version != expected_version:
+        raise ConcurrentEditError(str(connection.pk))
+    target.version += 1
+    return target
+
+
+def _apply_settings(target, *, shop_id, new_secrets) -> dict:
+    """Set shop ID and changed secrets on ``target``; return what changed (for history).
+
+    A credential that changes, or whose shop ID changes, loses its "accepted at" time.
+    """
+    is_new = target._state.adding
+    changes = {}
+    if is_new or shop_id != target.makeshop_shop_id:
+        changes["makeshop_shop_id"] = [target.makeshop_shop_id, shop_id]
+        for name in _CHECK_FIELD.values():
+            setattr(target, f"{name}_verified_at", None)
+    target.makeshop_shop_id = shop_id
+    for name, value in new_secrets.items():
+        if is_new or value != _saved_secret(target, name):
+            setattr(target, name, value)
+            setattr(target, f"{name}_verified_at", None)
+            changes[name] = SECRET_CHANGED
+    return changes
+
+
+def stage_makeshop_settings(
+    *,
+    connection: MakeShopConnection,
+    shop_id: str,
+    new_secrets: dict[str, str],
+    expected_version: int | None,
+    actor=None,
+    source=ChangeRecord.Source.ADMIN,
+) -> MakeShopConnection:
+    """Save settings without calling MakeShop now; verify them in the background.
+
+    For callers that run inside a transaction (the admin's change form): the row is
+    marked 確認待ち and a verification job is enqueued once the transaction commits.
+    """
+    new_secrets = {name: value for name, value in new_secrets.items() if value}
+    is_new = connection._state.adding
+    with transaction.atomic():
+        target = _lock_for_edit(connection, expected_version)
+        changes = _apply_settings(target, shop_id=shop_id, new_secrets=new_secrets)
+        if changes or is_new:
+            changes["status"] = [target.status, MakeShopConnection.Status.PENDING]
+            target.status = MakeShopConnection.Status.PENDING
+        target.save()
+        if changes:
+            record_change(
+                shop=target.shop, actor=actor, source=source,
+                action="makeshop.created" if is_new else "makeshop.settings_saved",
+                changes=changes,
+            )
+            transaction.on_commit(lambda: enqueue_verification(connection_ids=[target.pk]))
+    return target
+
+
+def enqueue_verification(*, connection_ids, force=True) -> int:
+    """Queue background re-verification jobs; returns how many were queued."""
+    from .tasks import verify_connection_task
+
+    for pk in connection_ids:
+        verify_connection_task.enqueue(str(pk), force=force)
+    return len(connection_ids)
 
 
 def _refuse_if_stale(connection, expected_version) -> None:
@@ -423,3 +504,118 @@ def _refuse_if_stale(connection, expected_version) -> None:
     ).first()
     if current is None or current != expected_version:
         raise ConcurrentEditError(str(connection.pk))
+
+
+# --- History ------------------------------------------------------------------------
+
+SECRET_CHANGED = "changed"
+
+
+def record_change(*, shop, actor=None, source, action, changes=None) -> ChangeRecord:
+    """Write one history entry. ``changes`` maps field -> [old, new]; secrets -> "changed"."""
+    return ChangeRecord.objects.create(
+        shop=shop,
+        actor=actor if getattr(actor, "is_authenticated", False) else None,
+        source=source,
+        action=action,
+        changes=_json_safe(changes or {}),
+    )
+
+
+def _json_safe(changes):
+    safe = {}
+    for name, value in changes.items():
+        if name in MakeShopConnection.SECRET_FIELDS:
+            safe[name] = SECRET_CHANGED  # never a value, not even masked
+        elif isinstance(value, (list, tuple)):
+            safe[name] = [None if v is None else str(v) for v in value]
+        else:
+            safe[name] = None if value is None else str(value)
+    return safe
+
+
+def _status_changes(before: dict, connection) -> dict:
+    return {
+        name: [before[name], getattr(connection, name)]
+        for name in before
+        if before[name] != getattr(connection, name)
+    }
+
+
+# --- API-use application ------------------------------------------------------------
+
+Application = MallShop.ApplicationStatus
+
+# The only moves staff can make; anything else is refused, whatever a request says.
+APPLICATION_TRANSITIONS = {
+    "mark_applied": ({Application.NOT_APPLIED, Application.WITHDRAWN}, Application.APPLIED),
+    "mark_approved": ({Application.APPLIED}, Application.APPROVED),
+    "withdraw": ({Application.APPLIED, Application.APPROVED}, Application.WITHDRAWN),
+}
+
+
+class InvalidTransition(Exception):
+    """The shop's application is not in a state this move starts from."""
+
+
+def allowed_application_actions(shop) -> list[str]:
+    return [
+        action
+        for action, (sources, _target) in APPLICATION_TRANSITIONS.items()
+        if shop.application_status in sources
+    ]
+
+
+def transition_application(*, shop, action: str, actor=None, source=ChangeRecord.Source.ADMIN):
+    """Move a shop's API-use application one step, atomically, and record it.
+
+    Approval switches the shop's order retrieval to API; withdrawing an approved
+    application switches it back to CSV.
+    """
+    if action not in APPLICATION_TRANSITIONS:
+        raise InvalidTransition(action)
+    sources, target = APPLICATION_TRANSITIONS[action]
+    with transaction.atomic():
+        locked = MallShop.objects.select_for_update().get(pk=shop.pk)
+        if locked.application_status not in sources:
+            raise InvalidTransition(action)
+        before = {
+            "application_status": locked.application_status,
+            "order_retrieval": locked.order_retrieval,
+        }
+        locked.application_status = target
+        if target == Application.APPROVED:
+            locked.order_retrieval = MallShop.OrderRetrieval.API
+        elif target == Application.WITHDRAWN:
+            locked.order_retrieval = MallShop.OrderRetrieval.CSV
+        locked.application_updated_at = timezone.now()
+        locked.save(update_fields=[*before, "application_updated_at", "updated_at"])
+        record_change(
+            shop=locked, actor=actor, source=source, action=f"application.{action}",
+            changes=_status_changes(before, locked),
+        )
+    return locked
+
+
+# --- Notification URL ---------------------------------------------------------------
+
+NOTIFICATION_TOKEN_GRACE = timedelta(hours=24)
+
+
+def rotate_notification_token(*, connection, actor=None, source=ChangeRecord.Source.MERCHANT):
+    """Issue a new notification URL token; the old one keeps working for 24 hours."""
+    with transaction.atomic():
+        locked = MakeShopConnection.objects.select_for_update().get(pk=connection.pk)
+        locked.previous_notification_token = locked.notification_token
+        locked.previous_token_expires_at = timezone.now() + NOTIFICATION_TOKEN_GRACE
+        locked.notification_token = new_notification_token()
+        locked.save(
+            update_fields=[
+                "previous_notification_token", "previous_token_expires_at",
+                "notification_token", "updated_at",
+            ]
+        )
+        record_change(
+            shop=locked.shop, actor=actor, source=source, action="notification_url.rotated"
+        )
+    return locked

@@ -1,0 +1,124 @@
+"""Demo data for trying the product offline against the bundled MakeShop sandbox.
+
+Each MakeShop shop shows one verification or application state, so every screen
+has something to show. Idempotent: rows are looked up by their names and created
+only when missing; secrets are set only on creation.
+"""
+
+from datetime import timedelta
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group, Permission
+from django.db import transaction
+from django.utils import timezone
+
+from .makeshop.sandbox import DEMO_SHOPS
+from .models import Mall, MallShop, MakeShopConnection, Membership, Store
+
+DEMO_PASSWORD = "demo-pass-2026"  # noqa: S105 (documented demo login, refused when DEBUG is off)
+STAFF_GROUP = "GoQ staff"
+
+Status = MakeShopConnection.Status
+Application = MallShop.ApplicationStatus
+
+
+def _demo_codes(shop_id):
+    shop = DEMO_SHOPS.get(shop_id, {})
+    return {
+        "password": shop.get("password", "wrong-password"),
+        "order_auth_code": shop.get("order_auth_code", "ffffffffffffffffffffffffffffffff"),
+        "product_auth_code": shop.get("product_auth_code", "wrong-product-code"),
+    }
+
+
+# (store, shop name, MakeShop shop ID, verification status, application, extra)
+MAKESHOP_SHOPS = [
+    ("デモ店舗", "デモショップ本店", "demo-shop", Status.VERIFIED, Application.APPROVED, {}),
+    ("デモ店舗", "EUC-JPショップ", "demo-eucjp", Status.VERIFIED, Application.APPLIED, {}),
+    ("デモ店舗", "API承認待ちショップ", "demo-pending", Status.REJECTED, Application.APPLIED,
+     {"failed_check": "order_auth_code", "failure_reason": "not_enabled"}),
+    ("デモ店舗", "メンテナンス中ショップ", "demo-maint", Status.UNVERIFIED, Application.NOT_APPLIED,
+     {"failed_check": "order_auth_code", "failure_reason": "maintenance"}),
+    ("デモ店舗", "コード再発行ショップ", "demo-reissued", Status.REJECTED, Application.APPROVED,
+     {"failed_check": "order_auth_code", "failure_reason": "token_rejected", "days_failing": 3}),
+    ("デモ店舗", "確認待ちショップ", "demo-queued", Status.PENDING, Application.NOT_APPLIED, {}),
+    ("デモ店舗", "これから設定するショップ", None, Status.UNSET, Application.WITHDRAWN, {}),
+    ("別の店舗", "別の店舗のショップ", "other-shop", Status.VERIFIED, Application.APPROVED, {}),
+]
+OTHER_MALL_SHOPS = [
+    ("デモ店舗", "rakuten", "楽天市場店"),
+    ("デモ店舗", "yahoo", "Yahoo!ショッピング店"),
+    ("別の店舗", "amazon", "Amazon店"),
+]
+
+
+def _user(username, **flags):
+    user, created = get_user_model().objects.get_or_create(username=username, defaults=flags)
+    if created:
+        user.set_password(DEMO_PASSWORD)
+        user.save()
+    return user
+
+
+def _staff_group():
+    group, _ = Group.objects.get_or_create(name=STAFF_GROUP)
+    permissions = Permission.objects.filter(content_type__app_label="malls") | Permission.objects.filter(
+        content_type__app_label="auth", codename="view_user"
+    )
+    group.permissions.add(*permissions)
+    return group
+
+
+@transaction.atomic
+def seed_demo() -> list[str]:
+    """Create the demo users, stores and shops; return the lines to print."""
+    staff = _user("staff", is_staff=True)
+    staff.groups.add(_staff_group())
+    merchants = {"デモ店舗": _user("demo-merchant"), "別の店舗": _user("other-merchant")}
+    stores = {}
+    for name, user in merchants.items():
+        stores[name], _ = Store.objects.get_or_create(name=name)
+        Membership.objects.get_or_create(user=user, store=stores[name])
+    makeshop = Mall.objects.get(code=Mall.MAKESHOP)
+    now = timezone.now()
+    for store_name, shop_name, shop_id, status, application, extra in MAKESHOP_SHOPS:
+        shop, _ = MallShop.objects.get_or_create(
+            store=stores[store_name],
+            mall=makeshop,
+            name=shop_name,
+            defaults={
+                "application_status": application,
+                "order_retrieval": (
+                    MallShop.OrderRetrieval.API
+                    if application == Application.APPROVED
+                    else MallShop.OrderRetrieval.CSV
+                ),
+            },
+        )
+        if hasattr(shop, "makeshop"):
+            continue
+        connection = MakeShopConnection(shop=shop, status=status, makeshop_shop_id=shop_id)
+        if shop_id:
+            for name, value in _demo_codes(shop_id).items():
+                setattr(connection, name, value)
+        extra = dict(extra)
+        days_failing = extra.pop("days_failing", 0)
+        for name, value in extra.items():
+            setattr(connection, name, value)
+        if status in (Status.VERIFIED, Status.REJECTED, Status.UNVERIFIED):
+            connection.last_checked_at = now
+        if status == Status.VERIFIED or days_failing:
+            connection.verified_at = now - timedelta(days=days_failing)
+        if status == Status.REJECTED:
+            connection.failing_since = now - timedelta(days=days_failing)
+        connection.save()
+    for store_name, mall_code, shop_name in OTHER_MALL_SHOPS:
+        MallShop.objects.get_or_create(
+            store=stores[store_name], mall=Mall.objects.get(code=mall_code), name=shop_name
+        )
+    return [
+        "Demo logins (password for all: %s):" % DEMO_PASSWORD,
+        "  staff           -> /admin/  (GoQ staff)",
+        "  demo-merchant   -> /settings/malls/  (store デモ店舗)",
+        "  other-merchant  -> /settings/malls/  (store 別の店舗)",
+    ]
