@@ -1,6 +1,6 @@
 """Authenticated encryption of merchant credentials at rest.
 
-A stored value is ``gqc1.<kid>.<base64url(nonce || ciphertext || tag)>``: AES-256-GCM
+A stored value is ``gqc1.<kid>.<base64(nonce || ciphertext || tag)>``: AES-256-GCM
 with a fresh 96-bit nonce per write. The associated data binds the ciphertext to its
 own header and to the place it lives (model, field, row id), so a value copied to
 another row or field, or given another key id, fails to decrypt instead of
@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+from binascii import a2b_base64, b2a_base64
 import hmac
 import os
 import re
@@ -27,7 +28,7 @@ FORMAT_VERSION = "gqc1"
 NONCE_BYTES = 12
 KEY_BYTES = 32
 KID_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
-TOKEN_PATTERN = re.compile(r"^gqc1\.([A-Za-z0-9_-]{1,32})\.([A-Za-z0-9_-]+)$")
+TOKEN_PATTERN = re.compile(r"\Agqc1\.([A-Za-z0-9_-]{1,32})\.([A-Za-z0-9+/]+={0,2})\Z")
 
 
 class CredentialsError(Exception):
@@ -130,6 +131,11 @@ class KeyRing:
     primary: str
     keys: dict[str, AESGCM]
 
+    def __post_init__(self):
+        # Precomputed: encrypt() runs once per secret written, and rotation writes many.
+        object.__setattr__(self, "primary_header", f"{FORMAT_VERSION}.{self.primary}")
+        object.__setattr__(self, "primary_key", self.keys[self.primary])
+
     def __repr__(self):
         return f"KeyRing(primary={self.primary!r}, kids={list(self.keys)!r})"
 
@@ -183,45 +189,40 @@ def generate_key_spec(kid: str) -> str:
     return f"{kid}:{base64.b64encode(os.urandom(KEY_BYTES)).decode()}"
 
 
-def _associated_data(header: str, context: str) -> bytes:
-    return f"{header}|{context}".encode()
-
-
 def encrypt(plaintext: str, *, context: str, keyring: KeyRing | None = None) -> Ciphertext:
     """Encrypt ``plaintext`` for the place named by ``context`` under the primary key."""
     keyring = keyring or get_keyring()
-    header = f"{FORMAT_VERSION}.{keyring.primary}"
+    header = keyring.primary_header
     nonce = os.urandom(NONCE_BYTES)
-    sealed = keyring.keys[keyring.primary].encrypt(
-        nonce, plaintext.encode("utf-8"), _associated_data(header, context)
-    )
-    body = base64.urlsafe_b64encode(nonce + sealed).rstrip(b"=").decode()
-    return Ciphertext(f"{header}.{body}")
+    sealed = keyring.primary_key.encrypt(nonce, plaintext.encode(), f"{header}|{context}".encode())
+    return Ciphertext(header + "." + b2a_base64(nonce + sealed, newline=False).decode())
 
 
 def decrypt(token: str, *, context: str, keyring: KeyRing | None = None) -> str:
     """Decrypt a stored value written for ``context``; fail closed with DecryptionError."""
-    match = TOKEN_PATTERN.match(token or "")
-    if not match:
+    parts = token.split(".", 2) if token else ()
+    if len(parts) != 3 or parts[0] != FORMAT_VERSION:
         raise DecryptionError("The stored credential is not in a recognised format.")
-    kid, body = match.groups()
+    version, kid, body = parts
     keyring = keyring or get_keyring()
     key = keyring.keys.get(kid)
     if key is None:
-        raise DecryptionError(f"The stored credential uses key id {kid!r}, which is not configured.")
+        raise DecryptionError(
+            "The stored credential uses a key id that is not configured."
+            if KID_PATTERN.match(kid)
+            else "The stored credential is not in a recognised format."
+        )
     try:
-        raw = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
+        raw = a2b_base64(body, strict_mode=True)
     except (binascii.Error, ValueError):
         raise DecryptionError("The stored credential is damaged.") from None
     if len(raw) < NONCE_BYTES + 16:
         raise DecryptionError("The stored credential is damaged.")
     try:
-        plaintext = key.decrypt(
-            raw[:NONCE_BYTES], raw[NONCE_BYTES:], _associated_data(f"{FORMAT_VERSION}.{kid}", context)
-        )
+        plaintext = key.decrypt(raw[:NONCE_BYTES], raw[NONCE_BYTES:], f"gqc1.{kid}|{context}".encode())
     except InvalidTag:
         raise DecryptionError(
             "The stored credential failed authentication (wrong key, tampering, or copied "
             "from another record)."
         ) from None
-    return plaintext.decode("utf-8")
+    return plaintext.decode()

@@ -23,11 +23,18 @@ Application = MallShop.ApplicationStatus
 
 
 def _demo_codes(shop_id):
-    shop = DEMO_SHOPS.get(shop_id, {})
+    """The sandbox's codes for its demo shops; made-up ones (which it rejects) otherwise."""
+    shop = DEMO_SHOPS.get(shop_id)
+    if shop is None:
+        return {
+            "password": "not-the-password",
+            "order_auth_code": "ffffffffffffffffffffffffffffffff",
+            "product_auth_code": "not-the-product-code",
+        }
     return {
-        "password": shop.get("password", "wrong-password"),
-        "order_auth_code": shop.get("order_auth_code", "ffffffffffffffffffffffffffffffff"),
-        "product_auth_code": shop.get("product_auth_code", "wrong-product-code"),
+        "password": shop.password,
+        "order_auth_code": shop.order_token,
+        "product_auth_code": shop.product_code,
     }
 
 

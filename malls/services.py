@@ -11,7 +11,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connections, router, transaction
 from django.utils import timezone
 
 from . import crypto
@@ -52,6 +52,15 @@ def rotate_credentials_keys(*, batch_size=ROTATION_BATCH_SIZE, progress=None) ->
     keyring = crypto.get_keyring()
     columns = _secret_columns()
     names = [column.attname for column in columns]
+    db = connections[router.db_for_write(MakeShopConnection)]
+    pk_field = MakeShopConnection._meta.pk
+    quote = db.ops.quote_name
+    update_sql = "UPDATE {table} SET {sets} WHERE {pk} = %s AND {version} = %s".format(
+        table=quote(MakeShopConnection._meta.db_table),
+        sets=", ".join(f"{quote(column.column)} = %s" for column in columns),
+        pk=quote(pk_field.column),
+        version=quote(MakeShopConnection._meta.get_field("version").column),
+    )
     report = RotationReport()
     last_pk = None
     while True:
@@ -67,29 +76,30 @@ def rotate_credentials_keys(*, batch_size=ROTATION_BATCH_SIZE, progress=None) ->
             report.examined += 1
             if all(token is None or token.kid == keyring.primary for token in tokens):
                 continue
-            new_values = {}
             try:
-                for column, token in zip(columns, tokens, strict=True):
-                    if token is None or token.kid == keyring.primary:
-                        continue
-                    context = _context(column, pk)
-                    plaintext = crypto.decrypt(token, context=context, keyring=keyring)
-                    new_values[column.attname] = crypto.encrypt(
-                        plaintext, context=context, keyring=keyring
+                new_tokens = [
+                    token
+                    if token is None or token.kid == keyring.primary
+                    else crypto.encrypt(
+                        crypto.decrypt(token, context=_context(column, pk), keyring=keyring),
+                        context=_context(column, pk),
+                        keyring=keyring,
                     )
+                    for column, token in zip(columns, tokens, strict=True)
+                ]
             except crypto.DecryptionError:
                 report.undecryptable.append(str(pk))
                 continue
-            updates.append((pk, version, new_values))
-        with transaction.atomic():
-            for pk, version, new_values in updates:
-                written = MakeShopConnection.objects.filter(pk=pk, version=version).update(
-                    **new_values
-                )
-                if written:
-                    report.rotated += 1
-                else:
-                    report.skipped_concurrent_edit += 1
+            updates.append((*new_tokens, pk_field.get_db_prep_value(pk, db), version))
+        if updates:
+            # One statement per batch (executemany): the ORM's per-row update() costs
+            # more than the cryptography. The version condition skips rows a person
+            # changed since they were read.
+            with transaction.atomic(), db.cursor() as cursor:
+                cursor.executemany(update_sql, updates)
+                written = cursor.rowcount if cursor.rowcount >= 0 else len(updates)
+            report.rotated += written
+            report.skipped_concurrent_edit += len(updates) - written
         if progress:
             progress(report)
     return report

@@ -1,0 +1,166 @@
+"""Benchmark: the cost of our encryption layer and of key rotation.
+
+Prints, in one run:
+  1. encrypt+decrypt per value through malls.crypto against bare AESGCM on the same
+     data (ratio; goal <= 1.5);
+  2. rotation of 100,000 stored secrets: rows/s (goal >= 5,000);
+  3. peak memory of rotation at 10,000 and 100,000 rows, each in a fresh process
+     (goal: flat, under 150 MB).
+
+Usage: .venv/bin/python bench/credentials.py [--rows 100000] [--small 10000]
+Uses a throw-away test database (SQLite unless DATABASE_URL says otherwise).
+"""
+
+import argparse
+import base64
+import gc
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import time
+import tracemalloc
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "goq.settings_test")
+
+
+def bench_crypto(values=20_000, repeats=5):
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+    from malls import crypto
+
+    key = os.urandom(32)
+    ring = crypto.parse_keys("k1:" + base64.b64encode(key).decode())
+    bare = AESGCM(key)
+    secrets_ = [f"secret-{i:08d}-0123456789abcdef" for i in range(values)]
+    context = "malls.makeshopconnection.password.0b7e6f1c-5b0e-4d1e-9a55-6d6c1e1f0a11"
+
+    def ours():
+        for s in secrets_:
+            crypto.decrypt(crypto.encrypt(s, context=context, keyring=ring), context=context,
+                           keyring=ring)
+
+    def baseline():
+        aad = context.encode()
+        for s in secrets_:
+            nonce = os.urandom(12)
+            bare.decrypt(nonce, bare.encrypt(nonce, s.encode(), aad), aad)
+
+    def best(fn):
+        times = []
+        for _ in range(repeats):
+            started = time.perf_counter()
+            fn()
+            times.append(time.perf_counter() - started)
+        return statistics.median(times)
+
+    t_ours, t_bare = best(ours), best(baseline)
+    per_ours = t_ours / values * 1e6
+    per_bare = t_bare / values * 1e6
+    print(f"encrypt+decrypt per value: ours {per_ours:.2f} us, bare AESGCM {per_bare:.2f} us, "
+          f"ratio {t_ours / t_bare:.2f} (goal <= 1.5)")
+
+
+def rotation_child(rows):
+    """Runs in a fresh process: build `rows` connections under key 'old', rotate to 'new'."""
+    import django
+
+    from malls import crypto
+
+    old = crypto.generate_key_spec("old")
+    os.environ["CREDENTIALS_KEYS"] = old
+    django.setup()
+    from django.conf import settings
+    from django.db import connection
+    from django.test.utils import setup_test_environment
+
+    from malls import services
+    from malls.models import Mall, MallShop, MakeShopConnection, Store
+
+    setup_test_environment()
+    test_name = connection.creation.create_test_db(verbosity=0, autoclobber=True)
+    try:
+        store = Store.objects.create(name="bench")
+        mall = Mall.objects.get(code="makeshop")
+        batch = 5_000
+        for start in range(0, rows, batch):
+            shops = MallShop.objects.bulk_create(
+                MallShop(store=store, mall=mall, name=f"s{i}")
+                for i in range(start, min(rows, start + batch))
+            )
+            MakeShopConnection.objects.bulk_create(
+                MakeShopConnection(
+                    shop=shop, makeshop_shop_id=f"shop{shop.pk}", password="pw-0123456789",
+                    order_auth_code="0123456789abcdef0123456789abcdef",
+                    product_auth_code="product-0123456789",
+                )
+                for shop in shops
+            )
+        connection.close()  # start the measured part with nothing cached
+        gc.collect()
+        settings.CREDENTIALS_KEYS = crypto.generate_key_spec("new") + "," + old
+        rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        started = time.perf_counter()
+        report = services.rotate_credentials_keys()
+        elapsed = time.perf_counter() - started
+        rss_after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        assert report.rotated == rows, report
+        # A second rotation, to a third key, under tracemalloc: the peak of Python memory
+        # that rotation itself allocates (tracing slows it, so it is not the timed run).
+        settings.CREDENTIALS_KEYS = crypto.generate_key_spec("third") + "," + settings.CREDENTIALS_KEYS
+        tracemalloc.start()
+        services.rotate_credentials_keys()
+        _, traced_peak = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+        print(json.dumps({
+            "rows": rows, "seconds": elapsed, "rows_per_s": rows / elapsed,
+            "peak_rss_mb": rss_after / 1024, "rss_growth_mb": (rss_after - rss_before) / 1024,
+            "traced_peak_mb": traced_peak / 2**20, "vendor": connection.vendor,
+        }))
+    finally:
+        connection.creation.destroy_test_db(test_name, verbosity=0)
+
+
+def bench_rotation(sizes):
+    results = []
+    for rows in sizes:
+        out = subprocess.run(
+            [sys.executable, __file__, "--child", str(rows)], capture_output=True, text=True,
+            cwd=ROOT, check=True,
+        ).stdout
+        results.append(json.loads(out.strip().splitlines()[-1]))
+    for r in results:
+        print(f"rotation of {r['rows']:>7,} rows ({r['rows'] * 3:,} secrets, {r['vendor']}): "
+              f"{r['rows_per_s']:,.0f} rows/s in {r['seconds']:.1f} s (goal >= 5,000); "
+              f"rotation's own peak {r['traced_peak_mb']:.1f} MB (tracemalloc); process peak RSS "
+              f"{r['peak_rss_mb']:.0f} MB incl. building the rows, grew "
+              f"{r['rss_growth_mb']:.1f} MB while rotating")
+    small, large = results[0], results[-1]
+    print(f"rotation memory at {large['rows']:,} vs {small['rows']:,} rows: "
+          f"{large['traced_peak_mb'] / small['traced_peak_mb']:.2f}x "
+          "(flat = about 1; goal: under 150 MB)")
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rows", type=int, default=100_000)
+    parser.add_argument("--small", type=int, default=10_000)
+    parser.add_argument("--child", type=int)
+    args = parser.parse_args()
+    if args.child:
+        rotation_child(args.child)
+        return
+    import django
+
+    django.setup()
+    bench_crypto()
+    bench_rotation([args.small, args.rows])
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,235 @@
+"""Saving and re-verifying MakeShop settings against the sandbox over real HTTP."""
+
+import json
+
+import pytest
+from django.utils import timezone
+
+from malls import services
+from malls.makeshop import Check, Outcome
+from malls.makeshop.sandbox import DEMO_SHOPS
+from malls.models import ChangeRecord, MakeShopConnection
+from tests.factories import make_connection, make_shop
+from tests.processes import start_python
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+DEMO = DEMO_SHOPS["demo-shop"]
+GOOD = {
+    "password": DEMO.password,
+    "order_auth_code": DEMO.order_token,
+    "product_auth_code": DEMO.product_code,
+}
+
+
+def new_connection():
+    return MakeShopConnection(shop=make_shop())
+
+
+def save(connection, shop_id="demo-shop", version=None, **secrets):
+    return services.save_makeshop_settings(
+        connection=connection,
+        shop_id=shop_id,
+        expected_version=version if version is not None else connection.version,
+        **secrets,
+    )
+
+
+def verified_connection(makeshop_sandbox):
+    result = save(new_connection(), **GOOD)
+    assert result.saved
+    return MakeShopConnection.objects.get(pk=result.connection.pk)
+
+
+def test_good_settings_are_verified_by_makeshop_and_saved(makeshop_sandbox):
+    result = save(new_connection(), **GOOD)
+    assert result.saved and result.verification.ok
+    assert set(result.verification.results) == set(Check)
+    saved = MakeShopConnection.objects.get(pk=result.connection.pk)
+    assert saved.status == MakeShopConnection.Status.VERIFIED
+    assert saved.verified_at and saved.order_auth_code.reveal() == DEMO.order_token
+    # The order check asked for an explicit period: MakeShop's "last fetched" marker
+    # (which the order import relies on) never moved.
+    assert [fetch.mode for fetch in makeshop_sandbox.order_fetches] == ["period"]
+    assert makeshop_sandbox.violations == 0
+
+
+def test_a_rejected_code_saves_nothing_and_keeps_the_working_settings(makeshop_sandbox):
+    connection = verified_connection(makeshop_sandbox)
+    before = MakeShopConnection.objects.values().get(pk=connection.pk)
+    result = save(connection, order_auth_code="ffffffffffffffffffffffffffffffff")
+    assert not result.saved
+    assert result.verification.outcome == Outcome.REJECTED
+    assert result.verification.first_failure().check == Check.ORDER_AUTH_CODE
+    assert MakeShopConnection.objects.values().get(pk=connection.pk) == before
+
+
+def test_every_rejected_credential_is_reported_at_once(makeshop_sandbox):
+    result = save(
+        new_connection(), password="wrong-pass", order_auth_code="f" * 32,
+        product_auth_code="wrong",
+    )
+    assert {check: r.outcome for check, r in result.verification.results.items()} == {
+        Check.ORDER_AUTH_CODE: Outcome.REJECTED,
+        Check.PRODUCT_AUTH_CODE: Outcome.REJECTED,
+        Check.PASSWORD: Outcome.REJECTED,
+    }
+    assert not MakeShopConnection.objects.exists()
+
+
+def test_api_not_approved_is_told_apart(makeshop_sandbox):
+    pending = DEMO_SHOPS["demo-pending"]
+    result = save(
+        new_connection(), shop_id="demo-pending", password=pending.password,
+        order_auth_code=pending.order_token,
+    )
+    failure = result.verification.first_failure()
+    assert not result.saved and failure.reason == "not_enabled"
+
+
+def test_makeshop_down_asks_before_saving_unverified(makeshop_sandbox):
+    maint = DEMO_SHOPS["demo-maint"]
+    secrets = {"password": maint.password, "order_auth_code": maint.order_token}
+    result = save(new_connection(), shop_id="demo-maint", **secrets)
+    assert not result.saved and result.needs_decision
+    assert result.verification.outcome == Outcome.UNREACHABLE
+    assert result.verification.not_run == (Check.PASSWORD,)  # no use waiting twice
+    assert not MakeShopConnection.objects.exists()
+
+    kept = services.save_makeshop_settings(
+        connection=new_connection(), shop_id="demo-maint", expected_version=None,
+        keep_unverified=True, **secrets,
+    )
+    saved = MakeShopConnection.objects.get(pk=kept.connection.pk)
+    assert kept.saved and saved.status == MakeShopConnection.Status.UNVERIFIED
+    assert saved.verified_at is None and saved.failure_reason == "maintenance"
+
+
+def test_unreachable_makeshop_never_marks_anything_verified(settings, makeshop_sandbox):
+    connection = verified_connection(makeshop_sandbox)
+    settings.MAKESHOP_API_BASE_URL = "http://127.0.0.1:9"  # nothing listens there
+    verification = services.verify_connection(connection=connection)
+    assert verification.outcome == Outcome.UNREACHABLE
+    saved = MakeShopConnection.objects.get(pk=connection.pk)
+    assert saved.status == MakeShopConnection.Status.UNVERIFIED
+    assert saved.order_auth_code_verified_at is None
+
+
+def test_an_unchanged_recently_verified_save_costs_no_call(makeshop_sandbox):
+    connection = verified_connection(makeshop_sandbox)
+    calls = len(makeshop_sandbox.calls)
+    result = save(connection)  # every secret left empty: keep the saved ones
+    assert result.saved and result.verification is None
+    assert len(makeshop_sandbox.calls) == calls
+
+
+def test_only_the_changed_credential_is_checked(makeshop_sandbox):
+    connection = verified_connection(makeshop_sandbox)
+    calls = len(makeshop_sandbox.calls)
+    result = save(connection, product_auth_code=DEMO.product_code + "x")
+    assert list(result.verification.results) == [Check.PRODUCT_AUTH_CODE]
+    assert len(makeshop_sandbox.calls) == calls + 1
+
+
+def test_a_stale_form_cannot_overwrite_a_newer_save(makeshop_sandbox):
+    connection = verified_connection(makeshop_sandbox)
+    opened_at = connection.version
+    assert save(connection, version=opened_at, password=DEMO.password).saved
+    with pytest.raises(services.ConcurrentEditError):
+        save(connection, version=opened_at, password="something-else")
+    saved = MakeShopConnection.objects.get(pk=connection.pk)
+    assert saved.password.reveal() == DEMO.password and saved.version == opened_at + 1
+
+
+def test_a_shop_id_belongs_to_one_shop_only(makeshop_sandbox):
+    verified_connection(makeshop_sandbox)
+    with pytest.raises(services.ShopIdTakenError):
+        save(new_connection(), **GOOD)
+
+
+def test_reverification_records_a_broken_connection_and_its_history(makeshop_sandbox):
+    connection = make_connection(
+        makeshop_shop_id="demo-shop", password=DEMO.password,
+        order_auth_code="ffffffffffffffffffffffffffffffff", product_auth_code=DEMO.product_code,
+        status=MakeShopConnection.Status.VERIFIED, verified_at=timezone.now(),
+    )
+    verification = services.verify_connection(connection=connection)
+    assert verification.outcome == Outcome.REJECTED
+    saved = MakeShopConnection.objects.get(pk=connection.pk)
+    assert saved.status == MakeShopConnection.Status.REJECTED
+    assert saved.failed_check == "order_auth_code" and saved.failing_since
+    assert saved.verified_at  # the last success is kept: it shows the shop used to work
+    record = ChangeRecord.objects.get(shop=connection.shop, action="makeshop.verified")
+    assert record.changes["status"] == ["verified", "rejected"]
+
+
+def test_a_verification_outcome_is_dropped_if_the_settings_changed_meanwhile(makeshop_sandbox):
+    connection = verified_connection(makeshop_sandbox)
+    MakeShopConnection.objects.filter(pk=connection.pk).update(version=connection.version + 1)
+    connection.order_auth_code = "ffffffffffffffffffffffffffffffff"  # what the stale copy holds
+    services.verify_connection(connection=connection)
+    assert (
+        MakeShopConnection.objects.get(pk=connection.pk).status
+        == MakeShopConnection.Status.VERIFIED
+    )
+
+
+def test_history_of_a_save_names_secrets_but_never_their_values(makeshop_sandbox):
+    connection = verified_connection(makeshop_sandbox)
+    save(connection, product_auth_code=DEMO.product_code)
+    records = ChangeRecord.objects.filter(shop=connection.shop)
+    dump = json.dumps([r.changes for r in records], ensure_ascii=False)
+    assert '"order_auth_code": "changed"' in dump
+    for secret in GOOD.values():
+        assert secret not in dump
+
+
+def test_calls_inside_a_transaction_are_refused():
+    from django.db import transaction
+
+    with transaction.atomic(), pytest.raises(RuntimeError):
+        services.check_makeshop_credentials(
+            shop_id="demo-shop", credentials={Check.ORDER_AUTH_CODE: DEMO.order_token}
+        )
+
+
+VERIFY_IN_CHILD = """
+import json, os
+from malls import services
+from malls.makeshop import Check
+result = services.check_makeshop_credentials(
+    shop_id=os.environ["SHOP"],
+    credentials={Check.ORDER_AUTH_CODE: os.environ["CODE"], Check.PASSWORD: os.environ["PW"]},
+)
+print(json.dumps({str(k): str(v.outcome) for k, v in result.results.items()}))
+"""
+
+
+def test_processes_verifying_one_shop_are_spaced_and_never_overlap(makeshop_sandbox):
+    """Three processes verify demo-shop at once, one verifies demo-eucjp alongside."""
+    env = {"MAKESHOP_API_BASE_URL": makeshop_sandbox.url}
+    eucjp = DEMO_SHOPS["demo-eucjp"]
+    procs = [
+        start_python(VERIFY_IN_CHILD, SHOP="demo-shop", CODE=DEMO.order_token,
+                     PW=DEMO.password, **env)
+        for _ in range(3)
+    ]
+    procs.append(start_python(VERIFY_IN_CHILD, SHOP="demo-eucjp", CODE=eucjp.order_token,
+                              PW=eucjp.password, **env))
+    outputs = []
+    for proc in procs:
+        out, err = proc.communicate(timeout=90)
+        assert proc.returncode == 0, err
+        outputs.append(json.loads(out))
+    assert all(set(o.values()) == {"accepted"} for o in outputs)
+    assert makeshop_sandbox.violations == 0
+    calls = sorted(
+        (c for c in makeshop_sandbox.calls if c.shop_id == "demo-shop"),
+        key=lambda c: c.started_at,
+    )
+    assert len(calls) == 6
+    for previous, following in zip(calls, calls[1:], strict=False):
+        assert following.started_at - previous.finished_at >= 1.0
+    other = [c for c in makeshop_sandbox.calls if c.shop_id == "demo-eucjp"]
+    # The other shop's two checks ran while demo-shop's six were still queued.
+    assert max(c.finished_at for c in other) < calls[-1].started_at
