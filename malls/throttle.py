@@ -35,9 +35,7 @@ class SlotWaitTimeout(Exception):
     """The shop's slot stayed busy longer than the caller was willing to wait."""
 
 
-def _ensure_slot(makeshop_shop_id: str) -> None:
-    if MakeShopCallSlot.objects.filter(pk=makeshop_shop_id).exists():
-        return
+def _create_slot(makeshop_shop_id: str) -> None:
     try:
         with transaction.atomic():
             MakeShopCallSlot.objects.create(pk=makeshop_shop_id)
@@ -54,7 +52,6 @@ def makeshop_call_slot(
     sleep=time.sleep,
 ):
     """Hold the shop's call slot for the duration of one MakeShop request."""
-    _ensure_slot(makeshop_shop_id)
     holder = uuid.uuid4().hex
     give_up_at = clock() + wait_timeout
     while True:
@@ -66,9 +63,13 @@ def makeshop_call_slot(
             break
         if now >= give_up_at:
             raise SlotWaitTimeout(makeshop_shop_id)
-        busy_until, next_call_at = MakeShopCallSlot.objects.values_list(
+        slot = MakeShopCallSlot.objects.filter(pk=makeshop_shop_id).values_list(
             "busy_until", "next_call_at"
-        ).get(pk=makeshop_shop_id)
+        ).first()
+        if slot is None:  # the shop's first call ever
+            _create_slot(makeshop_shop_id)
+            continue
+        busy_until, next_call_at = slot
         # Free but too early: sleep until it is allowed. Busy: poll, since the
         # holder's release time is not known in advance.
         wait = next_call_at - now if busy_until < now else POLL_INTERVAL

@@ -1,0 +1,123 @@
+"""Benchmark: what our verification path costs on top of MakeShop's answer, and how
+evenly the per-shop limiter spaces calls under contention.
+
+Prints, in one run, against the bundled sandbox answering at once:
+  1. per verification (one order-code check, each for a different shop so no spacing
+     applies): services.check_makeshop_credentials (client + call slot in the
+     database) against a bare requests.get to the same sandbox (ratio; goal <= 1.3);
+  2. call spacing for one shop with three threads verifying it at once: the gap
+     between one call's end and the next one's start, as MakeShop sees it
+     (goal: 1.0-1.1 s).
+
+Usage: .venv/bin/python bench/verify.py [--calls 300] [--contended 8]
+"""
+
+import argparse
+import os
+import statistics
+import sys
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "goq.settings_test")
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--calls", type=int, default=300)
+    parser.add_argument("--contended", type=int, default=8, help="calls per thread, 3 threads")
+    args = parser.parse_args()
+
+    import django
+
+    django.setup()
+    import requests
+    from django.conf import settings
+    from django.db import connection
+    from django.test.utils import setup_test_environment
+
+    from malls import services
+    from malls.makeshop import Check, get_client
+    from malls.makeshop.sandbox import DemoShop, make_server
+
+    setup_test_environment()
+    test_db = connection.creation.create_test_db(verbosity=0, autoclobber=True)
+    code = "0123456789abcdef0123456789abcdef"
+    shops = {
+        f"bench{i}": DemoShop(f"bench{i}", code, "p", "pw") for i in range(4 * args.calls + 1)
+    }
+    sandbox = make_server(shops=shops).start_in_thread()
+    settings.MAKESHOP_API_BASE_URL = sandbox.url
+    try:
+        # 1. Overhead per verification.
+        session = requests.Session()
+        url = sandbox.url + "/api/orderinfo/index.html"
+
+        def bare(shop_id):
+            response = session.get(url, params={
+                "cmd": "get", "shopid": shop_id, "token": code, "service": "goq",
+                "start": "20261128000000", "end": "20261128000100",
+            }, timeout=5)
+            assert response.status_code == 200 and b"<orders" in response.content
+
+        def ours(shop_id):
+            result = services.check_makeshop_credentials(
+                shop_id=shop_id, credentials={Check.ORDER_AUTH_CODE: code}
+            )
+            assert result.ok, result
+
+        get_client()  # warm up both paths on a shop not measured
+        ours("bench0")
+        time.sleep(1.1)
+        bare("bench0")
+        rounds = {"bare": [], "ours": []}
+        fresh_ids = iter(f"bench{i}" for i in range(1, 4 * args.calls + 1))
+        for _ in range(2):
+            for name, fn in (("bare", bare), ("ours", ours)):
+                # Every call goes to a shop not called before, so no spacing applies and
+                # the sandbox's rate limit is never hit: only the per-call cost is timed.
+                ids = [next(fresh_ids) for _ in range(args.calls)]
+                started = time.perf_counter()
+                for shop_id in ids:
+                    fn(shop_id)
+                rounds[name].append((time.perf_counter() - started) / len(ids))
+        t_bare = statistics.median(rounds["bare"]) * 1000
+        t_ours = statistics.median(rounds["ours"]) * 1000
+        print(f"per verification: ours {t_ours:.2f} ms, bare requests {t_bare:.2f} ms, "
+              f"ratio {t_ours / t_bare:.2f} (goal <= 1.3)  [{connection.vendor}]")
+
+        # 2. Spacing under contention.
+        first_seen = len(sandbox.calls)
+
+        def worker():
+            for _ in range(args.contended):
+                ours("bench1")
+            connection.close()
+
+        threads = [threading.Thread(target=worker) for _ in range(3)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        calls = sorted(
+            (c for c in sandbox.calls[first_seen:] if c.shop_id == "bench1"),
+            key=lambda c: c.started_at,
+        )
+        gaps = [b.started_at - a.finished_at for a, b in zip(calls, calls[1:], strict=False)]
+        starts = [b.started_at - a.started_at for a, b in zip(calls, calls[1:], strict=False)]
+        overlaps = sum(1 for g in gaps if g < 0)
+        print(f"contended spacing ({len(calls)} calls, 3 threads, one shop): end-to-next-start "
+              f"min {min(gaps):.3f} s, median {statistics.median(gaps):.3f} s, "
+              f"max {max(gaps):.3f} s (goal 1.0-1.1 s); start-to-start median "
+              f"{statistics.median(starts):.3f} s; overlaps {overlaps}; "
+              f"sandbox rate-limit violations {sandbox.violations}")
+    finally:
+        sandbox.shutdown()
+        connection.creation.destroy_test_db(test_db, verbosity=0)
+
+
+if __name__ == "__main__":
+    main()
