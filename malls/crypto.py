@@ -14,10 +14,10 @@ from __future__ import annotations
 
 import base64
 import binascii
-from binascii import a2b_base64, b2a_base64
 import hmac
 import os
 import re
+from binascii import a2b_base64, b2a_base64
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -56,7 +56,7 @@ class SecretValue:
 
     __slots__ = ("_value", "_source")
 
-    def __init__(self, value: str, *, source: "Ciphertext | None" = None):
+    def __init__(self, value: str, *, source: Ciphertext | None = None):
         if not isinstance(value, str):
             raise TypeError("SecretValue wraps a str")
         object.__setattr__(self, "_value", value)

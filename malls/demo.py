@@ -13,7 +13,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from .makeshop.sandbox import DEMO_SHOPS
-from .models import Mall, MallShop, MakeShopConnection, Membership, Store
+from .models import MakeShopConnection, Mall, MallShop, Membership, Store
 
 DEMO_PASSWORD = "demo-pass-2026"  # noqa: S105 (documented demo login, refused when DEBUG is off)
 STAFF_GROUP = "GoQ staff"

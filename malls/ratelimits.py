@@ -31,3 +31,16 @@ def hit(key: str, *, limit: int, window_seconds: int, clock=time.time) -> bool:
 def prune(*, clock=time.time) -> int:
     """Delete counters whose window has passed (run from a periodic job)."""
     return RateCounter.objects.filter(expires_at__lt=clock()).delete()[0]
+
+
+def hits_in_window(key: str, *, window_seconds: int, clock=time.time) -> int:
+    """How many hits ``key`` has in the current window (without counting one)."""
+    window = int(clock() // window_seconds)
+    return (
+        RateCounter.objects.filter(key=key, window=window).values_list("hits", flat=True).first()
+        or 0
+    )
+
+
+def reset(key: str) -> None:
+    RateCounter.objects.filter(key=key).delete()
