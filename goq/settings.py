@@ -120,13 +120,37 @@ STORAGES = {
     },
 }
 
+# Proxies whose X-Forwarded-For is believed (addresses or networks). Empty: the header
+# is ignored, so no client can choose the address its limits are counted against.
+TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
+# Sign-in lockout per user name and address: this many failures in this many seconds.
+SIGNIN_MAX_FAILURES = env.int("SIGNIN_MAX_FAILURES", default=5)
+SIGNIN_LOCKOUT_SECONDS = env.int("SIGNIN_LOCKOUT_SECONDS", default=900)
+# Verification attempts (each costs MakeShop calls) per store per minute.
+VERIFICATIONS_PER_STORE_PER_MINUTE = env.int("VERIFICATIONS_PER_STORE_PER_MINUTE", default=5)
+
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "malls:settings"
 LOGOUT_REDIRECT_URL = "login"
 
+# One JSON object per line on stderr, with the request id; LOG_FORMAT=text for a terminal.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"request": {"()": "goq.logging.RequestContextFilter"}},
+    "formatters": {
+        "json": {"()": "goq.logging.JsonFormatter"},
+        "text": {
+            "()": "goq.logging.TextFormatter",
+            "format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s",
+        },
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "filters": ["request"],
+            "formatter": env.str("LOG_FORMAT", default="json"),
+        }
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
 }

@@ -1,11 +1,20 @@
 """Top-level URLs: the admin for GoQ staff, sign-in, and the merchant screens."""
 
 from django.contrib import admin
+from django.contrib.auth import views as auth_views
 from django.urls import include, path
+
+from .signin import LockoutAuthenticationForm
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path(
+        "accounts/login/",
+        auth_views.LoginView.as_view(authentication_form=LockoutAuthenticationForm),
+        name="login",
+    ),
     path("accounts/", include("django.contrib.auth.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("makeshop/notify/", include("malls.notification_urls")),
     path("", include("malls.urls")),
 ]

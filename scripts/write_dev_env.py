@@ -17,6 +17,7 @@ credentials_key = base64.b64encode(secrets.token_bytes(32)).decode()
 path.write_text(
     "# Development settings written by `make run`; never commit this file.\n"
     "DEBUG=true\n"
+    "LOG_FORMAT=text\n"
     f"SECRET_KEY={secrets.token_urlsafe(50)}\n"
     f"CREDENTIALS_KEYS=dev1:{credentials_key}\n"
     "ALLOWED_HOSTS=127.0.0.1,localhost\n"

@@ -1,0 +1,30 @@
+"""Request-wide middleware: a request id for logs and responses."""
+
+import re
+import uuid
+
+from .logging import request_id_var
+
+_SAFE_REQUEST_ID = re.compile(r"\A[A-Za-z0-9._-]{8,64}\Z")
+
+
+class RequestIdMiddleware:
+    """Gives each request an id, kept in logs and returned as ``X-Request-ID``.
+
+    An id sent by the proxy is kept only if it is short and plain, so it cannot carry
+    anything into the logs.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        incoming = request.META.get("HTTP_X_REQUEST_ID", "")
+        request.id = incoming if _SAFE_REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        token = request_id_var.set(request.id)
+        try:
+            response = self.get_response(request)
+        finally:
+            request_id_var.reset(token)
+        response["X-Request-ID"] = request.id
+        return response
