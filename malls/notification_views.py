@@ -1,0 +1,118 @@
+"""The endpoint MakeShop calls with update notifications (更新通知).
+
+The only view without CSRF protection: MakeShop cannot send a CSRF token, and the
+unguessable token in the URL authenticates the caller instead. Answers are tiny
+plain-text status lines; MakeShop ignores them and nobody else should learn more.
+Checks run cheapest first, and nothing the caller sent is parsed before the token
+is known to be good.
+"""
+
+import json
+import logging
+import time
+from http import HTTPStatus
+
+from django.core.exceptions import SuspiciousOperation
+from django.db import transaction
+from django.http import HttpResponse, QueryDict
+from django.http.multipartparser import MultiPartParserError
+from django.views.decorators.csrf import csrf_exempt
+
+from . import notifications, ratelimits
+from .notifications import MalformedNotification, NotificationRejected
+
+logger = logging.getLogger(__name__)
+
+_FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
+@csrf_exempt
+def receive_notification(request, token, **path_values):
+    """Check, record and acknowledge one notification; see ``malls.notifications``."""
+    if request.method not in ("GET", "POST"):
+        response = _answer(HTTPStatus.METHOD_NOT_ALLOWED)
+        response["Allow"] = "GET, POST"
+        return response
+    try:
+        declared = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return _answer(HTTPStatus.BAD_REQUEST)
+    if declared > notifications.MAX_BODY_BYTES:
+        return _answer(HTTPStatus.REQUEST_ENTITY_TOO_LARGE)
+
+    sender = notifications.sender_address(request)
+    connection = notifications.find_connection(token)
+    if connection is None:
+        if not ratelimits.hit(
+            notifications.sender_rate_key(sender),
+            limit=notifications.MISS_LIMIT,
+            window_seconds=notifications.MISS_WINDOW_SECONDS,
+        ):
+            return _too_many(notifications.MISS_WINDOW_SECONDS)
+        logger.debug("Notification with an unknown token from %s", sender)
+        return _answer(HTTPStatus.NOT_FOUND)
+    rejected = None
+    try:
+        notification = notifications.parse_notification(
+            path_values, _body_values(request), request.GET
+        )
+        notifications.check_shop(connection, notification)
+    except NotificationRejected as exc:
+        rejected = exc
+
+    # Refused notifications count too. The count and the record commit together:
+    # commits (WAL flushes) are most of this endpoint's cost.
+    with transaction.atomic():
+        if not ratelimits.hit(
+            notifications.token_rate_key(token),
+            limit=notifications.RATE_LIMIT,
+            window_seconds=notifications.RATE_WINDOW_SECONDS,
+        ):
+            logger.warning("Notification rate limit reached for MakeShop connection %s",
+                           connection.pk)
+            return _too_many(notifications.RATE_WINDOW_SECONDS)
+        if rejected is None:
+            notifications.record_notification(
+                connection=connection, notification=notification, sender=sender
+            )
+    if rejected is not None:
+        logger.warning("MakeShop notification refused (%s): %s", type(rejected).__name__, rejected)
+        return _answer(HTTPStatus(rejected.status))
+    return _answer(HTTPStatus.OK, "OK")
+
+
+def _body_values(request):
+    """The body's parameters: a form, a flat JSON object, or URL-encoded text sent as
+    anything else (the content type MakeShop uses is not published)."""
+    if request.method != "POST":
+        return {}
+    try:
+        if request.content_type in _FORM_TYPES:
+            return request.POST
+        if not request.body:
+            return {}
+        if request.content_type == "application/json":
+            data = json.loads(request.body)
+            if not isinstance(data, dict):
+                raise MalformedNotification("JSON body is not an object")
+            return data
+        return QueryDict(request.body, encoding=request.encoding)
+    except (ValueError, MultiPartParserError, SuspiciousOperation) as exc:
+        raise MalformedNotification(f"unreadable body: {type(exc).__name__}") from exc
+
+
+def _answer(status: HTTPStatus, body: str | None = None) -> HttpResponse:
+    response = HttpResponse(
+        body or status.phrase, status=status, content_type="text/plain; charset=utf-8"
+    )
+    response["Cache-Control"] = "no-store"
+    # Django's request logger would write every 4xx with its path, token included
+    # (and let token guessing flood the log); this view logs refusals itself.
+    response._has_been_logged = True
+    return response
+
+
+def _too_many(window_seconds: int) -> HttpResponse:
+    response = _answer(HTTPStatus.TOO_MANY_REQUESTS)
+    response["Retry-After"] = str(window_seconds - int(time.time()) % window_seconds)
+    return response
