@@ -17,12 +17,15 @@ _SECRET_PARAMS = re.compile(
     r"(?i)\b(token|pw|password|auth_code|order_auth_code|product_auth_code|csrfmiddlewaretoken"
     r"|sessionid|secret_key|credentials_keys)(=|%3D|\"?\s*:\s*\"?)([^&\s\"',;]+)"
 )
+# A shop's notification URL carries its token in the path.
+_NOTIFY_PATH = re.compile(r"(/makeshop/notify/)[^/\s\"'?]+")
 # Our stored ciphertexts, in case one is ever logged.
 _CIPHERTEXT = re.compile(r"gqc1\.[A-Za-z0-9_-]{1,32}\.[A-Za-z0-9+/]+={0,2}")
 
 
 def redact(text: str) -> str:
     text = _SECRET_PARAMS.sub(lambda m: f"{m.group(1)}{m.group(2)}***", text)
+    text = _NOTIFY_PATH.sub(r"\1***", text)
     return _CIPHERTEXT.sub("gqc1.***", text)
 
 

@@ -221,7 +221,15 @@ class MakeShopConnection(models.Model):
     class Meta:
         verbose_name = _("MakeShop connection")
         verbose_name_plural = _("MakeShop connections")
-        indexes = [models.Index(fields=["status", "verified_at"], name="makeshop_status_verified")]
+        indexes = [
+            models.Index(fields=["status", "verified_at"], name="makeshop_status_verified"),
+            # A retired token is looked up during its grace period only.
+            models.Index(
+                fields=["previous_notification_token"],
+                name="makeshop_previous_token",
+                condition=~models.Q(previous_notification_token=""),
+            ),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(version__gte=1), name="makeshop_version_positive"

@@ -2,8 +2,7 @@
 
 import time
 
-from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db import connection
 
 from .models import RateCounter
 
@@ -11,21 +10,26 @@ from .models import RateCounter
 def hit(key: str, *, limit: int, window_seconds: int, clock=time.time) -> bool:
     """Count one hit for ``key``; return False when it goes over ``limit`` in this window.
 
-    The increment is a single UPDATE (atomic in every database); the row for a new
-    window is created on first use, and a concurrent creator is tolerated.
+    One upsert statement (INSERT ... ON CONFLICT ... DO UPDATE ... RETURNING, in both
+    PostgreSQL and SQLite 3.35+): atomic under concurrency, one round trip.
     """
     window = int(clock() // window_seconds)
-    updated = RateCounter.objects.filter(key=key, window=window).update(hits=F("hits") + 1)
-    if not updated:
-        try:
-            with transaction.atomic():
-                RateCounter.objects.create(
-                    key=key, window=window, hits=1, expires_at=(window + 1) * window_seconds
-                )
-        except IntegrityError:
-            RateCounter.objects.filter(key=key, window=window).update(hits=F("hits") + 1)
-    hits = RateCounter.objects.filter(key=key, window=window).values_list("hits", flat=True)
-    return (hits.first() or 0) <= limit
+    with connection.cursor() as cursor:
+        cursor.execute(_UPSERT_SQL, [key, window, (window + 1) * window_seconds])
+        (hits,) = cursor.fetchone()
+    return hits <= limit
+
+
+def _upsert_sql() -> str:
+    table = RateCounter._meta.db_table
+    return (
+        f'INSERT INTO "{table}" ("key", "window", "hits", "expires_at") VALUES (%s, %s, 1, %s) '
+        f'ON CONFLICT ("key", "window") DO UPDATE SET "hits" = "{table}"."hits" + 1 '
+        'RETURNING "hits"'
+    )
+
+
+_UPSERT_SQL = _upsert_sql()
 
 
 def prune(*, clock=time.time) -> int:

@@ -37,3 +37,8 @@ def test_secrets_in_urls_and_ciphertexts_are_redacted():
         assert "hunter2" not in line
         assert "QUJDREVG" not in line
         assert "token=***" in line
+
+
+def test_notification_tokens_in_paths_are_redacted():
+    line = render(JsonFormatter(), 'POST /makeshop/notify/AbC-123_xyz/demo/1/new/ 500')
+    assert "AbC-123_xyz" not in line and "/makeshop/notify/***/demo/1/new/" in line
