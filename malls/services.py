@@ -13,6 +13,7 @@ from datetime import timedelta
 
 from django.db import IntegrityError, connections, router, transaction
 from django.utils import timezone
+from django.views.decorators.debug import sensitive_variables
 
 from . import crypto
 from .makeshop import Check, CheckResult, MakeShopClient, Outcome, get_client
@@ -39,6 +40,7 @@ def _secret_columns():
     return [MakeShopConnection._meta.get_field(name) for name in MakeShopConnection.SECRET_FIELDS]
 
 
+@sensitive_variables()
 def rotate_credentials_keys(*, batch_size=ROTATION_BATCH_SIZE, progress=None) -> RotationReport:
     """Re-encrypt every stored secret that is not under the primary key.
 
@@ -119,6 +121,7 @@ class CredentialsHealth:
     rows: int
 
 
+@sensitive_variables()
 def check_stored_credentials(*, batch_size=ROTATION_BATCH_SIZE) -> CredentialsHealth:
     """Try to decrypt every stored secret; report counts, never values."""
     keyring = crypto.get_keyring()
@@ -207,6 +210,7 @@ def _busy_result(check: Check) -> CheckResult:
     return CheckResult(check=check, outcome=Outcome.UNREACHABLE, reason="busy")
 
 
+@sensitive_variables()
 def check_makeshop_credentials(
     *,
     shop_id: str,
@@ -249,6 +253,7 @@ _CALLS = {
 }
 
 
+@sensitive_variables()
 def _saved_secret(connection, name) -> str | None:
     try:
         value = getattr(connection, name)
@@ -280,6 +285,7 @@ def _record_outcome(connection, verification: Verification, now) -> None:
     connection.makeshop_message = (failure.message if failure else "")[:500]
 
 
+@sensitive_variables()
 def verify_connection(
     *,
     connection: MakeShopConnection,
@@ -347,6 +353,7 @@ class SaveResult:
     needs_decision: bool = False
 
 
+@sensitive_variables()
 def save_makeshop_settings(
     *,
     connection: MakeShopConnection,
@@ -444,6 +451,7 @@ def _lock_for_edit(connection, expected_version):
     return target
 
 
+@sensitive_variables()
 def _apply_settings(target, *, shop_id, new_secrets) -> dict:
     """Set shop ID and changed secrets on ``target``; return what changed (for history).
 
@@ -464,6 +472,7 @@ def _apply_settings(target, *, shop_id, new_secrets) -> dict:
     return changes
 
 
+@sensitive_variables()
 def stage_makeshop_settings(
     *,
     connection: MakeShopConnection,
