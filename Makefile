@@ -19,7 +19,8 @@ install: $(BIN)/.installed
 .env:
 	$(BIN)/python scripts/write_dev_env.py .env
 
-## Serve the app with demo data on SQLite, offline, against the bundled MakeShop sandbox.
+## Serve the app with demo data on SQLite, offline, against the bundled MakeShop sandbox,
+## with a background worker for re-verification jobs.
 run: install .env
 	$(BIN)/python manage.py migrate --no-input
 	$(BIN)/python manage.py compilemessages --ignore=.venv >/dev/null
@@ -28,11 +29,13 @@ run: install .env
 	@trap 'kill 0' EXIT INT TERM; \
 	  $(BIN)/python manage.py makeshop_sandbox --port $(SANDBOX_PORT) & \
 	  MAKESHOP_API_BASE_URL=http://127.0.0.1:$(SANDBOX_PORT) \
+	    $(BIN)/python manage.py db_worker & \
+	  MAKESHOP_API_BASE_URL=http://127.0.0.1:$(SANDBOX_PORT) \
 	    $(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
 
 ## Set up and run every test (SQLite unless DATABASE_URL says otherwise).
 test: install
-	./scripts/ensure_chromium.sh
+	./scripts/ensure_system_packages.sh
 	$(BIN)/python manage.py compilemessages --ignore=.venv >/dev/null
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest

@@ -1,10 +1,26 @@
-"""Merchant screens (filled in by the screens work)."""
+"""Merchant screens: 各種設定 → モール詳細設定 → a shop's MakeShop settings."""
 
 from django.urls import path
 from django.views.generic import RedirectView
 
+from . import views
+
 app_name = "malls"
 
 urlpatterns = [
-    path("", RedirectView.as_view(url="/admin/", permanent=False), name="settings"),
+    path("", RedirectView.as_view(pattern_name="malls:settings", permanent=False), name="home"),
+    path("settings/", views.settings_index, name="settings"),
+    path("settings/store/", views.switch_store, name="switch_store"),
+    path("settings/malls/", views.mall_list, name="mall_list"),
+    path("settings/malls/makeshop/add/", views.makeshop_add, name="makeshop_add"),
+    path(
+        "settings/malls/makeshop/<int:shop_pk>/",
+        views.makeshop_settings,
+        name="makeshop_settings",
+    ),
+    path(
+        "settings/malls/makeshop/<int:shop_pk>/guide/",
+        views.makeshop_guide,
+        name="makeshop_guide",
+    ),
 ]
