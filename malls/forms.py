@@ -7,11 +7,12 @@ the answer into coded errors on the fields they concern, the way
 """
 
 from django import forms
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.debug import sensitive_variables
 
-from . import services
+from . import ratelimits, services
 from .makeshop import Check, Outcome
 from .models import SHOP_ID_MAX_LENGTH, MakeShopConnection, SecretState, validate_makeshop_shop_id
 
@@ -123,6 +124,10 @@ class MakeShopSettingsForm(forms.Form):
         ),
         "unreadable": _("The saved value can no longer be read: enter it again."),
         "makeshop_said": _("MakeShop's message: %(message)s"),
+        "too_many_attempts": _(
+            "Settings were checked with MakeShop several times in the last minute. Nothing "
+            "was sent to MakeShop this time: wait a minute, then save again."
+        ),
     }
     required_messages = {
         "shop_id": _("Enter the shop ID you sign in to MakeShop with."),
@@ -213,6 +218,20 @@ class MakeShopSettingsForm(forms.Form):
         MakeShop is put on the field it concerns; nothing is saved in that case.
         """
         data = self.cleaned_data
+        # Each save may cost MakeShop calls the shop's rate limit pays for: a few per
+        # store per minute, counted across every process.
+        if not keep_unverified and not ratelimits.hit(
+            f"verify:store:{self.connection.shop.store_id}",
+            limit=settings.VERIFICATIONS_PER_STORE_PER_MINUTE,
+            window_seconds=60,
+        ):
+            self.add_error(
+                None,
+                ValidationError(
+                    self.error_messages["too_many_attempts"], code="too_many_attempts"
+                ),
+            )
+            return None
         try:
             result = services.save_makeshop_settings(
                 connection=self.connection,

@@ -372,8 +372,9 @@ def save_makeshop_settings(
     A secret given as None or "" keeps the saved one. Only credentials that changed,
     or were not accepted recently, are checked. A rejection saves nothing, so the
     previously working settings stay as they were. If MakeShop cannot be reached,
-    nothing is saved unless ``keep_unverified`` is set, in which case the settings
-    are saved as 接続未確認 to be verified later.
+    nothing is saved and ``needs_decision`` is set; the merchant may then save with
+    ``keep_unverified``, which stores the settings as 接続未確認 without asking
+    MakeShop again and queues a background verification.
 
     Raises ConcurrentEditError if the saved settings changed since
     ``expected_version`` was read, and ShopIdTakenError if another shop already
@@ -405,6 +406,11 @@ def save_makeshop_settings(
             credentials[check] = value
 
     verification = None
+    if keep_unverified:
+        # The merchant saw MakeShop give no verdict and chose to keep these settings:
+        # asking again now would only make them wait for the same outage. The
+        # background job verifies them once the transaction commits.
+        credentials = {}
     if credentials:
         verification = check_makeshop_credentials(
             shop_id=shop_id, credentials=credentials, client=client
@@ -423,6 +429,12 @@ def save_makeshop_settings(
         before = {"status": target.status}
         if verification is not None:
             _record_outcome(target, verification, timezone.now())
+        elif keep_unverified:
+            target.status = MakeShopConnection.Status.UNVERIFIED
+            target.failed_check = target.failure_reason = target.makeshop_message = ""
+            transaction.on_commit(
+                lambda: enqueue_verification(connection_ids=[target.pk], force=False)
+            )
         changes.update(_status_changes(before, target))
         try:
             with transaction.atomic():

@@ -287,3 +287,29 @@ class TestGuide:
         response = client.get(reverse("malls:makeshop_guide", args=[shop.pk]))
 
         assert response["Location"] == settings_url(shop)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_too_many_verifications_for_a_store_are_refused_without_calling_makeshop(
+    client, settings, makeshop_sandbox
+):
+    """Given a store that already saved its settings several times this minute,
+    when it saves again, then MakeShop is not called and the merchant is told to wait."""
+    from malls.makeshop.sandbox import DEMO_SHOPS
+    from tests.factories import make_shop, make_store, make_user
+
+    settings.VERIFICATIONS_PER_STORE_PER_MINUTE = 1
+    user = make_user()
+    shop = make_shop(store=make_store(members=[user]))
+    client.force_login(user)
+    url = reverse("malls:makeshop_settings", args=[shop.pk])
+    wrong = {"shop_id": "demo-shop", "password": "x", "order_auth_code": "f" * 32,
+             "product_auth_code": "", "version": ""}
+    client.post(url, wrong)
+    calls = len(makeshop_sandbox.calls)
+    response = client.post(url, {**wrong, "order_auth_code": DEMO_SHOPS["demo-shop"].order_token})
+    assert response.status_code == 200
+    assert "too_many_attempts" in [
+        e.code for e in response.context["form"].non_field_errors().as_data()
+    ]
+    assert len(makeshop_sandbox.calls) == calls
