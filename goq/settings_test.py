@@ -16,6 +16,12 @@ os.environ.setdefault(
 from goq.settings import *  # noqa: E402,F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+# Tests speak plain HTTP to the test client and to a local live server; the
+# production values of these are checked by tests/goq/test_security_headers.py.
+SECURE_SSL_REDIRECT = False
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = LANGUAGE_COOKIE_SECURE = False
+SESSION_COOKIE_NAME = "sessionid"
+CSRF_COOKIE_NAME = "csrftoken"
 STORAGES["staticfiles"]["BACKEND"] = "django.contrib.staticfiles.storage.StaticFilesStorage"  # noqa: F405
 
 # A file, not memory, so that processes started by a test share the test database;
@@ -29,3 +35,10 @@ else:
 # Set by tests that start helper processes: connect straight to the test database.
 if os.environ.get("GOQ_TEST_DATABASE_NAME"):
     DATABASES["default"]["NAME"] = os.environ["GOQ_TEST_DATABASE_NAME"]  # noqa: F405
+
+# Jobs run at once, in the enqueuing process. "database" is the real backend, for the
+# tests that start `manage.py db_worker --backend database` against the test database.
+TASKS = {
+    "default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"},
+    "database": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]},
+}
