@@ -80,7 +80,7 @@ def rotation_child(rows):
     from django.test.utils import setup_test_environment
 
     from malls import services
-    from malls.models import Mall, MallShop, MakeShopConnection, Store
+    from malls.models import MakeShopConnection, Mall, MallShop, Store
 
     setup_test_environment()
     test_name = connection.creation.create_test_db(verbosity=0, autoclobber=True)
@@ -112,7 +112,8 @@ def rotation_child(rows):
         assert report.rotated == rows, report
         # A second rotation, to a third key, under tracemalloc: the peak of Python memory
         # that rotation itself allocates (tracing slows it, so it is not the timed run).
-        settings.CREDENTIALS_KEYS = crypto.generate_key_spec("third") + "," + settings.CREDENTIALS_KEYS
+        third = crypto.generate_key_spec("third")
+        settings.CREDENTIALS_KEYS = f"{third},{settings.CREDENTIALS_KEYS}"
         tracemalloc.start()
         services.rotate_credentials_keys()
         _, traced_peak = tracemalloc.get_traced_memory()

@@ -219,7 +219,8 @@ def decrypt(token: str, *, context: str, keyring: KeyRing | None = None) -> str:
     if len(raw) < NONCE_BYTES + 16:
         raise DecryptionError("The stored credential is damaged.")
     try:
-        plaintext = key.decrypt(raw[:NONCE_BYTES], raw[NONCE_BYTES:], f"gqc1.{kid}|{context}".encode())
+        aad = f"{FORMAT_VERSION}.{kid}|{context}".encode()
+        plaintext = key.decrypt(raw[:NONCE_BYTES], raw[NONCE_BYTES:], aad)
     except InvalidTag:
         raise DecryptionError(
             "The stored credential failed authentication (wrong key, tampering, or copied "

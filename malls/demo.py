@@ -69,8 +69,8 @@ def _user(username, **flags):
 
 def _staff_group():
     group, _ = Group.objects.get_or_create(name=STAFF_GROUP)
-    permissions = Permission.objects.filter(content_type__app_label="malls") | Permission.objects.filter(
-        content_type__app_label="auth", codename="view_user"
+    permissions = Permission.objects.filter(content_type__app_label="malls") | (
+        Permission.objects.filter(content_type__app_label="auth", codename="view_user")
     )
     group.permissions.add(*permissions)
     return group
@@ -124,7 +124,7 @@ def seed_demo() -> list[str]:
             store=stores[store_name], mall=Mall.objects.get(code=mall_code), name=shop_name
         )
     return [
-        "Demo logins (password for all: %s):" % DEMO_PASSWORD,
+        f"Demo logins (password for all: {DEMO_PASSWORD}):",
         "  staff           -> /admin/  (GoQ staff)",
         "  demo-merchant   -> /settings/malls/  (store デモ店舗)",
         "  other-merchant  -> /settings/malls/  (store 別の店舗)",

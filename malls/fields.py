@@ -52,7 +52,8 @@ class EncryptedSecretField(models.TextField):
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("null", True)
         kwargs.setdefault("blank", True)
-        kwargs["editable"] = False  # model forms would render the secret; forms use write-only inputs
+        # Model forms would render the secret; forms use write-only inputs instead.
+        kwargs["editable"] = False
         super().__init__(*args, **kwargs)
 
     def deconstruct(self):

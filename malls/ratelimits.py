@@ -22,8 +22,10 @@ def hit(key: str, *, limit: int, window_seconds: int, clock=time.time) -> bool:
 
 def _upsert_sql() -> str:
     table = RateCounter._meta.db_table
+    # Built from the model's own table name only; values are bound parameters.
+    insert = f'INSERT INTO "{table}" ("key", "window", "hits", "expires_at") '  # noqa: S608
     return (
-        f'INSERT INTO "{table}" ("key", "window", "hits", "expires_at") VALUES (%s, %s, 1, %s) '
+        insert + "VALUES (%s, %s, 1, %s) "
         f'ON CONFLICT ("key", "window") DO UPDATE SET "hits" = "{table}"."hits" + 1 '
         'RETURNING "hits"'
     )

@@ -4,7 +4,7 @@ import itertools
 
 from django.contrib.auth import get_user_model
 
-from malls.models import Mall, MallShop, MakeShopConnection, Membership, Store
+from malls.models import MakeShopConnection, Mall, MallShop, Membership, Store
 
 _sequence = itertools.count(1)
 

@@ -74,8 +74,13 @@ def test_unknown_key_and_wrong_key_fail_closed():
         crypto.decrypt(token, context="c", keyring=keyring(other_k1))
 
 
-@pytest.mark.parametrize("junk", ["", "secret", "gqc1.k1.", "gqc1.k1.AAAA", "gqc2.k1.AAAAAAAA", "gqc1.k1.@@@",
-     "gqc1.k1.QUFB\nQUFB", "gqc1..AAAA", "gqc1.k1.AAAA.AAAA"])
+@pytest.mark.parametrize(
+    "junk",
+    [
+        "", "secret", "gqc1.k1.", "gqc1.k1.AAAA", "gqc2.k1.AAAAAAAA", "gqc1.k1.@@@",
+        "gqc1.k1.QUFB\nQUFB", "gqc1..AAAA", "gqc1.k1.AAAA.AAAA",
+    ],
+)
 def test_malformed_values_fail_closed(junk):
     with pytest.raises(crypto.DecryptionError):
         crypto.decrypt(junk, context="c", keyring=keyring(K1))

@@ -1,7 +1,6 @@
 """The per-shop call slot: spacing, no overlap, across processes; other shops unaffected."""
 
 import json
-import time
 
 import pytest
 
