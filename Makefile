@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 SANDBOX_PORT ?= 8001
 PORT ?= 8000
 
-.PHONY: run test lint install clean
+.PHONY: run test lint install clean messages
 
 $(BIN)/.installed: requirements.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 13) else "goq-malls needs Python 3.13 or newer (see .python-version)")'
@@ -21,9 +21,8 @@ install: $(BIN)/.installed
 
 ## Serve the app with demo data on SQLite, offline, against the bundled MakeShop sandbox,
 ## with a background worker for re-verification jobs.
-run: install .env
+run: install .env messages
 	$(BIN)/python manage.py migrate --no-input
-	$(BIN)/python manage.py compilemessages --ignore=.venv >/dev/null
 	$(BIN)/python manage.py seed_demo
 	@echo "MakeShop sandbox: http://127.0.0.1:$(SANDBOX_PORT)   app: http://127.0.0.1:$(PORT)"
 	@trap 'kill 0' EXIT INT TERM; \
@@ -36,9 +35,15 @@ run: install .env
 ## Set up and run every test (SQLite unless DATABASE_URL says otherwise).
 test: install
 	./scripts/ensure_system_packages.sh
-	$(BIN)/python manage.py compilemessages --ignore=.venv >/dev/null
+	$(MAKE) --no-print-directory messages
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
+
+## Compile the Japanese translations (needs gettext's msgfmt).
+messages: install
+	@if command -v msgfmt >/dev/null; then \
+	  $(BIN)/python manage.py compilemessages --ignore=.venv >/dev/null; \
+	else echo "msgfmt not found: install gettext for the Japanese texts (apt-get install gettext)"; fi
 
 lint: install
 	$(BIN)/ruff check .

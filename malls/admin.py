@@ -1,10 +1,194 @@
-"""GoQ staff's view of stores and their connected shops; never a plaintext secret."""
+"""GoQ staff's review of stores and their connected shops.
+
+The MakeShop connection list is staff's working list: every MakeShop shop across
+stores, what MakeShop last said of it, and its API-use application. Everything that
+changes a shop goes through ``malls.services``, which records the history. Nothing
+here calls MakeShop: the change form runs inside a transaction, so saved settings
+and "re-verify" go to the background workers. No page shows a stored secret; at
+most its last four characters.
+"""
+
+from datetime import timedelta
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.core.exceptions import FieldDoesNotExist, PermissionDenied, ValidationError
+from django.db import transaction
+from django.db.models import Count
+from django.http import HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.decorators import method_decorator
+from django.utils.formats import date_format
+from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
+from django.views.decorators.debug import sensitive_post_parameters
+from django_tasks_db.admin import DBTaskResultAdmin
+from django_tasks_db.models import DBTaskResult
 
-from .models import Mall, MallShop, MakeShopConnection, Membership, Store
+from . import services, tasks
+from .models import (
+    ChangeRecord,
+    MakeShopConnection,
+    Mall,
+    MallShop,
+    Membership,
+    NotificationEvent,
+    Store,
+)
+
+# Who may move the API-use application, and who may queue re-verification. The models'
+# change permissions stand for them until dedicated ones exist.
+APPLICATION_PERMISSION = "malls.change_mallshop"
+VERIFY_PERMISSION = "malls.change_makeshopconnection"
+
+HISTORY_LIMIT = 50
+REFUSALS_SHOWN = 20
+
+Status = MakeShopConnection.Status
+Application = MallShop.ApplicationStatus
+
+SECRET_INPUTS = tuple(f"new_{name}" for name in MakeShopConnection.SECRET_FIELDS)
+
+APPLICATION_STEPS = {
+    "mark_applied": _("Mark applied to MakeShop"),
+    "mark_approved": _("Mark approved and switch order retrieval to API"),
+    "withdraw": _("Withdraw the application"),
+}
+
+
+def _when(value) -> str:
+    return date_format(timezone.localtime(value), "SHORT_DATETIME_FORMAT") if value else ""
+
+
+# --- Broken connections -----------------------------------------------------------------
+
+
+def is_broken(connection) -> bool:
+    """Verified once, rejected now: something changed on MakeShop's side."""
+    return connection.status == Status.REJECTED and connection.verified_at is not None
+
+
+def likely_cause(connection) -> str:
+    """Staff's one-line guess at why a shop that worked is now rejected."""
+    if not is_broken(connection):
+        return ""
+    if connection.failure_reason == "not_enabled":
+        return gettext("MakeShop seems to have withdrawn the shop's API use.")
+    if connection.failed_check == MakeShopConnection.Check.PASSWORD:
+        return gettext("The MakeShop main administrator password was probably changed.")
+    return gettext(
+        "The auth code was probably re-issued in MakeShop (変更 pressed), which voids the "
+        "old one: the merchant must enter the new code."
+    )
+
+
+REASON_LABELS = {
+    "token_rejected": _("code refused"),
+    "not_enabled": _("API use not approved by MakeShop"),
+    "login_refused": _("login refused"),
+    "maintenance": _("MakeShop under maintenance"),
+    "rate_limited": _("MakeShop asked us to slow down"),
+    "busy": _("shop busy with other calls"),
+    "timeout": _("no answer in time"),
+}
+
+
+def _reason_label(reason: str) -> str:
+    return str(REASON_LABELS.get(reason, reason))
+
+
+# --- History ----------------------------------------------------------------------------
+
+ACTION_LABELS = {
+    "makeshop.created": _("MakeShop settings entered"),
+    "makeshop.settings_saved": _("MakeShop settings changed"),
+    "makeshop.verified": _("Verification result changed"),
+    "application.mark_applied": _("Application: applied to MakeShop"),
+    "application.mark_approved": _("Application: approved, retrieval by API"),
+    "application.withdraw": _("Application: withdrawn"),
+    "notification_url.rotated": _("Update notification URL re-issued"),
+    "makeshop.deleted": _("MakeShop settings deleted"),
+    "shop.created": _("Shop added"),
+    "shop.edited": _("Shop edited"),
+}
+
+
+def _field(name):
+    for model in (MakeShopConnection, MallShop):
+        try:
+            return model._meta.get_field(name)
+        except FieldDoesNotExist:
+            continue
+    return None
+
+
+def _value_label(field, value) -> str:
+    if value in (None, ""):
+        return "—"
+    if field is not None and field.choices:
+        return str(dict(field.flatchoices).get(value, value))
+    return str(value)
+
+
+def describe_changes(changes: dict) -> list[str]:
+    """One line per changed field; a secret is only ever "changed"."""
+    lines = []
+    for name, value in (changes or {}).items():
+        field = _field(name)
+        label = str(field.verbose_name) if field is not None else name
+        if name in MakeShopConnection.SECRET_FIELDS:
+            lines.append(gettext("%(field)s: changed") % {"field": label})
+        elif isinstance(value, list) and len(value) == 2:
+            old, new = (_value_label(field, v) for v in value)
+            lines.append(f"{label}: {old} → {new}")
+        else:
+            lines.append(f"{label}: {_value_label(field, value)}")
+    return lines
+
+
+def _lines(lines):
+    return format_html_join("", "<div>{}</div>", ((line,) for line in lines))
+
+
+def _actor(record) -> str:
+    return record.actor.get_username() if record.actor_id else "—"
+
+
+def history_table(shop):
+    """The shop's latest history entries, newest first, with a link to all of them."""
+    if shop is None or shop.pk is None:
+        return "—"
+    records = list(shop.changes.select_related("actor").order_by("-at", "-pk")[: HISTORY_LIMIT + 1])
+    if not records:
+        return gettext("No changes recorded yet.")
+    rows = format_html_join(
+        "",
+        "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+        (
+            (
+                _when(record.at),
+                _actor(record),
+                record.get_source_display(),
+                ACTION_LABELS.get(record.action, record.action),
+                _lines(describe_changes(record.changes)),
+            )
+            for record in records[:HISTORY_LIMIT]
+        ),
+    )
+    all_url = reverse("admin:malls_changerecord_changelist") + f"?shop__id__exact={shop.pk}"
+    return format_html(
+        '<table><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr></thead>'
+        '<tbody>{}</tbody></table><p><a href="{}">{}</a></p>',
+        gettext("When"), gettext("By"), gettext("Through"), gettext("What"), gettext("Changes"),
+        rows, all_url, gettext("Full history of this shop"),
+    )
+
+
+# --- Stores, malls, shops ---------------------------------------------------------------
 
 
 class MembershipInline(admin.TabularInline):
@@ -28,22 +212,159 @@ class MallAdmin(admin.ModelAdmin):
 
 @admin.register(MallShop)
 class MallShopAdmin(admin.ModelAdmin):
+    """A store's shops on every mall. The application moves only through its workflow."""
+
     list_display = ["name", "store", "mall", "order_retrieval", "application_status", "updated_at"]
     list_filter = ["mall", "application_status", "order_retrieval"]
     search_fields = ["name", "store__name"]
     list_select_related = ["store", "mall"]
     autocomplete_fields = ["store"]
+    show_full_result_count = False
+    readonly_fields = [
+        "order_retrieval", "application_status", "application_updated_at", "history",
+        "created_at", "updated_at",
+    ]
+
+    def get_fields(self, request, obj=None):
+        if obj is None:
+            return ["store", "mall", "name"]
+        return ["store", "mall", "name", *self.readonly_fields]
+
+    @admin.display(description=_("History"))
+    def history(self, obj):
+        return history_table(obj)
+
+    def save_model(self, request, obj, form, change):
+        """Save, and record staff's edit in the shop's history."""
+        before = MallShop.objects.filter(pk=obj.pk).first() if change else None
+        super().save_model(request, obj, form, change)
+        if change and not form.changed_data:
+            return
+        services.record_change(
+            shop=obj, actor=request.user, source=ChangeRecord.Source.ADMIN,
+            action="shop.edited" if change else "shop.created",
+            changes={
+                name: [str(getattr(before, name)) if before else None, str(getattr(obj, name))]
+                for name in form.changed_data
+            },
+        )
+
+
+class ChangeActionFilter(admin.SimpleListFilter):
+    """The known actions, listed without a DISTINCT over the whole history table."""
+
+    title = _("action")
+    parameter_name = "action"
+
+    def lookups(self, request, model_admin):
+        return list(ACTION_LABELS.items())
+
+    def queryset(self, request, queryset):
+        return queryset.filter(action=self.value()) if self.value() else queryset
+
+
+@admin.register(ChangeRecord)
+class ChangeRecordAdmin(admin.ModelAdmin):
+    """Every recorded change, read-only: history is written by the services alone."""
+
+    list_display = ["at", "shop_label", "actor_name", "source", "action_label", "change_lines"]
+    list_filter = ["source", ChangeActionFilter]
+    search_fields = ["shop__store__name", "shop__name", "shop__makeshop__makeshop_shop_id"]
+    search_help_text = _("Store name, shop name or MakeShop shop ID")
+    list_select_related = ["shop__store", "actor"]
+    show_full_result_count = False
+    fields = ["at", "shop", "actor_name", "source", "action_label", "change_lines"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description=_("mall shop"), ordering="shop__store__name")
+    def shop_label(self, obj):
+        return f"{obj.shop.store.name} / {obj.shop.name}"
+
+    @admin.display(description=_("by"))
+    def actor_name(self, obj):
+        return _actor(obj)
+
+    @admin.display(description=_("action"), ordering="action")
+    def action_label(self, obj):
+        return ACTION_LABELS.get(obj.action, obj.action)
+
+    @admin.display(description=_("changes"))
+    def change_lines(self, obj):
+        return _lines(describe_changes(obj.changes))
+
+
+# --- MakeShop connections ---------------------------------------------------------------
+
+
+class VerificationStatusFilter(admin.SimpleListFilter):
+    """The statuses, plus "broken": verified once and rejected now."""
+
+    title = _("verification status")
+    parameter_name = "status"
+
+    def lookups(self, request, model_admin):
+        return [
+            *Status.choices,
+            ("broken", _("Rejected after having worked")),
+        ]
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        if value == "broken":
+            return queryset.filter(status=Status.REJECTED, verified_at__isnull=False)
+        if value in Status.values:
+            return queryset.filter(status=value)
+        return queryset
+
+
+class FailingForFilter(admin.SimpleListFilter):
+    """Shops MakeShop has kept rejecting for more than N days."""
+
+    title = _("failing for")
+    parameter_name = "failing_days"
+    DAYS = (1, 3, 7, 30)
+
+    def lookups(self, request, model_admin):
+        return [(str(days), _("more than %(days)d days") % {"days": days}) for days in self.DAYS]
+
+    def queryset(self, request, queryset):
+        if self.value() not in {str(days) for days in self.DAYS}:
+            return queryset
+        cutoff = timezone.now() - timedelta(days=int(self.value()))
+        return queryset.filter(failing_since__lte=cutoff)
 
 
 class WriteOnlySecretInput(forms.PasswordInput):
-    """A secret input that never renders the saved value back into the page."""
+    """A secret input that never renders a value back into the page."""
 
     def __init__(self, attrs=None):
-        super().__init__(attrs={"autocomplete": "new-password", **(attrs or {})}, render_value=False)
+        attrs = {"autocomplete": "new-password", **(attrs or {})}
+        super().__init__(attrs=attrs, render_value=False)
 
 
 class MakeShopConnectionAdminForm(forms.ModelForm):
-    """Staff may set secrets; an empty input keeps the saved value."""
+    """Staff may set secrets (an empty input keeps the saved one); MakeShop is asked later.
+
+    ``expected_version`` travels with the page, so a save over someone else's newer
+    save is refused instead of silently replacing it.
+    """
+
+    error_messages = {
+        "stale": _(
+            "Someone saved these settings after you opened this page. Reload the page and "
+            "make your change again."
+        ),
+        "not_makeshop": _("Choose a shop on MakeShop."),
+    }
 
     new_password = forms.CharField(
         label=_("Password"), required=False, strip=False, widget=WriteOnlySecretInput
@@ -54,6 +375,7 @@ class MakeShopConnectionAdminForm(forms.ModelForm):
     new_product_auth_code = forms.CharField(
         label=_("Product data auth code"), required=False, widget=WriteOnlySecretInput
     )
+    expected_version = forms.IntegerField(required=False, widget=forms.HiddenInput)
 
     class Meta:
         model = MakeShopConnection
@@ -61,88 +383,498 @@ class MakeShopConnectionAdminForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        if self.instance.pk:
+        if "makeshop_shop_id" in self.fields:  # absent when staff may only view
+            # Without a shop ID there is nothing to verify: the row would stay pending.
+            self.fields["makeshop_shop_id"].required = True
+        if self.instance.pk and not self.instance._state.adding:
+            self.fields["expected_version"].initial = self.instance.version
             for name in MakeShopConnection.SECRET_FIELDS:
                 state = self.instance.secret_state(name)
                 self.fields[f"new_{name}"].help_text = _(
                     "Currently: %(state)s. Leave empty to keep it."
                 ) % {"state": state}
 
-    def save(self, commit=True):
-        connection = super().save(commit=False)
-        changed = False
-        for name in MakeShopConnection.SECRET_FIELDS:
-            value = self.cleaned_data.get(f"new_{name}")
-            if value:
-                setattr(connection, name, value)
-                changed = True
-        if connection.pk and (changed or self.has_changed()):
-            connection.version += 1
-        if commit:
-            connection.save()
-        return connection
+    def clean_shop(self):
+        shop = self.cleaned_data["shop"]
+        if shop is not None and shop.mall.code != Mall.MAKESHOP:
+            raise ValidationError(self.error_messages["not_makeshop"], code="not_makeshop")
+        return shop
+
+    def clean(self):
+        cleaned = super().clean()
+        if not self.instance._state.adding:
+            current = (
+                MakeShopConnection.objects.filter(pk=self.instance.pk)
+                .values_list("version", flat=True)
+                .first()
+            )
+            if cleaned.get("expected_version") != current:
+                raise ValidationError(self.error_messages["stale"], code="stale")
+        return cleaned
+
+    def new_secrets(self) -> dict[str, str]:
+        return {
+            name: self.cleaned_data[f"new_{name}"]
+            for name in MakeShopConnection.SECRET_FIELDS
+            if self.cleaned_data.get(f"new_{name}")
+        }
 
 
 @admin.register(MakeShopConnection)
 class MakeShopConnectionAdmin(admin.ModelAdmin):
+    """Every MakeShop shop across stores: verification, application, history."""
+
     form = MakeShopConnectionAdminForm
     list_display = [
-        "makeshop_shop_id",
         "store_name",
-        "mall_name",
-        "status",
-        "application_status",
+        "makeshop_shop_id",
+        "verification",
         "verified_at",
-        "failed_check",
+        "problem",
+        "application",
+        "last_notification",
     ]
-    list_filter = ["status", "shop__application_status", "shop__mall"]
+    list_display_links = ["makeshop_shop_id"]
+    list_filter = [
+        VerificationStatusFilter,
+        "shop__application_status",
+        "shop__mall",
+        FailingForFilter,
+    ]
     search_fields = ["makeshop_shop_id", "shop__store__name"]
-    list_select_related = ["shop__store", "shop__mall"]
+    search_help_text = _("Store name or MakeShop shop ID")
+    # The page's shops and stores come in two small "IN (...)" queries (get_queryset):
+    # joining them instead makes SQLite's planner give up the shop-ID index and sort
+    # every row for each page.
+    list_select_related = False
+    # The unique index on the shop ID serves this order; a COUNT over every row is skipped
+    # when a filter is on.
+    ordering = ["makeshop_shop_id"]
+    show_full_result_count = False
     autocomplete_fields = ["shop"]
+    actions = ["reverify", "mark_applied", "mark_approved", "withdraw"]
     readonly_fields = [
         "secrets_summary",
-        "status",
+        "verification_summary",
         "failed_check",
         "failure_reason",
         "makeshop_message",
         "last_checked_at",
         "verified_at",
         "failing_since",
+        "application_state",
+        "application_panel",
+        "last_notification",
+        "history",
         "version",
         "created_at",
         "updated_at",
     ]
-    fieldsets = [
-        (None, {"fields": ["shop", "makeshop_shop_id"]}),
-        (
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("shop__store")
+
+    # --- permissions ---
+
+    def has_application_permission(self, request):
+        return request.user.has_perm(APPLICATION_PERMISSION)
+
+    def has_verify_permission(self, request):
+        return request.user.has_perm(VERIFY_PERMISSION)
+
+    # --- the change form ---
+
+    def get_fieldsets(self, request, obj=None):
+        inputs = list(SECRET_INPUTS) if self.has_change_permission(request, obj) else []
+        secrets = (
             _("Secrets (write-only)"),
-            {"fields": ["secrets_summary", "new_password", "new_order_auth_code",
-                        "new_product_auth_code"]},
-        ),
-        (
-            _("Verification"),
-            {"fields": ["status", "failed_check", "failure_reason", "makeshop_message",
-                        "last_checked_at", "verified_at", "failing_since"]},
-        ),
-        (_("Record"), {"fields": ["version", "created_at", "updated_at"]}),
-    ]
+            {"fields": ["secrets_summary", *inputs] if obj else inputs},
+        )
+        if obj is None:
+            return [(None, {"fields": ["shop", "makeshop_shop_id"]}), secrets]
+        return [
+            (None, {"fields": ["shop", "makeshop_shop_id", "expected_version"]}),
+            secrets,
+            (
+                _("Verification"),
+                {"fields": ["verification_summary", "failed_check", "failure_reason",
+                            "makeshop_message", "last_checked_at", "verified_at",
+                            "failing_since"]},
+            ),
+            # Read-only fields see no request: pick the one with buttons here.
+            (
+                _("API-use application"),
+                {"fields": ["application_panel" if self.has_application_permission(request)
+                            else "application_state"]},
+            ),
+            (_("Update notifications"), {"fields": ["last_notification"]}),
+            (_("History"), {"fields": ["history"]}),
+            (_("Record"), {"fields": ["version", "created_at", "updated_at"]}),
+        ]
+
+    def get_readonly_fields(self, request, obj=None):
+        # A connection belongs to its shop for good; only a new one picks its shop.
+        return [*self.readonly_fields, "shop"] if obj else self.readonly_fields
+
+    @method_decorator(sensitive_post_parameters(*SECRET_INPUTS))
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except services.ConcurrentEditError:
+            # Raised inside the admin's transaction, which has rolled everything back.
+            self.message_user(
+                request, MakeShopConnectionAdminForm.error_messages["stale"], messages.ERROR
+            )
+            return HttpResponseRedirect(request.get_full_path())
+
+    def delete_model(self, request, obj):
+        self.delete_queryset(request, MakeShopConnection.objects.filter(pk=obj.pk))
+
+    def delete_queryset(self, request, queryset):
+        """Delete, leaving a line in each shop's history (which outlives the settings)."""
+        with transaction.atomic():
+            for connection in queryset.select_related("shop"):
+                services.record_change(
+                    shop=connection.shop, actor=request.user, source=ChangeRecord.Source.ADMIN,
+                    action="makeshop.deleted",
+                    changes={"makeshop_shop_id": [connection.makeshop_shop_id, None]},
+                )
+            queryset.delete()
+
+    def save_model(self, request, obj, form, change):
+        """Save through the service: secrets encrypted, history written, check queued."""
+        saved = services.stage_makeshop_settings(
+            connection=obj,
+            shop_id=form.cleaned_data["makeshop_shop_id"],
+            new_secrets=form.new_secrets(),
+            expected_version=form.cleaned_data.get("expected_version") if change else None,
+            actor=request.user,
+            source=ChangeRecord.Source.ADMIN,
+        )
+        obj.pk, obj.version = saved.pk, saved.version
+
+    # --- columns and read-only fields ---
 
     @admin.display(description=_("store"), ordering="shop__store__name")
     def store_name(self, obj):
         return obj.shop.store.name
 
-    @admin.display(description=_("mall"), ordering="shop__mall__sort_order")
-    def mall_name(self, obj):
-        return obj.shop.mall.name
+    @admin.display(description=_("verification status"), ordering="status")
+    def verification(self, obj):
+        if is_broken(obj):
+            return format_html(
+                "<strong>{}</strong><br>{}",
+                obj.get_status_display(),
+                gettext("worked until %(when)s") % {"when": _when(obj.verified_at)},
+            )
+        return obj.get_status_display()
+
+    @admin.display(description=_("failing check and message"))
+    def problem(self, obj):
+        if obj.status not in (Status.REJECTED, Status.UNVERIFIED) or not obj.failed_check:
+            return ""
+        text = obj.makeshop_message or _reason_label(obj.failure_reason)
+        cause = likely_cause(obj)
+        if cause:
+            return format_html(
+                "{}: {}<br><em>{}</em>", obj.get_failed_check_display(), text, cause
+            )
+        return format_html("{}: {}", obj.get_failed_check_display(), text)
 
     @admin.display(description=_("API-use application"), ordering="shop__application_status")
-    def application_status(self, obj):
+    def application(self, obj):
         return obj.shop.get_application_status_display()
+
+    @admin.display(description=_("last update notification"), ordering="last_notification_at")
+    def last_notification(self, obj):
+        if not obj.last_notification_at:
+            return gettext("never")
+        labels = dict(NotificationEvent.Kind.choices)
+        kind = labels.get(obj.last_notification_kind, obj.last_notification_kind)
+        return f"{_when(obj.last_notification_at)} {kind}".strip()
 
     @admin.display(description=_("Saved secrets"))
     def secrets_summary(self, obj):
-        fields = MakeShopConnection._meta
-        return " / ".join(
-            f"{fields.get_field(name).verbose_name}: {obj.secret_state(name)}"
-            for name in MakeShopConnection.SECRET_FIELDS
+        return format_html_join(
+            "",
+            "<div>{}: {}</div>",
+            (
+                (MakeShopConnection._meta.get_field(name).verbose_name, obj.secret_state(name))
+                for name in MakeShopConnection.SECRET_FIELDS
+            ),
+        )
+
+    @admin.display(description=_("verification status"))
+    def verification_summary(self, obj):
+        cause = likely_cause(obj)
+        if not cause:
+            return self.verification(obj)
+        return format_html("{}<br><em>{}</em>", self.verification(obj), cause)
+
+    @admin.display(description=_("API-use application"))
+    def application_state(self, obj):
+        shop = obj.shop
+        since = _when(shop.application_updated_at)
+        return format_html(
+            "{} {}", shop.get_application_status_display(), f"({since})" if since else ""
+        )
+
+    @admin.display(description=_("API-use application"))
+    def application_panel(self, obj):
+        """The state plus a button per step it can take (for staff allowed to move it)."""
+        current = self.application_state(obj)
+        steps = services.allowed_application_actions(obj.shop)
+        if not steps:
+            return current
+        links = format_html_join(
+            " ",
+            '<a class="button" href="{}">{}</a>',
+            (
+                (
+                    reverse("admin:malls_makeshopconnection_application", args=[obj.pk, step]),
+                    APPLICATION_STEPS[step],
+                )
+                for step in steps
+            ),
+        )
+        return format_html("{}<p>{}</p>", current, links)
+
+    @admin.display(description=_("History"))
+    def history(self, obj):
+        return history_table(obj.shop)
+
+    # --- actions ---
+
+    @admin.action(description=_("Re-verify selected with MakeShop (in the background)"),
+                  permissions=["verify"])
+    def reverify(self, request, queryset):
+        selected = queryset.count()
+        ids = list(
+            queryset.filter(pk__in=tasks.verifiable_connections().values("pk")).values_list(
+                "pk", flat=True
+            )
+        )
+        queued, already_open = tasks.enqueue_reverification(connection_ids=ids)
+        jobs_url = reverse("admin:django_tasks_database_dbtaskresult_changelist")
+        self.message_user(
+            request,
+            format_html(
+                '{} <a href="{}">{}</a>',
+                gettext(
+                    "Queued %(queued)d shop(s) for verification; %(open)d already had a job "
+                    "open; %(skipped)d have no settings to verify."
+                ) % {"queued": queued, "open": already_open, "skipped": selected - len(ids)},
+                jobs_url,
+                gettext("Follow the jobs"),
+            ),
+            messages.SUCCESS,
+        )
+
+    @admin.action(description=APPLICATION_STEPS["mark_applied"], permissions=["application"])
+    def mark_applied(self, request, queryset):
+        return self._application_step(request, queryset, "mark_applied")
+
+    @admin.action(description=APPLICATION_STEPS["mark_approved"], permissions=["application"])
+    def mark_approved(self, request, queryset):
+        return self._application_step(request, queryset, "mark_approved")
+
+    @admin.action(description=APPLICATION_STEPS["withdraw"], permissions=["application"])
+    def withdraw(self, request, queryset):
+        return self._application_step(request, queryset, "withdraw")
+
+    def _application_step(self, request, queryset, step):
+        """First a confirmation page listing who moves; then the move, shop by shop."""
+        connections = list(queryset.select_related("shop__store"))
+        if request.POST.get("confirm") == "yes":
+            self._apply_step(request, connections, step)
+            return None
+        movable = [c for c in connections if step in services.allowed_application_actions(c.shop)]
+        if not movable:
+            self.message_user(
+                request,
+                gettext("“%(step)s” does not apply to any of the selected shops.")
+                % {"step": APPLICATION_STEPS[step]},
+                messages.WARNING,
+            )
+            return None
+        blocked = [c for c in connections if c not in movable]
+        return self._confirmation_page(
+            request, step, movable, blocked, form_url="",
+            cancel_url=reverse("admin:malls_makeshopconnection_changelist"),
+        )
+
+    def _apply_step(self, request, connections, step):
+        moved, refused = 0, []
+        for connection in connections:
+            try:
+                services.transition_application(
+                    shop=connection.shop, action=step, actor=request.user,
+                    source=ChangeRecord.Source.ADMIN,
+                )
+            except services.InvalidTransition:
+                refused.append(connection)
+            else:
+                moved += 1
+        if moved:
+            self.message_user(
+                request,
+                gettext("“%(step)s” done for %(count)d shop(s).")
+                % {"step": APPLICATION_STEPS[step], "count": moved},
+                messages.SUCCESS,
+            )
+        # Re-read: the state that refused the step may be newer than the page.
+        current = dict(
+            MallShop.objects.filter(pk__in=[c.shop_id for c in refused]).values_list(
+                "pk", "application_status"
+            )
+        )
+        for connection in refused[:REFUSALS_SHOWN]:
+            self.message_user(
+                request,
+                gettext("%(shop)s: “%(step)s” is not possible from “%(status)s”; left as it is.")
+                % {
+                    "shop": connection.makeshop_shop_id or connection.shop.name,
+                    "step": APPLICATION_STEPS[step],
+                    "status": Application(current.get(connection.shop_id)).label
+                    if connection.shop_id in current else "—",
+                },
+                messages.ERROR,
+            )
+        if len(refused) > REFUSALS_SHOWN:
+            self.message_user(
+                request,
+                gettext("… and %(count)d more shop(s) left as they are.")
+                % {"count": len(refused) - REFUSALS_SHOWN},
+                messages.ERROR,
+            )
+
+    def _confirmation_page(self, request, step, movable, blocked, *, form_url, cancel_url):
+        _sources, target = services.APPLICATION_TRANSITIONS[step]
+        if target == Application.APPROVED:
+            retrieval = gettext("Their order retrieval switches to API.")
+        elif target == Application.WITHDRAWN:
+            retrieval = gettext("Shops retrieving orders by API go back to CSV import.")
+        else:
+            retrieval = ""
+        context = {
+            **self.admin_site.each_context(request),
+            "title": APPLICATION_STEPS[step],
+            "opts": self.model._meta,
+            "action": step,
+            "step_label": APPLICATION_STEPS[step],
+            "target_label": target.label,
+            "switches_retrieval": retrieval,
+            "movable": movable,
+            "blocked": blocked,
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+            "form_url": form_url,
+            "cancel_url": cancel_url,
+        }
+        request.current_app = self.admin_site.name
+        return TemplateResponse(request, "admin/malls/application_confirmation.html", context)
+
+    # --- the per-shop application page ---
+
+    def get_urls(self):
+        info = self.opts.app_label, self.opts.model_name
+        return [
+            path(
+                "<path:object_id>/application/<str:step>/",
+                self.admin_site.admin_view(self.application_view),
+                name="{}_{}_application".format(*info),
+            ),
+            *super().get_urls(),
+        ]
+
+    def application_view(self, request, object_id, step):
+        """One shop's step: a confirmation page on GET, the move on POST."""
+        connection = self.get_object(request, object_id)
+        if connection is None:
+            return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
+        if not self.has_application_permission(request) or step not in APPLICATION_STEPS:
+            raise PermissionDenied
+        change_url = reverse("admin:malls_makeshopconnection_change", args=[connection.pk])
+        if request.method == "POST":
+            self._apply_step(request, [connection], step)
+            return HttpResponseRedirect(change_url)
+        if step not in services.allowed_application_actions(connection.shop):
+            self.message_user(
+                request,
+                gettext("“%(step)s” is not possible from “%(status)s”.")
+                % {
+                    "step": APPLICATION_STEPS[step],
+                    "status": connection.shop.get_application_status_display(),
+                },
+                messages.ERROR,
+            )
+            return HttpResponseRedirect(change_url)
+        return self._confirmation_page(
+            request, step, [connection], [], form_url=request.path, cancel_url=change_url
+        )
+
+
+# --- Background jobs --------------------------------------------------------------------
+
+admin.site.unregister(DBTaskResult)
+
+
+@admin.register(DBTaskResult)
+class VerificationJobAdmin(DBTaskResultAdmin):
+    """django-tasks-db's job list, plus each job's outcome and a way to revive stalled ones.
+
+    The title counts jobs by status, so staff can follow a re-verification run.
+    """
+
+    list_display = [
+        *DBTaskResultAdmin.list_display[:3], "outcome", *DBTaskResultAdmin.list_display[3:6],
+        "worker_ids",
+    ]
+    actions = ["requeue_stalled"]
+
+    def has_verify_permission(self, request):
+        return request.user.has_perm(VERIFY_PERMISSION)
+
+    @admin.display(description=_("outcome"))
+    def outcome(self, obj):
+        value = obj.return_value
+        if isinstance(value, dict) and "outcomes" in value:  # a batch: counts per outcome
+            counts = ", ".join(f"{name} {count}" for name, count in value["outcomes"].items())
+            return f"{value['shops']}: {counts}"
+        if isinstance(value, dict):
+            parts = [value.get("shop_id"), value.get("outcome"), value.get("failed_check"),
+                     value.get("reason")]
+            return " ".join(str(part) for part in parts if part)
+        if obj.status == "FAILED":
+            return obj.exception_class_path.rsplit(".", 1)[-1]
+        return "—"
+
+    def changelist_view(self, request, extra_context=None):
+        counts = dict(
+            DBTaskResult.objects.order_by().values_list("status").annotate(n=Count("pk"))
+        )
+        labels = dict(DBTaskResult._meta.get_field("status").choices)
+        progress = ", ".join(
+            f"{labels.get(status, status)} {counts[status]}"
+            for status in ("READY", "RUNNING", "SUCCESSFUL", "FAILED")
+            if counts.get(status)
+        )
+        title = gettext("Background jobs")
+        extra_context = {
+            "title": f"{title}: {progress}" if progress else title, **(extra_context or {})
+        }
+        return super().changelist_view(request, extra_context)
+
+    @admin.action(
+        description=_("Put selected jobs whose worker died back on the queue"),
+        permissions=["verify"],
+    )
+    def requeue_stalled(self, request, queryset):
+        count = tasks.requeue_stalled_jobs(among=queryset)
+        self.message_user(
+            request,
+            gettext(
+                "%(count)d job(s) put back on the queue. Only jobs running for longer than "
+                "%(minutes)d minutes are taken as stalled."
+            ) % {"count": count, "minutes": tasks.STALLED_AFTER // timedelta(minutes=1)},
+            messages.SUCCESS if count else messages.WARNING,
         )

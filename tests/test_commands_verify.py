@@ -1,0 +1,168 @@
+"""``manage.py verify_makeshop``: selection, printed outcomes (never a secret), exit status,
+and the cron mode that queues jobs."""
+
+import subprocess
+import sys
+from datetime import timedelta
+from io import StringIO
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.tasks import TaskResultStatus
+from django.utils import timezone
+from django_tasks_db.models import DBTaskResult
+
+from malls import tasks
+from malls.makeshop.sandbox import DEMO_SHOPS
+from malls.models import ChangeRecord, MakeShopConnection
+
+from .admin_factories import make_demo_connection, sandbox_for
+from .factories import make_connection
+from .processes import ROOT, child_env
+
+Status = MakeShopConnection.Status
+DATABASE_QUEUE = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
+WRONG_CODE = "ffffffffffffffffffffffffffffffff"
+
+
+def run(*args, rejected=False):
+    """The command's output; with ``rejected`` it must also exit with status 1."""
+    out = StringIO()
+    if not rejected:
+        call_command("verify_makeshop", *args, stdout=out, stderr=StringIO())
+        return out.getvalue()
+    with pytest.raises(CommandError) as failed:
+        call_command("verify_makeshop", *args, stdout=out, stderr=StringIO())
+    assert failed.value.returncode == 1
+    return out.getvalue()
+
+
+def every_demo_secret():
+    return {
+        value
+        for shop in DEMO_SHOPS.values()
+        for value in (shop.order_token, shop.product_code, shop.password)
+    } | {WRONG_CODE}
+
+
+@pytest.mark.django_db(transaction=True)
+class TestVerifyNow:
+    def test_one_shop_is_verified_and_its_outcome_printed(self, settings):
+        connection = make_demo_connection(only_order_code=True, status=Status.PENDING)
+
+        with sandbox_for(settings):
+            output = run("--shop", "demo-shop")
+
+        assert "demo-shop: accepted" in output
+        assert MakeShopConnection.objects.get(pk=connection.pk).status == Status.VERIFIED
+        record = ChangeRecord.objects.get()
+        assert (record.source, record.action) == (ChangeRecord.Source.COMMAND, "makeshop.verified")
+
+    def test_a_rejection_is_printed_with_makeshops_message_and_exits_1(self, settings):
+        make_demo_connection(only_order_code=True)
+        rejected = make_demo_connection("demo-eucjp", only_order_code=True)
+        rejected.order_auth_code = WRONG_CODE
+        rejected.save()
+
+        with sandbox_for(settings):
+            output = run("--all", rejected=True)
+
+        assert "demo-shop: accepted" in output
+        assert "demo-eucjp: rejected (order_auth_code token_rejected" in output
+        assert "認証に失敗しました" in output  # MakeShop's own message, secret-free
+        assert "2 shop(s): 1 accepted, 1 rejected" in output
+        for secret in every_demo_secret():
+            assert secret not in output
+
+    def test_an_unreachable_makeshop_is_reported_but_exits_0(self, settings):
+        make_demo_connection("demo-maint", only_order_code=True)
+
+        with sandbox_for(settings):
+            output = run("--all")
+
+        assert "demo-maint: unreachable (order_auth_code maintenance" in output
+
+    def test_stale_selects_shops_not_checked_recently_or_ever(self, settings):
+        now = timezone.now()
+        make_demo_connection(only_order_code=True, last_checked_at=now - timedelta(hours=30))
+        make_demo_connection("demo-eucjp", only_order_code=True,
+                             last_checked_at=now - timedelta(hours=1))
+        make_demo_connection("demo-pending", only_order_code=True)  # never checked
+
+        with sandbox_for(settings) as sandbox:
+            output = run("--all", "--stale", "24h", rejected=True)  # demo-pending: not approved
+
+        assert {call.shop_id for call in sandbox.calls} == {"demo-shop", "demo-pending"}
+        assert "demo-eucjp" not in output
+        # Never checked comes first: the most overdue shop is verified first.
+        assert output.index("demo-pending") < output.index("demo-shop")
+
+    def test_the_exit_status_reaches_the_shell(self, settings):
+        rejected = make_demo_connection(only_order_code=True)
+        rejected.order_auth_code = WRONG_CODE
+        rejected.save()
+
+        with sandbox_for(settings) as sandbox:
+            finished = subprocess.run(
+                [sys.executable, "manage.py", "verify_makeshop", "--all"],
+                env=child_env(MAKESHOP_API_BASE_URL=sandbox.url),
+                cwd=ROOT, capture_output=True, text=True, timeout=60,
+            )
+
+        assert finished.returncode == 1
+        assert "demo-shop: rejected" in finished.stdout
+        assert WRONG_CODE not in finished.stdout + finished.stderr
+
+
+@pytest.mark.django_db
+class TestArguments:
+    def test_an_unknown_shop_id_is_an_error(self):
+        with pytest.raises(CommandError, match="no-such-shop"):
+            run("--shop", "no-such-shop")
+
+    @pytest.mark.parametrize("age", ["24", "1w", "-3h", "h"])
+    def test_a_malformed_age_is_an_error(self, age):
+        with pytest.raises(CommandError, match="--stale"):
+            run("--all", "--stale", age)
+
+    def test_shop_and_all_exclude_each_other_and_one_is_required(self):
+        with pytest.raises(CommandError):
+            run("--shop", "x", "--all")
+        with pytest.raises(CommandError):
+            run()
+
+    def test_no_shop_selected_prints_a_summary(self):
+        assert "0 shop(s): none selected" in run("--all")
+
+
+@pytest.mark.django_db
+class TestEnqueue:
+    def test_jobs_are_queued_once_per_stale_shop(self, settings):
+        settings.TASKS = DATABASE_QUEUE
+        now = timezone.now()
+        stale = make_connection(last_checked_at=now - timedelta(days=2))
+        make_connection(last_checked_at=now)
+        make_connection(password=None, order_auth_code=None, product_auth_code=None)
+
+        first = run("--all", "--stale", "24h", "--enqueue")
+        second = run("--all", "--stale", "24h", "--enqueue")
+
+        assert "queued 1 shop(s) for verification; 0 already had a job open" in first
+        assert "queued 0 shop(s) for verification; 1 already had a job open" in second
+        assert list(DBTaskResult.objects.values_list("args_kwargs", flat=True)) == [
+            {"args": [[str(stale.pk)]], "kwargs": {"force": True}}
+        ]
+
+    def test_jobs_whose_worker_died_are_put_back_on_the_queue(self, settings):
+        settings.TASKS = DATABASE_QUEUE
+        connection = make_connection()
+        job = tasks.verify_connection_task.enqueue(str(connection.pk))
+        DBTaskResult.objects.filter(pk=job.id).update(
+            status=TaskResultStatus.RUNNING,
+            started_at=timezone.now() - tasks.STALLED_AFTER - timedelta(minutes=1),
+        )
+
+        output = run("--all", "--enqueue")
+
+        assert "put back on the queue: 1 job(s)" in output
+        assert DBTaskResult.objects.get().status == TaskResultStatus.READY
