@@ -6,6 +6,7 @@ have no default: with DEBUG off, the system checks in ``malls.checks`` stop star
 when they are missing or weak.
 """
 
+import os
 from pathlib import Path
 
 import environ
@@ -14,7 +15,7 @@ from django.utils.csp import CSP
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
-if (BASE_DIR / ".env").is_file():
+if (BASE_DIR / ".env").is_file() and not os.environ.get("GOQ_IGNORE_DOTENV"):
     environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
 DEBUG = env.bool("DEBUG", default=False)

@@ -8,6 +8,8 @@ import base64
 import os
 import secrets
 
+# A developer's .env (written by `make run`) must not change what the tests see.
+os.environ["GOQ_IGNORE_DOTENV"] = "1"
 os.environ.setdefault("SECRET_KEY", secrets.token_urlsafe(50))
 os.environ.setdefault(
     "CREDENTIALS_KEYS", "test1:" + base64.b64encode(secrets.token_bytes(32)).decode()
@@ -15,6 +17,8 @@ os.environ.setdefault(
 
 from goq.settings import *  # noqa: E402,F403
 
+# Never MakeShop itself: a test that forgets the sandbox meets a closed local port.
+MAKESHOP_API_BASE_URL = os.environ.get("MAKESHOP_API_BASE_URL", "http://127.0.0.1:9")
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 # Tests speak plain HTTP to the test client and to a local live server; the
 # production values of these are checked by tests/goq/test_security_headers.py.

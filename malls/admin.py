@@ -42,8 +42,8 @@ from .models import (
 
 # Who may move the API-use application, and who may queue re-verification. The models'
 # change permissions stand for them until dedicated ones exist.
-APPLICATION_PERMISSION = "malls.change_mallshop"
-VERIFY_PERMISSION = "malls.change_makeshopconnection"
+APPLICATION_PERMISSION = "malls.change_application"
+VERIFY_PERMISSION = "malls.verify_makeshopconnection"
 
 HISTORY_LIMIT = 50
 REFUSALS_SHOWN = 20

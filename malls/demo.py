@@ -69,8 +69,12 @@ def _user(username, **flags):
 
 def _staff_group():
     group, _ = Group.objects.get_or_create(name=STAFF_GROUP)
-    permissions = Permission.objects.filter(content_type__app_label="malls") | (
-        Permission.objects.filter(content_type__app_label="auth", codename="view_user")
+    permissions = (
+        Permission.objects.filter(content_type__app_label="malls")
+        | Permission.objects.filter(content_type__app_label="auth", codename="view_user")
+        | Permission.objects.filter(
+            content_type__app_label="django_tasks_database", codename="view_dbtaskresult"
+        )
     )
     group.permissions.add(*permissions)
     return group

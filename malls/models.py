@@ -131,6 +131,7 @@ class MallShop(models.Model):
         verbose_name = _("mall shop")
         verbose_name_plural = _("mall shops")
         ordering = ["store", "mall__sort_order", "name", "pk"]
+        permissions = [("change_application", _("Can move the API-use application"))]
         indexes = [models.Index(fields=["store", "mall"], name="mallshop_store_mall")]
 
     def __str__(self):
@@ -221,8 +222,17 @@ class MakeShopConnection(models.Model):
     class Meta:
         verbose_name = _("MakeShop connection")
         verbose_name_plural = _("MakeShop connections")
+        permissions = [
+            ("verify_makeshopconnection", _("Can queue re-verification with MakeShop"))
+        ]
         indexes = [
             models.Index(fields=["status", "verified_at"], name="makeshop_status_verified"),
+            models.Index(fields=["last_checked_at"], name="makeshop_last_checked"),
+            models.Index(
+                fields=["failing_since"],
+                name="makeshop_failing_since",
+                condition=models.Q(failing_since__isnull=False),
+            ),
             # A retired token is looked up during its grace period only.
             models.Index(
                 fields=["previous_notification_token"],

@@ -505,9 +505,18 @@ def stage_makeshop_settings(
     with transaction.atomic():
         target = _lock_for_edit(connection, expected_version)
         changes = _apply_settings(target, shop_id=shop_id, new_secrets=new_secrets)
-        if changes or is_new:
-            changes["status"] = [target.status, MakeShopConnection.Status.PENDING]
-            target.status = MakeShopConnection.Status.PENDING
+        # Only something MakeShop can check is marked 確認待ち: a shop ID without any
+        # secret would otherwise stay pending for ever.
+        verifiable = any(_saved_secret(target, name) for name in _CHECK_FIELD.values())
+        if changes and verifiable:
+            new_status = MakeShopConnection.Status.PENDING
+        elif not verifiable:
+            new_status = MakeShopConnection.Status.UNSET
+        else:
+            new_status = target.status
+        if new_status != target.status:
+            changes["status"] = [target.status, new_status]
+            target.status = new_status
         target.save()
         if changes:
             record_change(
@@ -515,6 +524,7 @@ def stage_makeshop_settings(
                 action="makeshop.created" if is_new else "makeshop.settings_saved",
                 changes=changes,
             )
+        if changes and verifiable:
             transaction.on_commit(lambda: enqueue_verification(connection_ids=[target.pk]))
     return target
 

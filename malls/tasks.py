@@ -38,9 +38,9 @@ from .models import ChangeRecord, MakeShopConnection
 logger = logging.getLogger(__name__)
 
 # Shops per batch job, each verified in its own thread (and database connection). The
-# MakeShop client's session keeps 10 connections per host (requests' default); more
-# threads than that would open and discard a connection per call.
-BATCH_SIZE = 10
+# MakeShop client's session pools 32 connections per host; more threads than that
+# would open and discard a connection per call.
+BATCH_SIZE = 20
 
 # A live job makes at most three calls per shop, each waiting at most two minutes for
 # the shop's slot (throttle.DEFAULT_WAIT_TIMEOUT) plus the client's 20 s deadline:

@@ -12,8 +12,10 @@ from .factories import make_connection, make_shop, make_store, make_user
 REVIEWER_PERMISSIONS = (
     "malls.view_makeshopconnection",
     "malls.change_makeshopconnection",
+    "malls.verify_makeshopconnection",
     "malls.view_mallshop",
     "malls.change_mallshop",
+    "malls.change_application",
     "malls.view_changerecord",
     "django_tasks_database.view_dbtaskresult",
 )

@@ -202,13 +202,14 @@ class TestPermissions:
         assert connection.shop.application_status == Application.NOT_APPLIED
         assert not ChangeRecord.objects.exists()
 
-    def test_staff_may_re_verify_only_with_the_change_permission(self, client, settings):
+    def test_staff_may_re_verify_only_with_the_verify_permission(self, client, settings):
         settings.TASKS = {
             "default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}
         }
         connection = make_connection()
         client.force_login(make_staff(permissions=(
-            "malls.view_makeshopconnection", "malls.change_mallshop",
+            "malls.view_makeshopconnection", "malls.change_makeshopconnection",
+            "malls.change_application",
         )))
 
         client.post(CHANGELIST, {"action": "reverify", "_selected_action": [connection.pk]})

@@ -540,7 +540,8 @@ def _new_session() -> requests.Session:
     # One session serves every shop: no cookie may carry over from one to another.
     session.cookies.set_policy(http.cookiejar.DefaultCookiePolicy(allowed_domains=[]))
     session.headers["User-Agent"] = "goq-malls"
-    adapter = _DeadlineAdapter()
+    # Enough pooled connections for a batch job's threads (malls.tasks.BATCH_SIZE).
+    adapter = _DeadlineAdapter(pool_maxsize=32)
     session.mount("http://", adapter)
     session.mount("https://", adapter)
     return session
