@@ -1,0 +1,36 @@
+"""The periodic clean-up command."""
+
+import io
+from datetime import timedelta
+
+import pytest
+from django.core.management import call_command
+from django.utils import timezone
+
+from malls import ratelimits
+from malls.models import MakeShopConnection, RateCounter
+from tests.factories import make_connection
+
+pytestmark = pytest.mark.django_db
+
+
+def test_housekeeping_drops_expired_counters_and_retired_tokens():
+    ratelimits.hit("old", limit=5, window_seconds=60, clock=lambda: 1_000.0)
+    ratelimits.hit("current", limit=5, window_seconds=60)
+    retired = make_connection(
+        previous_notification_token="old-token",
+        previous_token_expires_at=timezone.now() - timedelta(minutes=1),
+    )
+    in_grace = make_connection(
+        previous_notification_token="grace-token",
+        previous_token_expires_at=timezone.now() + timedelta(hours=1),
+    )
+    out = io.StringIO()
+    call_command("housekeeping", stdout=out)
+    assert list(RateCounter.objects.values_list("key", flat=True)) == ["current"]
+    assert MakeShopConnection.objects.get(pk=retired.pk).previous_notification_token == ""
+    assert (
+        MakeShopConnection.objects.get(pk=in_grace.pk).previous_notification_token
+        == "grace-token"
+    )
+    assert "removed 1 rate counters, forgot 1 retired tokens" in out.getvalue()
