@@ -216,8 +216,10 @@ class TestWorkers:
             first = start_worker("killed", sandbox)
             try:
                 # Mid-job: the worker holds the shop's slot and MakeShop is answering.
-                wait_for(lambda: MakeShopCallSlot.objects.filter(
-                    pk="demo-shop", busy_until__gt=time.time()).exists(), what="the call")
+                wait_for(lambda: "demo-shop" in sandbox.in_flight, what="the call")
+                assert MakeShopCallSlot.objects.filter(
+                    pk="demo-shop", busy_until__gt=time.time()
+                ).exists()
             finally:
                 first.kill()  # SIGKILL: no clean-up, no chance to mark the job
                 first.wait(timeout=10)

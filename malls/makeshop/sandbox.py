@@ -214,6 +214,12 @@ class SandboxServer(ThreadingHTTPServer):
     def __exit__(self, *exc_info):
         self.shutdown()
 
+    @property
+    def in_flight(self) -> frozenset[str]:
+        """Shops with a call being answered right now."""
+        with self._lock:
+            return frozenset(self._in_flight)
+
     @contextlib.contextmanager
     def _admit(self, shop_id: str, endpoint: str):
         """Apply the per-shop rate limit to one call and record it."""

@@ -102,7 +102,10 @@ def test_health_check_answers_without_sign_in(client, db):
 def test_deploy_checks_pass_with_production_settings():
     env = {
         key: value for key, value in os.environ.items()
-        if key not in {"DJANGO_SETTINGS_MODULE", "DEBUG", "GOQ_TEST_DATABASE_NAME"}
+        if key not in {
+            "DJANGO_SETTINGS_MODULE", "DEBUG", "GOQ_TEST_DATABASE_NAME", "GOQ_IGNORE_DOTENV",
+            "DJANGO_ALLOW_ASYNC_UNSAFE",  # set by the browser tests for Playwright
+        }
     }
     env.update(
         DJANGO_SETTINGS_MODULE="goq.settings",
