@@ -42,6 +42,7 @@ from .models import (
 
 # Who may move the API-use application, and who may queue re-verification. The models'
 # change permissions stand for them until dedicated ones exist.
+RECENT_NOTIFICATIONS = 10
 APPLICATION_PERMISSION = "malls.change_application"
 VERIFY_PERMISSION = "malls.verify_makeshopconnection"
 
@@ -452,7 +453,7 @@ class MakeShopConnectionAdmin(admin.ModelAdmin):
     ordering = ["makeshop_shop_id"]
     show_full_result_count = False
     autocomplete_fields = ["shop"]
-    actions = ["reverify", "mark_applied", "mark_approved", "withdraw"]
+    actions = ["reverify", "mark_applied", "mark_approved", "withdraw", "new_notification_url"]
     readonly_fields = [
         "secrets_summary",
         "verification_summary",
@@ -465,6 +466,7 @@ class MakeShopConnectionAdmin(admin.ModelAdmin):
         "application_state",
         "application_panel",
         "last_notification",
+        "recent_notifications",
         "history",
         "version",
         "created_at",
@@ -507,7 +509,10 @@ class MakeShopConnectionAdmin(admin.ModelAdmin):
                 {"fields": ["application_panel" if self.has_application_permission(request)
                             else "application_state"]},
             ),
-            (_("Update notifications"), {"fields": ["last_notification"]}),
+            (
+                _("Update notifications"),
+                {"fields": ["last_notification", "recent_notifications"]},
+            ),
             (_("History"), {"fields": ["history"]}),
             (_("Record"), {"fields": ["version", "created_at", "updated_at"]}),
         ]
@@ -593,6 +598,27 @@ class MakeShopConnectionAdmin(admin.ModelAdmin):
         kind = labels.get(obj.last_notification_kind, obj.last_notification_kind)
         return f"{_when(obj.last_notification_at)} {kind}".strip()
 
+    @admin.display(description=_("Recent notifications"))
+    def recent_notifications(self, obj):
+        events = list(obj.notifications.all()[:RECENT_NOTIFICATIONS])
+        if not events:
+            return gettext("none received yet")
+        rows = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            (
+                (_when(event.received_at), event.get_kind_display(), event.order_number or "–",
+                 event.repeats, event.sender_address or "–")
+                for event in events
+            ),
+        )
+        return format_html(
+            "<table><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr>"
+            "</thead><tbody>{}</tbody></table>",
+            gettext("received"), gettext("event"), gettext("order number"),
+            gettext("repeats"), gettext("sender address"), rows,
+        )
+
     @admin.display(description=_("Saved secrets"))
     def secrets_summary(self, obj):
         return format_html_join(
@@ -667,6 +693,26 @@ class MakeShopConnectionAdmin(admin.ModelAdmin):
                 jobs_url,
                 gettext("Follow the jobs"),
             ),
+            messages.SUCCESS,
+        )
+
+    @admin.action(
+        description=_("Issue a new update-notification URL (the old one works 24 more hours)"),
+        permissions=["change"],
+    )
+    def new_notification_url(self, request, queryset):
+        count = 0
+        for connection in queryset.select_related("shop"):
+            services.rotate_notification_token(
+                connection=connection, actor=request.user, source=ChangeRecord.Source.ADMIN
+            )
+            count += 1
+        self.message_user(
+            request,
+            gettext(
+                "Issued a new notification URL for %(count)d shop(s). Their merchants must paste "
+                "the new URL into MakeShop within 24 hours."
+            ) % {"count": count},
             messages.SUCCESS,
         )
 

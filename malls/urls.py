@@ -23,4 +23,9 @@ urlpatterns = [
         views.makeshop_guide,
         name="makeshop_guide",
     ),
+    path(
+        "settings/malls/makeshop/<int:shop_pk>/notification-url/",
+        views.makeshop_new_notification_url,
+        name="makeshop_new_notification_url",
+    ),
 ]

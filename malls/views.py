@@ -12,9 +12,10 @@ from functools import lru_cache, wraps
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404
+from django.http import Http404, HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
@@ -22,15 +23,16 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.decorators.http import require_http_methods, require_POST
 
-from . import crypto
+from . import crypto, services
 from .forms import AddMakeShopShopForm, MakeShopSettingsForm, advice_for
-from .models import MakeShopConnection, Mall, MallShop, NotificationEvent, Store
+from .models import ChangeRecord, MakeShopConnection, Mall, MallShop, NotificationEvent, Store
 from .notifications import notification_path
 
 CURRENT_STORE_SESSION_KEY = "malls.current_store"
 PENDING_SESSION_KEY = "malls.pending.{shop_pk}"
 # How long the new settings of an undecided save wait for "keep as 接続未確認".
 PENDING_TTL_SECONDS = 10 * 60
+RECENT_NOTIFICATIONS = 10
 
 Status = MakeShopConnection.Status
 
@@ -468,5 +470,36 @@ def makeshop_guide(request, shop_pk):
             "connection": connection,
             "status": connection_status(connection),
             "notification_url": notification_url,
+            "recent_notifications": connection.notifications.all()[:RECENT_NOTIFICATIONS],
+            "old_url_valid_until": (
+                connection.previous_token_expires_at
+                if connection.previous_notification_token
+                and connection.previous_token_expires_at
+                and connection.previous_token_expires_at > timezone.now()
+                else None
+            ),
         },
     )
+
+
+@never_cache
+@store_member_required
+def makeshop_new_notification_url(request, shop_pk):
+    """Issue a new update-notification URL; the old one keeps working for 24 hours."""
+    shop = _makeshop_shop_or_404(request, shop_pk)  # another store's shop: 404, any method
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["POST"])
+    connection = _connection_of(shop)
+    if connection._state.adding:
+        raise Http404
+    services.rotate_notification_token(
+        connection=connection, actor=request.user, source=ChangeRecord.Source.MERCHANT
+    )
+    messages.success(
+        request,
+        _(
+            "A new URL was issued. Paste it into MakeShop's 更新通知APIのURL now: the old URL "
+            "keeps working for 24 hours, then stops."
+        ),
+    )
+    return redirect("malls:makeshop_guide", shop_pk=shop.pk)

@@ -435,3 +435,28 @@ class TestJobList:
         staff_client.post(self.URL, {"action": "requeue_stalled", "_selected_action": [job.pk]})
 
         assert DBTaskResult.objects.get(pk=job.pk).status == "RUNNING"
+
+
+class TestNotificationUrl:
+    def test_staff_can_issue_a_new_url_and_see_recent_notifications(self, staff_client):
+        connection = make_connection()
+        old_token = connection.notification_token
+        NotificationEvent.objects.create(
+            connection=connection, kind=NotificationEvent.Kind.NEW_ORDER,
+            order_number="A-100200", received_at=timezone.now(), dedup_window=1,
+        )
+
+        page = staff_client.get(change_url(connection)).content.decode()
+        assert "A-100200" in page
+
+        staff_client.post(
+            CHANGELIST,
+            {"action": "new_notification_url", "_selected_action": [connection.pk]},
+        )
+        connection.refresh_from_db()
+        assert connection.notification_token != old_token
+        assert connection.previous_notification_token == old_token
+        assert ChangeRecord.objects.filter(
+            shop=connection.shop, action="notification_url.rotated",
+            source=ChangeRecord.Source.ADMIN,
+        ).exists()

@@ -313,3 +313,52 @@ def test_too_many_verifications_for_a_store_are_refused_without_calling_makeshop
         e.code for e in response.context["form"].non_field_errors().as_data()
     ]
     assert len(makeshop_sandbox.calls) == calls
+
+
+@pytest.mark.django_db
+def test_a_merchant_can_issue_a_new_notification_url_and_the_old_one_stays_valid_a_day(client):
+    """Given a shop with a notification URL, when the merchant issues a new one,
+    then the guide shows the new URL, says until when the old one works, and the
+    history records it."""
+    from malls.models import ChangeRecord
+    from tests.factories import make_store, make_user
+
+    user = make_user()
+    connection = make_connection(shop=make_shop(store=make_store(members=[user])))
+    old_token = connection.notification_token
+    client.force_login(user)
+
+    response = client.post(
+        reverse("malls:makeshop_new_notification_url", args=[connection.shop.pk]), follow=True
+    )
+
+    connection.refresh_from_db()
+    assert connection.notification_token != old_token
+    assert connection.previous_notification_token == old_token
+    page = response.content.decode()
+    assert connection.notification_token in page and old_token not in page
+    assert response.context["old_url_valid_until"] == connection.previous_token_expires_at
+    assert ChangeRecord.objects.filter(
+        shop=connection.shop, action="notification_url.rotated", actor=user
+    ).exists()
+    assert client.get(
+        reverse("malls:makeshop_new_notification_url", args=[connection.shop.pk])
+    ).status_code == 405
+
+
+@pytest.mark.django_db
+def test_the_guide_lists_the_notifications_received(client):
+    from django.utils import timezone
+
+    from malls.models import NotificationEvent
+    from tests.factories import make_store, make_user
+
+    user = make_user()
+    connection = make_connection(shop=make_shop(store=make_store(members=[user])))
+    NotificationEvent.objects.create(
+        connection=connection, kind=NotificationEvent.Kind.PAYMENT_COMPLETED,
+        order_number="ORD-778899", received_at=timezone.now(), dedup_window=1,
+    )
+    client.force_login(user)
+    response = client.get(reverse("malls:makeshop_guide", args=[connection.shop.pk]))
+    assert "ORD-778899" in response.content.decode()
