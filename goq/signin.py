@@ -5,6 +5,7 @@ merchant, signing in from their own address, is never locked out by them. Counts
 live in the database (``malls.ratelimits``), so every web process shares them.
 """
 
+import hashlib
 import logging
 
 from django import forms
@@ -29,8 +30,10 @@ class LockoutAuthenticationForm(AuthenticationForm):
     }
 
     def _lockout_key(self):
-        username = (self.data.get("username") or "").strip().lower()[:150]
-        return f"signin:{username}:{client_address(self.request)}"
+        # Hashed: whatever was typed (NUL bytes, 10 kB) becomes a fixed-size, safe key.
+        username = str(self.data.get("username") or "").strip().lower()
+        digest = hashlib.sha256(username.encode("utf-8", "replace")).hexdigest()[:32]
+        return f"signin:{digest}:{client_address(self.request)}"
 
     def clean(self):
         key = self._lockout_key()
@@ -48,8 +51,9 @@ class LockoutAuthenticationForm(AuthenticationForm):
             ratelimits.hit(key, limit=settings.SIGNIN_MAX_FAILURES, window_seconds=window)
             logger.info("sign-in failed", extra={"event": "signin.failed"})
             raise
-        ratelimits.reset(key)
-        logger.info(
-            "signed in", extra={"event": "signin.ok", "user_id": self.get_user().pk}
-        )
+        # A post missing a field never reached authenticate(): it neither counts as a
+        # failure nor clears the failures counted so far.
+        if self.get_user() is not None:
+            ratelimits.reset(key)
+            logger.info("signed in", extra={"event": "signin.ok", "user_id": self.get_user().pk})
         return cleaned

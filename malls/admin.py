@@ -13,6 +13,7 @@ from datetime import timedelta
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
+from django.contrib.admin.widgets import AutocompleteSelect
 from django.core.exceptions import FieldDoesNotExist, PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Count
@@ -59,6 +60,36 @@ APPLICATION_STEPS = {
     "mark_approved": _("Mark approved and switch order retrieval to API"),
     "withdraw": _("Withdraw the application"),
 }
+
+
+class ValidOnlyAutocompleteSelect(AutocompleteSelect):
+    """Django's autocomplete widget, minus a 500 when a POST carries a malformed id.
+
+    Redrawing the form looks the submitted value up as is; a value the key field
+    cannot read (``shop=not-an-id``) would raise instead of showing the form error.
+    """
+
+    def optgroups(self, name, value, attr=None):
+        key = self.field.remote_field.model._meta.pk
+        readable = []
+        for item in value:
+            try:
+                key.to_python(item)
+            except ValidationError:
+                continue
+            readable.append(item)
+        return super().optgroups(name, readable, attr)
+
+
+class ValidOnlyAutocompleteMixin:
+    """Use ``ValidOnlyAutocompleteSelect`` for every autocomplete field."""
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if "widget" not in kwargs and db_field.name in self.get_autocomplete_fields(request):
+            kwargs["widget"] = ValidOnlyAutocompleteSelect(
+                db_field, self.admin_site, using=kwargs.get("using")
+            )
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
 
 def _when(value) -> str:
@@ -192,7 +223,7 @@ def history_table(shop):
 # --- Stores, malls, shops ---------------------------------------------------------------
 
 
-class MembershipInline(admin.TabularInline):
+class MembershipInline(ValidOnlyAutocompleteMixin, admin.TabularInline):
     model = Membership
     extra = 0
     autocomplete_fields = ["user"]
@@ -212,7 +243,7 @@ class MallAdmin(admin.ModelAdmin):
 
 
 @admin.register(MallShop)
-class MallShopAdmin(admin.ModelAdmin):
+class MallShopAdmin(ValidOnlyAutocompleteMixin, admin.ModelAdmin):
     """A store's shops on every mall. The application moves only through its workflow."""
 
     list_display = ["name", "store", "mall", "order_retrieval", "application_status", "updated_at"]
@@ -422,7 +453,7 @@ class MakeShopConnectionAdminForm(forms.ModelForm):
 
 
 @admin.register(MakeShopConnection)
-class MakeShopConnectionAdmin(admin.ModelAdmin):
+class MakeShopConnectionAdmin(ValidOnlyAutocompleteMixin, admin.ModelAdmin):
     """Every MakeShop shop across stores: verification, application, history."""
 
     form = MakeShopConnectionAdminForm

@@ -14,8 +14,15 @@ urlpatterns = [
         name="receive_in_path",
     ),
     # Forms MakeShop may produce from the URL we show: no trailing slash (redirecting
-    # would lose a POST), or an empty segment where it had nothing to substitute.
+    # would lose a POST), an empty segment where it had nothing to substitute, or
+    # trailing segments dropped. Every such form is matched here, so APPEND_SLASH
+    # never answers a notification with a redirect.
     re_path(r"^(?P<token>[^/]+)$", receive_notification),
+    re_path(r"^(?P<token>[^/]+)/(?P<shop_id>[^/]*)/?$", receive_notification),
+    re_path(
+        r"^(?P<token>[^/]+)/(?P<shop_id>[^/]*)/(?P<order_number>[^/]*)/?$",
+        receive_notification,
+    ),
     re_path(
         r"^(?P<token>[^/]+)/(?P<shop_id>[^/]*)/(?P<order_number>[^/]*)/(?P<command>[^/]*)/?$",
         receive_notification,

@@ -97,7 +97,7 @@ def _body_values(request):
                 raise MalformedNotification("JSON body is not an object")
             return data
         return QueryDict(request.body, encoding=request.encoding)
-    except (ValueError, MultiPartParserError, SuspiciousOperation) as exc:
+    except (ValueError, LookupError, MultiPartParserError, SuspiciousOperation) as exc:
         raise MalformedNotification(f"unreadable body: {type(exc).__name__}") from exc
 
 

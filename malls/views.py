@@ -12,7 +12,7 @@ from functools import lru_cache, wraps
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpResponseNotAllowed
+from django.http import Http404, HttpResponseNotAllowed, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -78,11 +78,12 @@ def switch_store(request):
         raise Http404("Not one of the user's stores")
     _use_store(request, store)
     next_url = request.POST.get("next", "")
-    if not url_has_allowed_host_and_scheme(
+    # Only a local path: redirect() would also take a view's name ("login") for a URL.
+    if not next_url.startswith("/") or not url_has_allowed_host_and_scheme(
         next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
     ):
         next_url = reverse("malls:mall_list")
-    return redirect(next_url)
+    return HttpResponseRedirect(next_url)
 
 
 def _makeshop_shop_or_404(request, shop_pk) -> MallShop:
