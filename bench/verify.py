@@ -73,21 +73,27 @@ def main():
         ours("bench0")
         time.sleep(1.1)
         bare("bench0")
-        rounds = {"bare": [], "ours": []}
-        fresh_ids = iter(f"bench{i}" for i in range(1, 4 * args.calls + 1))
-        for _ in range(2):
-            for name, fn in (("bare", bare), ("ours", ours)):
-                # Every call goes to a shop not called before, so no spacing applies and
-                # the sandbox's rate limit is never hit: only the per-call cost is timed.
-                ids = [next(fresh_ids) for _ in range(args.calls)]
-                started = time.perf_counter()
-                for shop_id in ids:
-                    fn(shop_id)
-                rounds[name].append((time.perf_counter() - started) / len(ids))
-        t_bare = statistics.median(rounds["bare"]) * 1000
-        t_ours = statistics.median(rounds["ours"]) * 1000
-        print(f"per verification: ours {t_ours:.2f} ms, bare requests {t_bare:.2f} ms, "
-              f"ratio {t_ours / t_bare:.2f} (goal <= 1.3)  [{connection.vendor}]")
+        def timed(fn, ids):
+            started = time.perf_counter()
+            for shop_id in ids:
+                fn(shop_id)
+            return (time.perf_counter() - started) / len(ids) * 1000
+
+        # Each measured call goes to a shop whose previous call (if any) is over a
+        # second old, so no spacing applies and the sandbox never refuses: only the
+        # per-call cost is timed.
+        ids = [f"bench{i}" for i in range(1, 4 * args.calls + 1)]
+        first_ours, seen_ours = ids[: args.calls], ids[: args.calls]
+        bare_a, bare_b = ids[args.calls: 2 * args.calls], ids[2 * args.calls: 3 * args.calls]
+        t_first = timed(ours, first_ours)  # a shop's first call ever: its slot row is created
+        t_bare_a = timed(bare, bare_a)
+        time.sleep(1.1)
+        t_steady = timed(ours, seen_ours)  # the usual case: the slot row exists
+        t_bare_b = timed(bare, bare_b)
+        t_bare = statistics.mean([t_bare_a, t_bare_b])
+        print(f"per verification ({connection.vendor}): bare requests {t_bare:.2f} ms; ours "
+              f"{t_steady:.2f} ms, ratio {t_steady / t_bare:.2f} (goal <= 1.3); a shop's "
+              f"first call ever {t_first:.2f} ms, ratio {t_first / t_bare:.2f}")
 
         # 2. Spacing under contention.
         first_seen = len(sandbox.calls)
