@@ -15,6 +15,7 @@ from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.admin.widgets import AutocompleteSelect
 from django.core.exceptions import FieldDoesNotExist, PermissionDenied, ValidationError
+from django.db import connections as db_connections
 from django.db import transaction
 from django.db.models import Count
 from django.http import HttpResponseRedirect
@@ -66,16 +67,25 @@ class ValidOnlyAutocompleteSelect(AutocompleteSelect):
     """Django's autocomplete widget, minus a 500 when a POST carries a malformed id.
 
     Redrawing the form looks the submitted value up as is; a value the key field
-    cannot read (``shop=not-an-id``) would raise instead of showing the form error.
+    cannot read (``shop=not-an-id``, or a number past the column's range) would raise
+    instead of showing the form error.
     """
 
     def optgroups(self, name, value, attr=None):
         key = self.field.remote_field.model._meta.pk
+        low, high = db_connections[self.db or "default"].ops.integer_field_range(
+            key.get_internal_type()
+        )
         readable = []
         for item in value:
             try:
-                key.to_python(item)
+                number = key.to_python(item)
             except ValidationError:
+                continue
+            # A number past the column's range would fail in the database itself.
+            if isinstance(number, int) and not (
+                (low is None or number >= low) and (high is None or number <= high)
+            ):
                 continue
             readable.append(item)
         return super().optgroups(name, readable, attr)
