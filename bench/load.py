@@ -30,14 +30,12 @@ Usage: .venv/bin/python bench/load.py [--seconds 60] [--merchants 50] [--latency
 
 import argparse
 import base64
-import http.client
 import os
 import re
 import secrets
 import shutil
 import signal
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -51,7 +49,12 @@ import requests
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.notifications import drop_database, free_port, stop  # noqa: E402
+from bench.notifications import (  # noqa: E402
+    drop_database,
+    free_port,
+    start_gunicorn,
+    stop,
+)
 
 PASSWORD = "load-merchant-2026"
 WRONG_CODE = "f" * 32
@@ -175,31 +178,6 @@ def setup_database(admin_url, name, shops) -> list[Account]:
         accounts.append(Account(user.username, main.pk, shop.shop_id, shop.order_token))
     connections.close_all()
     return accounts
-
-
-def start_gunicorn(port, *, workers, threads, env, log):
-    process = subprocess.Popen(
-        [
-            sys.executable, "-m", "gunicorn", "goq.wsgi:application",
-            "--bind", f"127.0.0.1:{port}", "--workers", str(workers),
-            "--worker-class", "gthread", "--threads", str(threads),
-            "--log-level", "warning", "--chdir", str(ROOT),
-        ],
-        env=env, cwd=ROOT, stdout=log, stderr=log,
-    )
-    give_up_at = time.monotonic() + 60
-    while time.monotonic() < give_up_at:
-        if process.poll() is not None:
-            raise RuntimeError(f"gunicorn exited with {process.returncode}")
-        try:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-            conn.request("GET", "/healthz")
-            if conn.getresponse().status == 200:
-                return process
-        except OSError:
-            time.sleep(0.2)
-    stop(process)
-    raise RuntimeError("gunicorn did not answer within 60 s")
 
 
 # --- The merchants ----------------------------------------------------------------------
@@ -505,8 +483,10 @@ def main():
     try:
         accounts = setup_database(admin_url, name, shops)
         with open(log_path, "w") as log:
-            server = start_gunicorn(port, workers=args.workers, threads=args.threads, env=env,
-                                    log=log)
+            server = start_gunicorn(
+                port, workers=args.workers, threads=args.threads, env=env, log=log,
+                ready_path="/healthz",
+            )
             results, samples, stop_sampling = Results(), [], threading.Event()
             sampler = threading.Thread(
                 target=sample_activity, args=(admin_url, name, stop_sampling, samples)

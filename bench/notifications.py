@@ -207,7 +207,9 @@ def drop_database(admin_url, name):
         )
 
 
-def start_gunicorn(port, *, workers, threads, env):
+def start_gunicorn(port, *, workers, threads, env, ready_path="/bench/bare/ready", log=None,
+                   timeout=60):
+    """gunicorn (gthread) on 127.0.0.1:port, returned once ``ready_path`` answers 200."""
     process = subprocess.Popen(
         [
             sys.executable, "-m", "gunicorn", "goq.wsgi:application",
@@ -215,21 +217,21 @@ def start_gunicorn(port, *, workers, threads, env):
             "--worker-class", "gthread", "--threads", str(threads),
             "--log-level", "warning", "--chdir", str(ROOT),
         ],
-        env=env, cwd=ROOT,
+        env=env, cwd=ROOT, stdout=log, stderr=log,
     )
-    give_up_at = time.monotonic() + 30
+    give_up_at = time.monotonic() + timeout
     while time.monotonic() < give_up_at:
         if process.poll() is not None:
             raise RuntimeError(f"gunicorn exited with {process.returncode}")
         try:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
-            conn.request("GET", "/bench/bare/ready")
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            conn.request("GET", ready_path)
             if conn.getresponse().status == 200:
                 return process
         except OSError:
             time.sleep(0.2)
-    process.terminate()
-    raise RuntimeError("gunicorn did not answer within 30 s")
+    stop(process)
+    raise RuntimeError(f"gunicorn did not answer within {timeout} s")
 
 
 def stop(process):

@@ -17,7 +17,7 @@ import time
 import uuid
 from contextlib import contextmanager
 
-from django.db import IntegrityError, connections, router, transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F
 
 from .models import MakeShopCallSlot
@@ -56,10 +56,9 @@ def makeshop_call_slot(
     give_up_at = clock() + wait_timeout
     while True:
         now = clock()
-        with _quick_commit():
-            claimed = MakeShopCallSlot.objects.filter(
-                pk=makeshop_shop_id, busy_until__lt=now, next_call_at__lte=now
-            ).update(holder=holder, busy_until=now + LEASE_SECONDS, calls=F("calls") + 1)
+        claimed = MakeShopCallSlot.objects.filter(
+            pk=makeshop_shop_id, busy_until__lt=now, next_call_at__lte=now
+        ).update(holder=holder, busy_until=now + LEASE_SECONDS, calls=F("calls") + 1)
         if claimed:
             break
         if now >= give_up_at:
@@ -79,25 +78,7 @@ def makeshop_call_slot(
         yield
     finally:
         finished = clock()
-        with _quick_commit():
-            MakeShopCallSlot.objects.filter(pk=makeshop_shop_id, holder=holder).update(
-                holder="", busy_until=0.0, next_call_at=finished + SPACING + SPACING_MARGIN
-            )
+        MakeShopCallSlot.objects.filter(pk=makeshop_shop_id, holder=holder).update(
+            holder="", busy_until=0.0, next_call_at=finished + SPACING + SPACING_MARGIN
+        )
 
-
-@contextmanager
-def _quick_commit():
-    """Commit a slot change without waiting for the disk (PostgreSQL).
-
-    Other sessions see the change at once either way; only a database crash in the
-    next few milliseconds could lose it, and after a crash every caller starts over
-    anyway. This halves what the limiter adds to each MakeShop call.
-    """
-    connection = connections[router.db_for_write(MakeShopCallSlot)]
-    if connection.vendor != "postgresql" or connection.in_atomic_block:
-        yield
-        return
-    with transaction.atomic(using=connection.alias):
-        with connection.cursor() as cursor:
-            cursor.execute("SET LOCAL synchronous_commit TO OFF")
-        yield
