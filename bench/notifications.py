@@ -268,6 +268,7 @@ def main():
         "CREDENTIALS_KEYS": "bench:" + base64.b64encode(secrets.token_bytes(32)).decode(),
         "DEBUG": "false",
         "ALLOWED_HOSTS": "127.0.0.1",
+        "SECURE_SSL_REDIRECT": "false",  # plain HTTP on loopback; TLS is the proxy's job
         "LOG_LEVEL": "WARNING",
         "PYTHONPATH": str(ROOT),
     }
