@@ -407,18 +407,17 @@ def save_makeshop_settings(
             credentials[check] = value
 
     verification = None
-    if keep_unverified:
-        # The merchant saw MakeShop give no verdict and chose to keep these settings:
-        # asking again now would only make them wait for the same outage. The
-        # background job verifies them once the transaction commits.
-        credentials = {}
-    if credentials:
+    # With keep_unverified the merchant saw MakeShop give no verdict and chose to keep
+    # these settings: asking again now would only make them wait for the same outage,
+    # so the background job verifies them once the transaction commits.
+    defer_check = keep_unverified and bool(credentials)
+    if credentials and not keep_unverified:
         verification = check_makeshop_credentials(
             shop_id=shop_id, credentials=credentials, client=client
         )
         if verification.outcome == Outcome.REJECTED:
             return SaveResult(saved=False, verification=verification, connection=connection)
-        if not verification.ok and not keep_unverified:
+        if not verification.ok:
             return SaveResult(
                 saved=False, verification=verification, connection=connection,
                 needs_decision=True,
@@ -430,7 +429,7 @@ def save_makeshop_settings(
         before = {"status": target.status}
         if verification is not None:
             _record_outcome(target, verification, timezone.now())
-        elif keep_unverified:
+        elif defer_check:
             target.status = MakeShopConnection.Status.UNVERIFIED
             target.failed_check = target.failure_reason = target.makeshop_message = ""
             transaction.on_commit(
