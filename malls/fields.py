@@ -62,8 +62,12 @@ class EncryptedSecretField(models.TextField):
         return name, path, args, kwargs
 
     def context_for(self, instance) -> str:
-        opts = instance._meta
-        return f"{opts.app_label}.{opts.model_name}.{self.name}.{instance.pk}"
+        return self.context_for_pk(instance.pk)
+
+    def context_for_pk(self, pk) -> str:
+        """The associated data binding a value to this model, field and row."""
+        opts = self.model._meta
+        return f"{opts.app_label}.{opts.model_name}.{self.name}.{pk}"
 
     def check(self, **kwargs):
         errors = super().check(**kwargs)

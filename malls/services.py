@@ -65,15 +65,7 @@ def rotate_credentials_keys(*, batch_size=ROTATION_BATCH_SIZE, progress=None) ->
         version=quote(MakeShopConnection._meta.get_field("version").column),
     )
     report = RotationReport()
-    last_pk = None
-    while True:
-        rows = MakeShopConnection.objects.order_by("pk")
-        if last_pk is not None:
-            rows = rows.filter(pk__gt=last_pk)
-        batch = list(rows.values_list("pk", "version", *names)[:batch_size])
-        if not batch:
-            break
-        last_pk = batch[-1][0]
+    for batch in _secret_rows("version", *names, batch_size=batch_size):
         updates = []
         for pk, version, *tokens in batch:
             report.examined += 1
@@ -84,8 +76,10 @@ def rotate_credentials_keys(*, batch_size=ROTATION_BATCH_SIZE, progress=None) ->
                     token
                     if token is None or token.kid == keyring.primary
                     else crypto.encrypt(
-                        crypto.decrypt(token, context=_context(column, pk), keyring=keyring),
-                        context=_context(column, pk),
+                        crypto.decrypt(
+                            token, context=column.context_for_pk(pk), keyring=keyring
+                        ),
+                        context=column.context_for_pk(pk),
                         keyring=keyring,
                     )
                     for column, token in zip(columns, tokens, strict=True)
@@ -108,9 +102,21 @@ def rotate_credentials_keys(*, batch_size=ROTATION_BATCH_SIZE, progress=None) ->
     return report
 
 
-def _context(column, pk) -> str:
-    opts = MakeShopConnection._meta
-    return f"{opts.app_label}.{opts.model_name}.{column.name}.{pk}"
+def _secret_rows(*fields, batch_size):
+    """Batches of ``(pk, *fields)`` tuples in primary-key order (keyset pagination).
+
+    Raw values, not model instances, so memory stays flat whatever the table size.
+    """
+    last_pk = None
+    while True:
+        rows = MakeShopConnection.objects.order_by("pk")
+        if last_pk is not None:
+            rows = rows.filter(pk__gt=last_pk)
+        batch = list(rows.values_list("pk", *fields)[:batch_size])
+        if not batch:
+            return
+        last_pk = batch[-1][0]
+        yield batch
 
 
 @dataclass
@@ -128,15 +134,7 @@ def check_stored_credentials(*, batch_size=ROTATION_BATCH_SIZE) -> CredentialsHe
     keyring = crypto.get_keyring()
     columns = _secret_columns()
     health = CredentialsHealth(by_kid=Counter(), undecryptable=[], rows=0)
-    last_pk = None
-    while True:
-        rows = MakeShopConnection.objects.order_by("pk")
-        if last_pk is not None:
-            rows = rows.filter(pk__gt=last_pk)
-        batch = list(rows.values_list("pk", *[c.attname for c in columns])[:batch_size])
-        if not batch:
-            break
-        last_pk = batch[-1][0]
+    for batch in _secret_rows(*[c.attname for c in columns], batch_size=batch_size):
         for pk, *tokens in batch:
             health.rows += 1
             for column, token in zip(columns, tokens, strict=True):
@@ -144,7 +142,7 @@ def check_stored_credentials(*, batch_size=ROTATION_BATCH_SIZE) -> CredentialsHe
                     continue
                 health.by_kid[token.kid or "?"] += 1
                 try:
-                    crypto.decrypt(token, context=_context(column, pk), keyring=keyring)
+                    crypto.decrypt(token, context=column.context_for_pk(pk), keyring=keyring)
                 except crypto.DecryptionError:
                     health.undecryptable.append((str(pk), column.name))
     return health
