@@ -8,6 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 import pytest
+import time_machine
 from django.core.management import call_command
 from django.test import Client
 from django.urls import reverse
@@ -42,16 +43,14 @@ def connection():
 
 
 @pytest.fixture
-def clock(monkeypatch):
-    """Sets the time every ``timezone.now()`` call sees; starts mid-window."""
+def clock():
+    """The clock stands still mid-window; ``clock.move_to(at)`` sets it.
 
-    class Clock:
-        def set(self, at):
-            monkeypatch.setattr(timezone, "now", lambda: at)
-
-    clock = Clock()
-    clock.set(MID_WINDOW)
-    return clock
+    time-machine stops the clocks themselves (``time.time``, ``datetime.now``), so
+    whichever module reads the time, and however it imported it, sees the same moment.
+    """
+    with time_machine.travel(MID_WINDOW, tick=False) as traveller:
+        yield traveller
 
 
 def only_event():
@@ -263,17 +262,17 @@ def test_after_rotation_the_old_token_works_for_24_hours_and_then_stops(
 ):
     from malls import services
 
-    clock.set(MID_WINDOW)
+    clock.move_to(MID_WINDOW)
     old_token = connection.notification_token
     rotated = services.rotate_notification_token(connection=connection)
     new_token = rotated.notification_token
     assert new_token != old_token
 
-    clock.set(MID_WINDOW + timedelta(hours=23, minutes=59))
+    clock.move_to(MID_WINDOW + timedelta(hours=23, minutes=59))
     assert client.get(base_path(old_token), {"cmd": "order"}).status_code == 200
     assert client.get(base_path(new_token), {"cmd": "order"}).status_code == 200
 
-    clock.set(MID_WINDOW + timedelta(hours=24, seconds=1))
+    clock.move_to(MID_WINDOW + timedelta(hours=24, seconds=1))
     assert client.get(base_path(old_token), {"cmd": "order"}).status_code == 404
     assert client.get(base_path(new_token), {"cmd": "order"}).status_code == 200
 
@@ -368,7 +367,7 @@ def test_a_repeated_notification_counts_into_the_first_event(client, connection,
     path = in_path(connection.notification_token, "demo-shop", "500", "order")
 
     client.get(path)
-    clock.set(MID_WINDOW + timedelta(seconds=30))
+    clock.move_to(MID_WINDOW + timedelta(seconds=30))
     client.post(path)
 
     event = only_event()
@@ -395,7 +394,7 @@ def test_the_same_event_in_the_next_window_is_recorded_again(client, connection,
     path = in_path(connection.notification_token, "demo-shop", "500", "order")
 
     client.get(path)
-    clock.set(MID_WINDOW + timedelta(seconds=NotificationEvent.DEDUP_WINDOW_SECONDS))
+    clock.move_to(MID_WINDOW + timedelta(seconds=NotificationEvent.DEDUP_WINDOW_SECONDS))
     client.get(path)
 
     assert NotificationEvent.objects.count() == 2

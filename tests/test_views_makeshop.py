@@ -8,6 +8,7 @@ import logging
 import time
 
 import pytest
+import time_machine
 from django.urls import reverse
 
 from malls import views
@@ -143,12 +144,14 @@ class TestMakeShopDown:
         assert connection.password.reveal() == typed["password"]
         assert views.PENDING_SESSION_KEY.format(shop_pk=shop.pk) not in client.session
 
-    def test_the_choice_expires_after_ten_minutes(self, client, shop, sandbox, monkeypatch):
+    def test_the_choice_expires_after_ten_minutes(self, client, shop, sandbox):
         client.post(settings_url(shop), demo_codes("demo-maint"))
         later = time.time() + views.PENDING_TTL_SECONDS + 1
-        monkeypatch.setattr(views.time, "time", lambda: later)
 
-        response = client.post(settings_url(shop), {"action": "keep_unverified"}, follow=True)
+        with time_machine.travel(later, tick=False):
+            response = client.post(
+                settings_url(shop), {"action": "keep_unverified"}, follow=True
+            )
 
         assert not MakeShopConnection.objects.filter(shop=shop).exists()
         assert 'class="message message--error"' in response.text
