@@ -28,20 +28,21 @@ def pages(db):
     user = make_user(is_staff=True, is_superuser=True)
     shop = make_shop(store=make_store(members=[user]))
     connection = make_connection(shop=shop)
-    return user, [
-        reverse("login"),
-        reverse("malls:settings"),
-        reverse("malls:mall_list"),
-        reverse("malls:makeshop_add"),
-        reverse("malls:makeshop_settings", args=[shop.pk]),
-        reverse("malls:makeshop_guide", args=[shop.pk]),
-        "/admin/",
-        "/admin/malls/makeshopconnection/",
-        f"/admin/malls/makeshopconnection/{connection.pk}/change/",
-        "/no-such-page/",
-        "/healthz",
-        f"/makeshop/notify/{connection.notification_token}/",
-    ]
+    # Every page with the status it answers signed out, then signed in (as staff and member).
+    return user, {
+        reverse("login"): (200, 200),
+        reverse("malls:settings"): (302, 200),
+        reverse("malls:mall_list"): (302, 200),
+        reverse("malls:makeshop_add"): (302, 200),
+        reverse("malls:makeshop_settings", args=[shop.pk]): (302, 200),
+        reverse("malls:makeshop_guide", args=[shop.pk]): (302, 200),
+        "/admin/": (302, 200),
+        "/admin/malls/makeshopconnection/": (302, 200),
+        f"/admin/malls/makeshopconnection/{connection.pk}/change/": (302, 200),
+        "/no-such-page/": (404, 404),
+        "/healthz": (200, 200),
+        f"/makeshop/notify/{connection.notification_token}/": (200, 200),
+    }
 
 
 def assert_hardened(response):
@@ -61,13 +62,15 @@ def assert_hardened(response):
 
 @override_settings(**PRODUCTION_COOKIES)
 def test_every_page_carries_the_security_headers(client, pages):
-    user, urls = pages
-    for url in urls:
-        assert_hardened(client.get(url, secure=True))
-    client.force_login(user)
-    for url in urls:
+    user, statuses = pages
+    for url, (signed_out, _) in statuses.items():
         response = client.get(url, secure=True)
-        assert response.status_code in (200, 302, 404), url
+        assert response.status_code == signed_out, url
+        assert_hardened(response)
+    client.force_login(user)
+    for url, (_, signed_in) in statuses.items():
+        response = client.get(url, secure=True)
+        assert response.status_code == signed_in, url
         assert_hardened(response)
 
 
