@@ -1,9 +1,6 @@
-"""Key rotation and the credentials health check."""
-
-import io
+"""Key rotation and the credentials health check (the commands: test_commands_credentials.py)."""
 
 import pytest
-from django.core.management import call_command
 from django.test import override_settings
 
 from malls import crypto, services
@@ -73,17 +70,3 @@ def test_rotation_reports_undecryptable_rows_and_keeps_them(old_and_new_keys):
     assert report.undecryptable == [str(bad.pk)]
     assert MakeShopConnection.objects.values_list("password", flat=True).get(pk=bad.pk) == stolen
 
-
-def test_check_credentials_counts_per_key_and_lists_failures_without_values(old_and_new_keys):
-    _, rotated = old_and_new_keys
-    good = make_connection()
-    bad = make_connection()
-    stolen = MakeShopConnection.objects.values_list("order_auth_code", flat=True).get(pk=good.pk)
-    MakeShopConnection.objects.filter(pk=bad.pk).update(order_auth_code=stolen)
-    out = io.StringIO()
-    with override_settings(CREDENTIALS_KEYS=rotated), pytest.raises(SystemExit):
-        call_command("check_credentials", stdout=out)
-    text = out.getvalue()
-    assert "key test1: 6 secrets" in text
-    assert f"connection {bad.pk}: order_auth_code" in text
-    assert "gqc1." not in text and "main-admin-pass" not in text
