@@ -2,14 +2,16 @@
 
 import io
 import json
+import uuid
 
 import pytest
 from django.core.management import call_command
-from django.db import connection, transaction
+from django.db import connection, models, transaction
 from django.test import override_settings
+from django.test.utils import isolate_apps
 
 from malls import crypto
-from malls.fields import PlaintextWriteError
+from malls.fields import EncryptedSecretField, PlaintextWriteError
 from malls.models import MakeShopConnection
 from tests.factories import make_connection
 
@@ -138,3 +140,44 @@ def test_dumpdata_writes_ciphertext_only_and_loaddata_restores_it(conn, tmp_path
 def test_deferred_secret_loads_on_access(conn):
     loaded = MakeShopConnection.objects.defer("password").get(pk=conn.pk)
     assert loaded.password.reveal() == PASSWORD
+
+
+# --- The system check -----------------------------------------------------------------
+
+
+@isolate_apps("malls")
+@pytest.mark.parametrize(
+    "primary_key",
+    [
+        None,  # Django's default: an auto-incremented integer, known only after the INSERT
+        models.UUIDField(primary_key=True),  # no default: no identity before the INSERT
+        models.CharField(primary_key=True, max_length=36, default="x"),
+    ],
+    ids=["auto id", "uuid without default", "not a uuid"],
+)
+def test_the_field_needs_a_uuid_primary_key_with_a_default(primary_key):
+    attrs = {"__module__": "malls.models", "secret": EncryptedSecretField(null=True)}
+    if primary_key is not None:
+        attrs["id"] = primary_key
+    model = type("Holder", (models.Model,), attrs)
+
+    errors = model._meta.get_field("secret").check()
+
+    assert [error.id for error in errors] == ["malls.E010"]
+    assert errors[0].obj is model._meta.get_field("secret")
+
+
+@isolate_apps("malls")
+def test_a_uuid_primary_key_with_a_default_passes_the_check():
+    model = type("Holder", (models.Model,), {
+        "__module__": "malls.models",
+        "id": models.UUIDField(primary_key=True, default=uuid.uuid4),
+        "secret": EncryptedSecretField(null=True),
+    })
+
+    assert model._meta.get_field("secret").check() == []
+
+
+def test_the_real_models_pass_the_check():
+    for name in MakeShopConnection.SECRET_FIELDS:
+        assert MakeShopConnection._meta.get_field(name).check() == []
