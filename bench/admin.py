@@ -15,19 +15,14 @@ Uses a throw-away test database (SQLite unless DATABASE_URL says otherwise); sec
 are left empty (the list never decrypts them).
 """
 
-import argparse
-import os
 import statistics
 import sys
 import time
 import types
 import uuid
 from datetime import timedelta
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "goq.settings_test")
+from _common import argument_parser, test_database
 
 SHOPS_PER_STORE = 10
 BATCH = 5_000  # a multiple of SHOPS_PER_STORE
@@ -143,67 +138,64 @@ def measure(client, urls, repeat):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argument_parser(__doc__)
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--small", type=int, default=1_000)
     parser.add_argument("--repeat", type=int, default=21)
     args = parser.parse_args()
 
-    import django
+    # No setup_test_environment(): its template instrumentation would slow every page.
+    with test_database() as connection:
+        run(args, connection)
 
-    django.setup()
+
+def run(args, connection):
+    """Time the three lists at both sizes, then filtered and searched pages at the larger."""
     from django.conf import settings
     from django.contrib.auth import get_user_model
-    from django.db import connection
     from django.test import Client
 
-    # No setup_test_environment(): its template instrumentation would slow every page.
     settings.ROOT_URLCONF = build_urls()
     settings.ALLOWED_HOSTS = ["testserver"]
     settings.DEBUG = False
-    test_name = connection.creation.create_test_db(verbosity=0, autoclobber=True)
-    try:
-        staff = get_user_model().objects.create_superuser("bench-staff", "", "bench-pass-2026")
-        client = Client()
-        client.force_login(staff)
-        pages = {
-            "ours": "/admin/malls/makeshopconnection/",
-            "plain": "/plain/malls/makeshopconnection/",
-            "plain shops": "/plain/malls/mallshop/",
-        }
-        print(f"database: {connection.vendor}; one page = 100 rows; median of {args.repeat}")
-        results = {}
-        for size in (args.small, args.rows):
-            started = time.perf_counter()
-            add_rows(size)
-            print(f"\n{size:,} shops (built in {time.perf_counter() - started:.1f} s)")
-            measured = measure(client, list(pages.values()), args.repeat)
-            for name, url in pages.items():
-                seconds, queries = results[size, name] = measured[url]
-                print(f"  {name:<12} {seconds * 1000:8.1f} ms  {queries:3d} queries")
-            ours, plain = results[size, "ours"][0], results[size, "plain"][0]
-            shops = results[size, "plain shops"][0]
-            print(f"  ratio ours/plain {ours / plain:.2f} (goal <= 2); "
-                  f"ours/plain shops {ours / shops:.2f}")
-        extra = {
-            "ours, filter broken": pages["ours"] + "?status=broken",
-            "ours, failing > 7 days": pages["ours"] + "?failing_days=7",
-            "ours, search shop ID": pages["ours"] + "?q=shop-0999",
-            "ours, search store": pages["ours"] + "?q=店舗00123",
-        }
-        print(f"\nat {args.rows:,} shops")
-        measured = measure(client, list(extra.values()), args.repeat)
-        for name, url in extra.items():
-            seconds, queries = measured[url]
-            print(f"  {name:<24} {seconds * 1000:8.1f} ms  {queries:3d} queries")
-        small_q = results[args.small, "ours"][1]
-        large_q = results[args.rows, "ours"][1]
-        verdict = "constant" if small_q == large_q else "GROWS"
-        print(f"\nqueries per page: {small_q} at {args.small:,}, {large_q} at {args.rows:,}"
-              f" ({verdict})")
-    finally:
-        connection.close()
-        connection.creation.destroy_test_db(test_name, verbosity=0)
+    staff = get_user_model().objects.create_superuser("bench-staff", "", "bench-pass-2026")
+    client = Client()
+    client.force_login(staff)
+    pages = {
+        "ours": "/admin/malls/makeshopconnection/",
+        "plain": "/plain/malls/makeshopconnection/",
+        "plain shops": "/plain/malls/mallshop/",
+    }
+    print(f"database: {connection.vendor}; one page = 100 rows; median of {args.repeat}")
+    results = {}
+    for size in (args.small, args.rows):
+        started = time.perf_counter()
+        add_rows(size)
+        print(f"\n{size:,} shops (built in {time.perf_counter() - started:.1f} s)")
+        measured = measure(client, list(pages.values()), args.repeat)
+        for name, url in pages.items():
+            seconds, queries = results[size, name] = measured[url]
+            print(f"  {name:<12} {seconds * 1000:8.1f} ms  {queries:3d} queries")
+        ours, plain = results[size, "ours"][0], results[size, "plain"][0]
+        shops = results[size, "plain shops"][0]
+        print(f"  ratio ours/plain {ours / plain:.2f} (goal <= 2); "
+              f"ours/plain shops {ours / shops:.2f}")
+    extra = {
+        "ours, filter broken": pages["ours"] + "?status=broken",
+        "ours, failing > 7 days": pages["ours"] + "?failing_days=7",
+        "ours, search shop ID": pages["ours"] + "?q=shop-0999",
+        "ours, search store": pages["ours"] + "?q=店舗00123",
+    }
+    print(f"\nat {args.rows:,} shops")
+    measured = measure(client, list(extra.values()), args.repeat)
+    for name, url in extra.items():
+        seconds, queries = measured[url]
+        print(f"  {name:<24} {seconds * 1000:8.1f} ms  {queries:3d} queries")
+    small_q = results[args.small, "ours"][1]
+    large_q = results[args.rows, "ours"][1]
+    verdict = "constant" if small_q == large_q else "GROWS"
+    print(f"\nqueries per page: {small_q} at {args.small:,}, {large_q} at {args.rows:,}"
+          f" ({verdict})")
 
 
 if __name__ == "__main__":

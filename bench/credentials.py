@@ -22,11 +22,8 @@ import subprocess
 import sys
 import time
 import tracemalloc
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "goq.settings_test")
+from _common import ROOT, argument_parser, test_database
 
 
 def bench_crypto(values=20_000, repeats=5):
@@ -68,23 +65,16 @@ def bench_crypto(values=20_000, repeats=5):
 
 def rotation_child(rows):
     """Runs in a fresh process: build `rows` connections under key 'old', rotate to 'new'."""
-    import django
-
     from malls import crypto
 
     old = crypto.generate_key_spec("old")
     os.environ["CREDENTIALS_KEYS"] = old
-    django.setup()
-    from django.conf import settings
-    from django.db import connection
-    from django.test.utils import setup_test_environment
+    with test_database(test_environment=True) as connection:
+        from django.conf import settings
 
-    from malls import services
-    from malls.models import MakeShopConnection, Mall, MallShop, Store
+        from malls import services
+        from malls.models import MakeShopConnection, Mall, MallShop, Store
 
-    setup_test_environment()
-    test_name = connection.creation.create_test_db(verbosity=0, autoclobber=True)
-    try:
         store = Store.objects.create(name="bench")
         mall = Mall.objects.get(code="makeshop")
         batch = 5_000
@@ -123,8 +113,6 @@ def rotation_child(rows):
             "peak_rss_mb": rss_after / 1024, "rss_growth_mb": (rss_after - rss_before) / 1024,
             "traced_peak_mb": traced_peak / 2**20, "vendor": connection.vendor,
         }))
-    finally:
-        connection.creation.destroy_test_db(test_name, verbosity=0)
 
 
 def bench_rotation(sizes):
@@ -148,10 +136,10 @@ def bench_rotation(sizes):
 
 
 def main():
-    parser = argparse.ArgumentParser()
+    parser = argument_parser(__doc__)
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--small", type=int, default=10_000)
-    parser.add_argument("--child", type=int)
+    parser.add_argument("--child", type=int, help=argparse.SUPPRESS)  # one rotation run
     args = parser.parse_args()
     if args.child:
         rotation_child(args.child)

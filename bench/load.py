@@ -28,13 +28,9 @@ Usage: .venv/bin/python bench/load.py [--seconds 60] [--merchants 50] [--latency
        [--workers 5] [--threads 8] [--postgres postgres://postgres@127.0.0.1:5432]
 """
 
-import argparse
-import base64
 import os
 import re
-import secrets
 import shutil
-import signal
 import statistics
 import sys
 import tempfile
@@ -45,13 +41,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import requests
-
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from bench.notifications import (  # noqa: E402
-    drop_database,
+from _common import (
+    argument_parser,
+    create_postgres_database,
+    drop_postgres_database,
+    end_on_sigterm,
     free_port,
+    production_env,
+    sandbox_shops,
     start_gunicorn,
     stop,
 )
@@ -119,31 +116,9 @@ class Sample:
 # --- Set-up -----------------------------------------------------------------------------
 
 
-def sandbox_shops(count):
-    """One sandbox shop per merchant, with codes made for this run."""
-    from malls.makeshop.sandbox import DemoShop
-
-    return {
-        shop.shop_id: shop
-        for shop in (
-            DemoShop(f"load-{n:02d}", secrets.token_hex(16), f"load-product-{n:04d}",
-                     f"load-password-{n:02d}")
-            for n in range(count)
-        )
-    }
-
-
 def setup_database(admin_url, name, shops) -> list[Account]:
     """Create and migrate the database, collect static files, add one store per merchant."""
-    import psycopg
-    from psycopg import sql
-
-    with psycopg.connect(admin_url + "/postgres", autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-
-    import django
-
-    django.setup()
+    create_postgres_database(admin_url, name)
     from django.contrib.auth import get_user_model
     from django.contrib.auth.hashers import make_password
     from django.core.management import call_command
@@ -151,7 +126,6 @@ def setup_database(admin_url, name, shops) -> list[Account]:
 
     from malls.models import MakeShopConnection, Mall, MallShop, Membership, Store
 
-    call_command("migrate", verbosity=0)
     call_command("collectstatic", interactive=False, verbosity=0)
     makeshop, rakuten = Mall.objects.get(code=Mall.MAKESHOP), Mall.objects.get(code="rakuten")
     hashed = make_password(PASSWORD)  # hashed once: the real hasher costs ~1 s a password
@@ -437,7 +411,7 @@ def stored_totals(shop_pks):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argument_parser(__doc__)
     parser.add_argument("--seconds", type=float, default=60, help="browsing time (default 60)")
     parser.add_argument("--merchants", type=int, default=50, help="simulated merchants (50)")
     parser.add_argument("--latency", type=float, default=0.1,
@@ -447,31 +421,22 @@ def main():
     parser.add_argument("--postgres", default="postgres://postgres@127.0.0.1:5432",
                         help="server URL without database name; the bench creates its own")
     args = parser.parse_args()
-    # A plain `kill` ends the run through the same clean-up as Ctrl-C.
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    end_on_sigterm()
 
     from malls.makeshop.sandbox import make_server
 
     name = f"goq_load_{os.getpid()}"
     admin_url = args.postgres.rstrip("/")
     work = Path(tempfile.mkdtemp(prefix="goq-load-"))
-    shops = sandbox_shops(args.merchants)
+    shops = sandbox_shops(args.merchants, prefix="load")
     sandbox = make_server(shops=shops, latency=args.latency).start_in_thread()
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "bench.load_stack",
-        "GOQ_LOAD_STATIC_ROOT": str(work / "static"),
-        "DATABASE_URL": f"{admin_url}/{name}",
-        "SECRET_KEY": secrets.token_urlsafe(50),
-        "CREDENTIALS_KEYS": "load:" + base64.b64encode(secrets.token_bytes(32)).decode(),
-        "DEBUG": "false",
-        "ALLOWED_HOSTS": "127.0.0.1",
-        "SECURE_SSL_REDIRECT": "false",
-        "MAKESHOP_API_BASE_URL": sandbox.url,
-        "VERIFICATIONS_PER_STORE_PER_MINUTE": "1000000",
-        "LOG_LEVEL": "WARNING",
-        "PYTHONPATH": str(ROOT),
-    }
+    env = production_env(
+        settings_module="bench.load_stack",
+        database_url=f"{admin_url}/{name}",
+        GOQ_LOAD_STATIC_ROOT=str(work / "static"),
+        MAKESHOP_API_BASE_URL=sandbox.url,
+        VERIFICATIONS_PER_STORE_PER_MINUTE="1000000",
+    )
     os.environ.update(env)
     port = free_port()
     print(f"{args.merchants} merchants for {args.seconds:g} s; gunicorn gthread {args.workers} "
@@ -517,7 +482,7 @@ def main():
         if server is not None:
             stop(server)
         sandbox.shutdown()
-        drop_database(admin_url, name)
+        drop_postgres_database(admin_url, name)
         shutil.rmtree(work, ignore_errors=True)
 
 

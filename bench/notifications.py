@@ -18,26 +18,25 @@ Usage: .venv/bin/python bench/notifications.py [--seconds 60] [--concurrency 4]
        [--postgres postgres://postgres@127.0.0.1:5432] [--conn-max-age 60]
 """
 
-import argparse
-import base64
 import http.client
 import itertools
 import os
-import secrets
-import signal
-import socket
 import statistics
-import subprocess
-import sys
 import threading
 import time
 import urllib.parse
 from collections import Counter
 from dataclasses import dataclass, field
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from _common import (
+    argument_parser,
+    create_postgres_database,
+    drop_postgres_database,
+    free_port,
+    production_env,
+    start_gunicorn,
+    stop,
+)
 
 COMMANDS = ("order", "payment", "modify", "delivery", "cancel")
 WARM_UP_SECONDS = 3
@@ -76,12 +75,6 @@ class Phase:
             f"{self.name:<13} {self.rate:8,.0f} req/s   p50 {p50:6.2f} ms   p99 {p99:6.2f} ms"
             f"   max {worst:7.1f} ms   errors {errors}{detail}   ({self.requests:,} requests)"
         )
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def drive(port, make_request, *, seconds, concurrency, phase: Phase):
@@ -155,21 +148,11 @@ def bare_requests(shops):
 
 def setup_database(admin_url, name, shops):
     """Create and migrate the bench database; returns [(shop_id, token), ...]."""
-    import psycopg
-    from psycopg import sql
-
-    with psycopg.connect(admin_url + "/postgres", autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-
-    import django
-
-    django.setup()
-    from django.core.management import call_command
+    create_postgres_database(admin_url, name)
     from django.db import connections
 
     from malls.models import MakeShopConnection, Mall, MallShop, Store
 
-    call_command("migrate", verbosity=0)
     store = Store.objects.create(name="bench")
     mall = Mall.objects.get(code=Mall.MAKESHOP)
     rows = MallShop.objects.bulk_create(
@@ -197,54 +180,8 @@ def recorded_totals():
     return events, repeats, refreshes
 
 
-def drop_database(admin_url, name):
-    import psycopg
-    from psycopg import sql
-
-    with psycopg.connect(admin_url + "/postgres", autocommit=True) as conn:
-        conn.execute(
-            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-        )
-
-
-def start_gunicorn(port, *, workers, threads, env, ready_path="/bench/bare/ready", log=None,
-                   timeout=60):
-    """gunicorn (gthread) on 127.0.0.1:port, returned once ``ready_path`` answers 200."""
-    process = subprocess.Popen(
-        [
-            sys.executable, "-m", "gunicorn", "goq.wsgi:application",
-            "--bind", f"127.0.0.1:{port}", "--workers", str(workers),
-            "--worker-class", "gthread", "--threads", str(threads),
-            "--log-level", "warning", "--chdir", str(ROOT),
-        ],
-        env=env, cwd=ROOT, stdout=log, stderr=log,
-    )
-    give_up_at = time.monotonic() + timeout
-    while time.monotonic() < give_up_at:
-        if process.poll() is not None:
-            raise RuntimeError(f"gunicorn exited with {process.returncode}")
-        try:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-            conn.request("GET", ready_path)
-            if conn.getresponse().status == 200:
-                return process
-        except OSError:
-            time.sleep(0.2)
-    stop(process)
-    raise RuntimeError(f"gunicorn did not answer within {timeout} s")
-
-
-def stop(process):
-    process.send_signal(signal.SIGTERM)
-    try:
-        process.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
-
-
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argument_parser(__doc__)
     parser.add_argument("--seconds", type=float, default=60, help="per target (default 60)")
     parser.add_argument("--concurrency", type=int, default=4, help="client threads (default 4)")
     parser.add_argument("--shops", type=int, default=1000, help="connected shops (default 1000)")
@@ -260,18 +197,10 @@ def main():
 
     name = f"goq_bench_{os.getpid()}"
     admin_url = args.postgres.rstrip("/")
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "bench.notifications_stack",
-        "DATABASE_URL": f"{admin_url}/{name}?conn_max_age={args.conn_max_age}",
-        "SECRET_KEY": secrets.token_urlsafe(50),
-        "CREDENTIALS_KEYS": "bench:" + base64.b64encode(secrets.token_bytes(32)).decode(),
-        "DEBUG": "false",
-        "ALLOWED_HOSTS": "127.0.0.1",
-        "SECURE_SSL_REDIRECT": "false",  # plain HTTP on loopback; TLS is the proxy's job
-        "LOG_LEVEL": "WARNING",
-        "PYTHONPATH": str(ROOT),
-    }
+    env = production_env(
+        settings_module="bench.notifications_stack",
+        database_url=f"{admin_url}/{name}?conn_max_age={args.conn_max_age}",
+    )
     os.environ.update(env)
     port = free_port()
     print(f"gunicorn gthread {args.workers} workers x {args.threads} threads on 127.0.0.1:{port}, "
@@ -280,7 +209,8 @@ def main():
     server = None
     try:
         shops = setup_database(admin_url, name, args.shops)
-        server = start_gunicorn(port, workers=args.workers, threads=args.threads, env=env)
+        server = start_gunicorn(port, workers=args.workers, threads=args.threads, env=env,
+                                ready_path="/bench/bare/ready")
         phases, warm_ups = [], []
         targets = (("bare view", bare_requests), ("notification", notification_requests))
         for label, supply in targets:
@@ -308,7 +238,7 @@ def main():
     finally:
         if server is not None:
             stop(server)
-        drop_database(admin_url, name)
+        drop_postgres_database(admin_url, name)
 
 
 if __name__ == "__main__":

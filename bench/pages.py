@@ -10,17 +10,11 @@ Uses a throw-away test database (SQLite unless DATABASE_URL says otherwise); the
 requests go through the full middleware stack with Django's test client.
 """
 
-import argparse
-import os
 import statistics
-import sys
 import time
 from datetime import timedelta
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "goq.settings_test")
+from _common import argument_parser, test_database
 
 EMPTY_URL = "/bench/empty/"
 LIST_URL = "/settings/malls/"
@@ -120,23 +114,17 @@ def median_ms(client, urls, requests):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argument_parser(__doc__)
     parser.add_argument("--shops", type=int, default=50)
     parser.add_argument("--requests", type=int, default=300)
     args = parser.parse_args()
 
-    import django
+    # Without setup_test_environment(): the list renders a template per row.
+    with test_database() as connection:
+        from django.conf import settings
+        from django.test import Client
+        from django.test.utils import override_settings
 
-    django.setup()
-    from django.conf import settings
-    from django.db import connection
-    from django.test import Client
-    from django.test.utils import override_settings
-
-    # Not setup_test_environment(): it instruments every template render for the test
-    # client, which would weigh on the list (a template per row) far more than in use.
-    test_name = connection.creation.create_test_db(verbosity=0, autoclobber=True)
-    try:
         with override_settings(
             ROOT_URLCONF=BenchURLs.build(),
             DEBUG=False,
@@ -152,8 +140,6 @@ def main():
             list_ms, empty_ms = medians[LIST_URL], medians[EMPTY_URL]
             html = client.get(LIST_URL).text
             assert html.count("<tr>") == args.shops + 1, "every shop is listed"
-    finally:
-        connection.creation.destroy_test_db(test_name, verbosity=0)
 
     ratio = list_ms / empty_ms
     print(f"database: {connection.vendor}; {args.requests} requests per page, taken in turn")

@@ -17,10 +17,8 @@ Usage: .venv/bin/python bench/reverify_run.py [--shops 1000] [--workers 2]
 Uses a throw-away test database (SQLite unless DATABASE_URL says otherwise).
 """
 
-import argparse
 import logging
 import os
-import secrets
 import statistics
 import subprocess
 import sys
@@ -28,26 +26,11 @@ import tempfile
 import time
 from collections import Counter, defaultdict
 from itertools import batched
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "goq.settings_test")
+from _common import ROOT, argument_parser, sandbox_shops, test_database
 
 REJECT_EVERY = 20  # one shop in 20 has a product code MakeShop refuses
 BACKEND = "database"  # settings_test's alias for the django-tasks-db backend
-
-
-def sandbox_shops(count):
-    from malls.makeshop.sandbox import DemoShop
-
-    return {
-        f"bench-{n:04d}": DemoShop(
-            f"bench-{n:04d}", secrets.token_hex(16), f"product-{secrets.token_hex(6)}",
-            f"password-{secrets.token_hex(6)}",
-        )
-        for n in range(count)
-    }
 
 
 def create_connections(shops):
@@ -135,7 +118,7 @@ def spacing(calls):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argument_parser(__doc__)
     parser.add_argument("--shops", type=int, default=1000)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--latency", type=float, default=0.05)
@@ -143,10 +126,12 @@ def main():
     parser.add_argument("--timeout", type=float, default=3600)
     args = parser.parse_args()
 
-    import django
+    with test_database() as connection:
+        run(args, connection)
 
-    django.setup()
-    from django.db import connection
+
+def run(args, connection):
+    """Build the shops, queue them, run the workers to the end and print what happened."""
     from django.tasks import TaskResultStatus
     from django_tasks_db.models import DBTaskResult
 
@@ -155,7 +140,6 @@ def main():
     from malls.models import MakeShopConnection
 
     logging.getLogger("malls.makeshop.sandbox").setLevel(logging.WARNING)
-    test_name = connection.creation.create_test_db(verbosity=0, autoclobber=True)
     log = tempfile.TemporaryFile("w+")
     shops = sandbox_shops(args.shops)
     sandbox = make_server(shops=shops, latency=args.latency).start_in_thread()
@@ -215,8 +199,6 @@ def main():
         if output := log.read():
             print(f"\nworkers said:\n{output[-3000:]}", file=sys.stderr)
         sandbox.shutdown()
-        connection.close()
-        connection.creation.destroy_test_db(test_name, verbosity=0)
 
 
 if __name__ == "__main__":

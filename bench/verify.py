@@ -12,39 +12,32 @@ Prints, in one run, against the bundled sandbox answering at once:
 Usage: .venv/bin/python bench/verify.py [--calls 300] [--contended 8]
 """
 
-import argparse
-import os
 import statistics
-import sys
 import threading
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "goq.settings_test")
+from _common import argument_parser, test_database
 
 
 def main():
-    parser = argparse.ArgumentParser()
+    parser = argument_parser(__doc__)
     parser.add_argument("--calls", type=int, default=300)
     parser.add_argument("--contended", type=int, default=8, help="calls per thread, 3 threads")
     args = parser.parse_args()
 
-    import django
+    with test_database(test_environment=True) as connection:
+        run(args, connection)
 
-    django.setup()
+
+def run(args, connection):
+    """Time both paths per call, then three threads calling for one shop at once."""
     import requests
     from django.conf import settings
-    from django.db import connection
-    from django.test.utils import setup_test_environment
 
     from malls import services
     from malls.makeshop import Check, get_client
     from malls.makeshop.sandbox import DemoShop, make_server
 
-    setup_test_environment()
-    test_db = connection.creation.create_test_db(verbosity=0, autoclobber=True)
     code = "0123456789abcdef0123456789abcdef"
     shops = {
         f"bench{i}": DemoShop(f"bench{i}", code, "p", "pw") for i in range(4 * args.calls + 1)
@@ -122,7 +115,6 @@ def main():
               f"sandbox rate-limit violations {sandbox.violations}")
     finally:
         sandbox.shutdown()
-        connection.creation.destroy_test_db(test_db, verbosity=0)
 
 
 if __name__ == "__main__":
