@@ -207,9 +207,15 @@ def order_update_values(data: dict) -> dict[str, str]:
     """Shop ID, order number and event from an order-update body, leniently (assumed shape).
 
     Looks at the top level, then one object down (``{"order": {...}}``,
-    ``{"data": {...}}``); a value of the wrong shape is dropped, not refused.
+    ``{"data": {...}}``, or the first object of a list such as ``{"orders": [...]}``);
+    a value of the wrong shape is dropped, not refused.
     """
-    scopes = [data] + [value for value in data.values() if isinstance(value, dict)]
+    scopes = [data]
+    for value in data.values():
+        if isinstance(value, list) and value:
+            value = value[0]
+        if isinstance(value, dict):
+            scopes.append(value)
 
     def first(keys, pattern=None) -> str:
         for scope in scopes:
