@@ -9,7 +9,7 @@ stored). Checks run cheapest first and nothing is stored before all have passed.
 Answers are tiny plain-text status lines marked as already logged: Django's request
 logger would otherwise write every 4xx with its path, the secret included; this
 module logs refusals itself, without the path. For the same reason the path is
-masked in the server loggers (``install_path_redaction``).
+masked in the server and urllib3 loggers (``malls.makeshop.app.redaction``).
 
 Order-update webhook (its body is not published; **assumed**, see
 ``order_update_values``): the shop is named in the path (``.../orders/<shop_id>``)
@@ -33,6 +33,7 @@ from malls import notifications, ratelimits
 
 from . import installations
 from .config import get_config
+from .redaction import install_path_redaction
 
 logger = logging.getLogger("malls.makeshop.app.webhooks")
 
@@ -261,38 +262,6 @@ def _answer(status: HTTPStatus, body: str | None = None) -> HttpResponse:
     response["Cache-Control"] = "no-store"
     response._has_been_logged = True  # see the module docstring
     return response
-
-
-# --- Keeping the secret out of server logs -------------------------------------------------------
-
-_SECRET_PATH = re.compile(r"(/makeshop/app/)[^/\s\"'?]+")
-# Loggers that write request paths: the development server, Django's request logger,
-# gunicorn's access log.
-_PATH_LOGGERS = ("django.server", "django.request", "gunicorn.access")
-
-
-def redact_path(text: str) -> str:
-    return _SECRET_PATH.sub(r"\1***", text)
-
-
-class RedactWebhookSecretFilter(logging.Filter):
-    """Masks the secret segment of the webhook paths in a record."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        try:
-            message = record.getMessage()
-        except Exception:
-            message = f"{record.msg} {record.args}"
-        if "/makeshop/app/" in message:
-            record.msg, record.args = redact_path(message), ()
-        return True
-
-
-def install_path_redaction() -> None:
-    for name in _PATH_LOGGERS:
-        target = logging.getLogger(name)
-        if not any(isinstance(f, RedactWebhookSecretFilter) for f in target.filters):
-            target.addFilter(RedactWebhookSecretFilter())
 
 
 install_path_redaction()
