@@ -328,6 +328,7 @@ def make_app_server(host="127.0.0.1", port=0, **options) -> AppSandboxServer:
 class _Handler(BaseHTTPRequestHandler):
     server: AppSandboxServer
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body leave as separate writes
 
     def do_POST(self):
         self._serve()
