@@ -289,3 +289,18 @@ def test_order_updates_for_unknown_or_uninstalled_shops_are_refused(app):
 def test_an_order_update_with_a_foreign_app_id_is_refused(app):
     send_install("demo-shop", **app)
     assert send_order_update("demo-shop", app_id="someone-else", **app) == 403
+
+
+def test_concurrent_installs_of_one_shop_leave_one_row_and_every_token_version(app, settings):
+    from concurrent.futures import ThreadPoolExecutor
+
+    settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.dummy.DummyBackend"}}
+    tokens = [f"concurrent-token-{n}" for n in range(8)]
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        statuses = list(pool.map(lambda t: send_install("demo-shop", token=t, **app), tokens))
+
+    assert statuses == [200] * 8
+    installation = MakeShopAppInstallation.objects.get()
+    assert installation.token_version == 8 and installation.token.reveal() in tokens
+    assert installation.events.count() == 8
