@@ -28,6 +28,16 @@ CREDENTIALS_KEYS = env.str("CREDENTIALS_KEYS", default="")
 
 MAKESHOP_API_BASE_URL = env.str("MAKESHOP_API_BASE_URL", default="https://www.makeshop.jp")
 
+# --- MakeShop's new API (app install, GraphQL, webhooks) -------------------------------
+# All four unset: the new-API path is off (webhook URLs answer 404). See
+# malls/makeshop/app/settings.py for what each one is and malls/makeshop/app/checks.py
+# for what start-up demands once any of them is set.
+MAKESHOP_APP_GRAPHQL_URL = env.str("MAKESHOP_APP_GRAPHQL_URL", default="")
+MAKESHOP_APP_ID = env.str("MAKESHOP_APP_ID", default="")
+MAKESHOP_APP_API_KEY = env.str("MAKESHOP_APP_API_KEY", default="")
+MAKESHOP_APP_WEBHOOK_SECRET = env.str("MAKESHOP_APP_WEBHOOK_SECRET", default="")
+# --- end of MakeShop's new API -----------------------------------------------------------
+
 INSTALLED_APPS = [
     "malls",
     "django.contrib.admin",

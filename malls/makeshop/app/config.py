@@ -1,0 +1,90 @@
+"""The new API's configuration, read from settings on each use.
+
+Four settings (see README's configuration table). With all four unset the new-API
+path is off: webhook URLs answer 404 and nothing calls MakeShop's GraphQL endpoint.
+Half a configuration is treated as off too, and stopped at start-up by
+``malls.makeshop.app.checks``.
+"""
+
+import re
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+from django.conf import settings
+
+MIN_WEBHOOK_SECRET_LENGTH = 32
+# The secret is a URL path segment: only characters that need no encoding.
+WEBHOOK_SECRET_PATTERN = re.compile(r"[A-Za-z0-9_-]+", re.ASCII)
+SETTING_NAMES = (
+    "MAKESHOP_APP_GRAPHQL_URL",
+    "MAKESHOP_APP_ID",
+    "MAKESHOP_APP_API_KEY",
+    "MAKESHOP_APP_WEBHOOK_SECRET",
+)
+_LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
+
+
+@dataclass(frozen=True)
+class AppConfig:
+    """GoQ's registration with MakeShop; ``repr`` never shows the two secrets."""
+
+    graphql_url: str = ""
+    app_id: str = ""
+    api_key: str = field(default="", repr=False)
+    webhook_secret: str = field(default="", repr=False)
+
+    @property
+    def problems(self) -> list[str]:
+        """What is wrong with a configuration that is at least partly set; [] when fine."""
+        values = dict(zip(SETTING_NAMES, self._values(), strict=True))
+        if not any(values.values()):
+            return []
+        problems = [f"{name} is not set" for name, value in values.items() if not value]
+        if self.webhook_secret and not (
+            len(self.webhook_secret) >= MIN_WEBHOOK_SECRET_LENGTH
+            and WEBHOOK_SECRET_PATTERN.fullmatch(self.webhook_secret)
+        ):
+            problems.append(
+                f"MAKESHOP_APP_WEBHOOK_SECRET must be at least {MIN_WEBHOOK_SECRET_LENGTH} "
+                "characters of A-Z, a-z, 0-9, '-' and '_'"
+            )
+        if self.graphql_url and not _usable_url(self.graphql_url):
+            problems.append(
+                "MAKESHOP_APP_GRAPHQL_URL must be an https URL without credentials, query or "
+                "fragment (plain http only for a loopback host such as the sandbox)"
+            )
+        return problems
+
+    @property
+    def enabled(self) -> bool:
+        """True only when every setting is present and usable."""
+        return all(self._values()) and not self.problems
+
+    def _values(self):
+        return (self.graphql_url, self.app_id, self.api_key, self.webhook_secret)
+
+
+def _usable_url(url: str) -> bool:
+    parts = urlsplit(url)
+    if parts.username is not None or parts.password is not None or parts.query or parts.fragment:
+        return False
+    if not parts.hostname:
+        return False
+    return parts.scheme == "https" or (
+        parts.scheme == "http" and parts.hostname in _LOOPBACK_HOSTS
+    )
+
+
+def get_config() -> AppConfig:
+    """The current configuration (settings may change in tests: read every time)."""
+    return AppConfig(
+        graphql_url=getattr(settings, "MAKESHOP_APP_GRAPHQL_URL", "") or "",
+        app_id=getattr(settings, "MAKESHOP_APP_ID", "") or "",
+        api_key=getattr(settings, "MAKESHOP_APP_API_KEY", "") or "",
+        webhook_secret=getattr(settings, "MAKESHOP_APP_WEBHOOK_SECRET", "") or "",
+    )
+
+
+def is_enabled() -> bool:
+    """Whether the new-API path is on; screens say so plainly when it is not."""
+    return get_config().enabled

@@ -1,0 +1,407 @@
+"""MakeShop's new API, emulated: the GraphQL endpoint and the app store's webhooks.
+
+Three parts, standard library plus ``requests`` only:
+
+- ``GraphQLSandbox.handle(method, headers, body)``: answers ``POST /v1/graphql`` the
+  way MakeShop's endpoint is documented to (the three headers, the one-hour
+  ``x-timestamp`` window, the per-shop token), for the verification query and a
+  small ``searchOrder``. The legacy sandbox server routes ``GRAPHQL_PATH`` here;
+  ``make_app_server`` serves it alone (tests, ``makeshop_app_sandbox serve``).
+- ``send_install`` / ``send_uninstall`` / ``send_order_update``: what MakeShop's app
+  store does when a merchant installs or removes GoQ's app, or an order changes:
+  POST JSON to GoQ's webhook URLs.
+- Demo data: GoQ's sandbox app id and API key, and a token per demo shop (all
+  sandbox-only and worthless anywhere else).
+
+| shop id     | app token                              | note                           |
+| ----------- | -------------------------------------- | ------------------------------ |
+| `demo-shop` | `demo-app-token-0001-demo-shop-aaaa`   | also has legacy codes          |
+| `demo-app`  | `demo-app-token-0002-demo-app-bbbbb`   | new API only (no legacy codes) |
+
+What is known and what is invented (``makeshop-api.md``, "New API"):
+
+- known: one POST endpoint with JSON; ``authorization: Bearer``, ``x-api-key``,
+  ``x-timestamp`` valid for one hour; errors in ``errors``; ``searchOrder(input:
+  {startOrderDate, endOrderDate, page, limit})`` with ``searchedCount``, ``page``,
+  ``orders{displayOrderNumber, orderDate}``; requests of 5 MB or more refused;
+  the install body ``{app_id, plan_id, app_name, shop_id, token}`` and the
+  uninstall body ``{app_id, app_name, shop_id}``.
+- invented (marked ``INVENTED`` where built): every error answer's status, code
+  and message (wrong API key 403 ``{"message": "Forbidden"}``, wrong token
+  ``UNAUTHENTICATED``, timestamp ``INVALID_TIMESTAMP``, rate limit 429
+  ``TOO_MANY_REQUESTS``, unknown query 400 ``GRAPHQL_VALIDATION_FAILED``), the
+  one-call-per-second limit per shop, and the order-update body
+  ``{app_id, shop_id, event, orders: [{displayOrderNumber}]}``.
+- The recent period is empty by default (demo orders are a day or more old), so a
+  verification exercises the "no orders" answer.
+"""
+
+import contextlib
+import json
+import re
+import socketserver
+import threading
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import MappingProxyType
+from typing import NamedTuple
+from zoneinfo import ZoneInfo
+
+import requests
+
+from .redaction import install_path_redaction
+
+GRAPHQL_PATH = "/v1/graphql"
+SANDBOX_APP_ID = "goq-sandbox-app"
+SANDBOX_APP_NAME = "GoQSystem (sandbox)"
+SANDBOX_API_KEY = "sandbox-api-key-0000-not-a-secret"  # noqa: S105 - sandbox-only
+TIMESTAMP_WINDOW_SECONDS = 3600
+MAX_REQUEST_BYTES = 5 * 1024 * 1024
+RATE_LIMIT_INTERVAL = 1.0
+MAKESHOP_TZ = ZoneInfo("Asia/Tokyo")
+_JSON = "application/json; charset=UTF-8"
+
+
+@dataclass(frozen=True)
+class DemoAppShop:
+    """A shop in which the sandbox's app store can install GoQ's app."""
+
+    shop_id: str
+    token: str
+    plan_id: str = "standard"
+
+
+DEMO_APP_SHOPS: Mapping[str, DemoAppShop] = MappingProxyType({
+    shop.shop_id: shop
+    for shop in (
+        DemoAppShop("demo-shop", "demo-app-token-0001-demo-shop-aaaa"),
+        DemoAppShop("demo-app", "demo-app-token-0002-demo-app-bbbbb"),
+    )
+})
+
+
+class Answer(NamedTuple):
+    """An HTTP answer; same field order as the legacy sandbox's ``_Answer``."""
+
+    status: int
+    body: bytes
+    content_type: str
+    headers: tuple[tuple[str, str], ...] = ()
+
+
+class GraphQLCall(NamedTuple):
+    """One call as the sandbox saw it; ``shop_id`` is empty when the token was refused."""
+
+    shop_id: str
+    timestamp: str
+    outcome: str  # "answered", or what was refused
+    violated: bool
+
+
+class GraphQLSandbox:
+    """The GraphQL endpoint's behaviour, independent of any HTTP server."""
+
+    def __init__(
+        self,
+        *,
+        shops: Mapping[str, DemoAppShop] = DEMO_APP_SHOPS,
+        api_key: str = SANDBOX_API_KEY,
+        min_interval: float = RATE_LIMIT_INTERVAL,
+        clock=time.time,
+        monotonic=time.monotonic,
+    ):
+        self.api_key = api_key
+        self.min_interval = min_interval
+        self._by_token = {shop.token: shop for shop in shops.values()}
+        self._revoked: set[str] = set()
+        self._clock = clock
+        self._monotonic = monotonic
+        self._lock = threading.Lock()
+        self._last_started: dict[str, float] = {}
+        self._calls: list[GraphQLCall] = []
+
+    @property
+    def calls(self) -> list[GraphQLCall]:
+        with self._lock:
+            return list(self._calls)
+
+    @property
+    def violations(self) -> int:
+        return sum(call.violated for call in self.calls)
+
+    def revoke(self, shop_id: str) -> None:
+        """The app was uninstalled: the shop's token stops working."""
+        with self._lock:
+            self._revoked.add(shop_id)
+
+    def restore(self, shop_id: str) -> None:
+        with self._lock:
+            self._revoked.discard(shop_id)
+
+    def handle(self, method: str, headers: Mapping[str, str], body: bytes) -> Answer:
+        """Answer one request to ``GRAPHQL_PATH``; ``headers`` is looked up case-insensitively."""
+        get = _header_getter(headers)
+        timestamp = get("x-timestamp")
+        if method != "POST":
+            return self._refuse("", timestamp, "method", _error(405, "METHOD_NOT_ALLOWED",
+                                                                 "POST only"))
+        if get("x-api-key") != self.api_key:
+            # INVENTED: an API-Gateway-style refusal of an unknown API key.
+            return self._refuse("", timestamp, "api_key", _json(403, {"message": "Forbidden"}))
+        if not _timestamp_ok(timestamp, self._clock()):
+            return self._refuse("", timestamp, "timestamp", _error(
+                200, "INVALID_TIMESTAMP", "x-timestamp is missing or outside the allowed window"
+            ))
+        shop = self._shop_for(get("authorization"))
+        if shop is None:
+            return self._refuse("", timestamp, "token", _error(200, "UNAUTHENTICATED",
+                                                                "Unauthorized"))
+        if len(body) >= MAX_REQUEST_BYTES:
+            return self._refuse(shop.shop_id, timestamp, "too_large", _error(
+                413, "PAYLOAD_TOO_LARGE", "Request too large"
+            ))
+        if self._violates_rate_limit(shop.shop_id):
+            answer = _error(429, "TOO_MANY_REQUESTS", "Too Many Requests (sandbox: 1 call/s)")
+            answer = answer._replace(headers=(("Retry-After", "1"),))
+            return self._refuse(shop.shop_id, timestamp, "rate_limited", answer, violated=True)
+        answer = _answer_query(body, _now_jst(self._clock()))
+        self._record(GraphQLCall(shop.shop_id, timestamp, "answered", False))
+        return answer
+
+    def _shop_for(self, authorization: str) -> DemoAppShop | None:
+        scheme, _, token = authorization.partition(" ")
+        if scheme.lower() != "bearer":
+            return None
+        shop = self._by_token.get(token.strip())
+        with self._lock:
+            if shop is None or shop.shop_id in self._revoked:
+                return None
+        return shop
+
+    def _violates_rate_limit(self, shop_id: str) -> bool:
+        started = self._monotonic()
+        with self._lock:
+            previous = self._last_started.get(shop_id)
+            self._last_started[shop_id] = started
+        return previous is not None and started - previous < self.min_interval
+
+    def _refuse(self, shop_id, timestamp, why, answer, *, violated=False) -> Answer:
+        self._record(GraphQLCall(shop_id, timestamp, why, violated))
+        return answer
+
+    def _record(self, call: GraphQLCall) -> None:
+        with self._lock:
+            self._calls.append(call)
+
+
+def _header_getter(headers):
+    lowered = {str(name).lower(): str(value) for name, value in headers.items()}
+    return lambda name: lowered.get(name, "")
+
+
+def _timestamp_ok(value: str, now: float) -> bool:
+    if not re.fullmatch(r"\d{1,12}", value or ""):
+        return False
+    return abs(int(value) - now) <= TIMESTAMP_WINDOW_SECONDS
+
+
+# Answers -------------------------------------------------------------------------------
+
+
+def _json(status: int, data) -> Answer:
+    return Answer(status, json.dumps(data, ensure_ascii=False).encode(), _JSON)
+
+
+def _error(status: int, code: str, message: str) -> Answer:
+    """INVENTED: MakeShop's error codes and messages are not published."""
+    return _json(status, {"data": None, "errors": [
+        {"message": message, "extensions": {"code": code}}
+    ]})
+
+
+_SEARCH_ORDER = re.compile(r"\bsearchOrder\s*\(\s*input\s*:\s*(\{[^}]*\}|\$\w+)\s*\)\s*\{(.*)\}",
+                           re.S)
+_ARGUMENT = re.compile(r"(\w+)\s*:\s*(\"[^\"]*\"|\d+)")
+
+
+def _answer_query(body: bytes, now: datetime) -> Answer:
+    try:
+        request = json.loads(body)
+        query = request["query"]
+        if not isinstance(query, str):
+            raise TypeError
+    except (ValueError, KeyError, TypeError):
+        return _error(400, "BAD_REQUEST", "Body must be JSON with a query")
+    match = _SEARCH_ORDER.search(query)
+    if match is None:
+        return _error(400, "GRAPHQL_VALIDATION_FAILED",
+                      "Cannot query field (the sandbox answers searchOrder only)")
+    arguments, selection = match.groups()
+    if arguments.startswith("$"):
+        variables = request.get("variables") or {}
+        given = variables.get(arguments[1:]) if isinstance(variables, dict) else None
+        given = given if isinstance(given, dict) else {}
+    else:
+        given = {name: value.strip('"') for name, value in _ARGUMENT.findall(arguments)}
+    try:
+        since = _moment(str(given.get("startOrderDate", "")))
+        until = _moment(str(given.get("endOrderDate", "")))
+        page = max(int(given.get("page", 1)), 1)
+        limit = min(max(int(given.get("limit", 20)), 1), 100)
+    except ValueError:
+        return _error(200, "BAD_USER_INPUT",
+                      "startOrderDate and endOrderDate must be yyyymmddhhmmss")
+    found = [order for order in _demo_orders(now) if since <= order[1] <= until]
+    result: dict = {}
+    if re.search(r"\bsearchedCount\b", selection):
+        result["searchedCount"] = len(found)
+    if re.search(r"\bpage\b", selection):
+        result["page"] = page
+    if re.search(r"\borders\b", selection):
+        result["orders"] = [
+            {"displayOrderNumber": number, "orderDate": placed.strftime("%Y-%m-%d %H:%M:%S")}
+            for number, placed in found[(page - 1) * limit: page * limit]
+        ]
+    return _json(200, {"data": {"searchOrder": result}})
+
+
+def _demo_orders(now: datetime) -> list[tuple[str, datetime]]:
+    """A day or more old: a recent period finds nothing, as most verifications do."""
+    return [("D000000102", now - timedelta(days=1)), ("D000000103", now - timedelta(days=2))]
+
+
+def _now_jst(unix: float) -> datetime:
+    return datetime.fromtimestamp(unix, MAKESHOP_TZ).replace(microsecond=0, tzinfo=None)
+
+
+def _moment(value: str) -> datetime:
+    if not re.fullmatch(r"\d{14}", value):
+        raise ValueError(value)
+    return datetime.strptime(value, "%Y%m%d%H%M%S")
+
+
+# A server of its own ---------------------------------------------------------------------
+
+
+class AppSandboxServer(ThreadingHTTPServer):
+    """Serves a ``GraphQLSandbox`` at ``GRAPHQL_PATH`` (tests, benches, trials)."""
+
+    daemon_threads = True
+
+    def __init__(self, address=("127.0.0.1", 0), *, graphql: GraphQLSandbox | None = None):
+        self.graphql = graphql or GraphQLSandbox()
+        self._thread = None
+        super().__init__(address, _Handler)
+
+    def server_bind(self):
+        socketserver.TCPServer.server_bind(self)  # no reverse DNS lookup
+        self.server_name, self.server_port = self.server_address[:2]
+
+    @property
+    def url(self) -> str:
+        host, port = self.server_address[:2]
+        return f"http://{host}:{port}{GRAPHQL_PATH}"
+
+    def start_in_thread(self) -> "AppSandboxServer":
+        self._thread = threading.Thread(
+            target=self.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def shutdown(self) -> None:
+        if self._thread is not None:
+            super().shutdown()
+            self._thread.join()
+            self._thread = None
+        self.server_close()
+
+
+def make_app_server(host="127.0.0.1", port=0, **options) -> AppSandboxServer:
+    """A GraphQL sandbox bound to ``host:port`` (0: a free port), not yet serving."""
+    return AppSandboxServer((host, port), graphql=GraphQLSandbox(**options))
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: AppSandboxServer
+    protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body leave as separate writes
+
+    def do_POST(self):
+        self._serve()
+
+    def do_GET(self):
+        self._serve()
+
+    def _serve(self):
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(min(length, MAX_REQUEST_BYTES))
+        if length > MAX_REQUEST_BYTES:
+            self.close_connection = True
+        if self.path.partition("?")[0] != GRAPHQL_PATH:
+            answer = _json(404, {"message": "Not Found"})
+        else:
+            answer = self.server.graphql.handle(self.command, dict(self.headers.items()), body)
+        with contextlib.suppress(ConnectionError):
+            self.send_response(answer.status)
+            self.send_header("Content-Type", answer.content_type)
+            self.send_header("Content-Length", str(len(answer.body)))
+            for name, value in answer.headers:
+                self.send_header(name, value)
+            self.end_headers()
+            self.wfile.write(answer.body)
+
+    def log_message(self, format, *args):
+        pass  # request lines say nothing useful; headers (tokens) are never logged
+
+
+# The app store's side: webhooks to GoQ ------------------------------------------------------
+
+
+def webhook_url(app_url: str, secret: str, name: str) -> str:
+    """GoQ's webhook URL for ``name`` (install, uninstall, orders) under ``app_url``."""
+    return f"{app_url.rstrip('/')}/makeshop/app/{secret}/{name}"
+
+
+def send_install(shop_id, *, app_url, secret, app_id=SANDBOX_APP_ID,
+                 shops: Mapping[str, DemoAppShop] = DEMO_APP_SHOPS, token=None,
+                 timeout=10.0, graphql: GraphQLSandbox | None = None) -> int:
+    """POST MakeShop's install webhook for a demo shop; returns GoQ's HTTP status."""
+    shop = shops[shop_id]
+    if graphql is not None:
+        graphql.restore(shop_id)
+    return _post(webhook_url(app_url, secret, "install"), {
+        "app_id": app_id, "plan_id": shop.plan_id, "app_name": SANDBOX_APP_NAME,
+        "shop_id": shop.shop_id, "token": token or shop.token,
+    }, timeout)
+
+
+def send_uninstall(shop_id, *, app_url, secret, app_id=SANDBOX_APP_ID, timeout=10.0,
+                   graphql: GraphQLSandbox | None = None) -> int:
+    """Revoke the shop's token (if ``graphql`` is given) and POST the uninstall webhook."""
+    if graphql is not None:
+        graphql.revoke(shop_id)
+    return _post(webhook_url(app_url, secret, "uninstall"), {
+        "app_id": app_id, "app_name": SANDBOX_APP_NAME, "shop_id": shop_id,
+    }, timeout)
+
+
+def send_order_update(shop_id, *, app_url, secret, order_number="D000000101",
+                      event="order_updated", app_id=SANDBOX_APP_ID, timeout=10.0,
+                      session: requests.Session | None = None) -> int:
+    """POST an order-update webhook (INVENTED body: MakeShop has not published it)."""
+    return _post(webhook_url(app_url, secret, "orders"), {
+        "app_id": app_id, "shop_id": shop_id, "event": event,
+        "orders": [{"displayOrderNumber": order_number}],
+    }, timeout, session=session)
+
+
+def _post(url, payload, timeout, *, session=None) -> int:
+    install_path_redaction()  # urllib3 logs the URL, the secret included
+    sender = session or requests
+    response = sender.post(url, json=payload, timeout=timeout, allow_redirects=False)
+    response.close()
+    return response.status_code

@@ -1,0 +1,33 @@
+"""Background job: verify an installation's token by using it once.
+
+Queued by the install webhook (after its transaction commits) so the webhook answers
+MakeShop at once; run by ``manage.py db_worker`` like ``malls.tasks``. The job carries
+the installation id only, never a token. Running it twice is harmless: it asks
+MakeShop again through the shop's call slot and records the latest answer.
+"""
+
+from django.tasks import task
+
+from .installations import verify_installation
+from .models import AppInstallationEvent, MakeShopAppInstallation
+
+
+@task()
+def verify_installation_task(installation_id: str) -> dict:
+    """Verify one installation's token; the summary is the job's visible result."""
+    installation = MakeShopAppInstallation.objects.filter(pk=installation_id).first()
+    if installation is None:
+        return {"outcome": "gone"}
+    result = verify_installation(
+        installation=installation, source=AppInstallationEvent.Source.TASK
+    )
+    summary = {"shop_id": installation.shop_id}
+    if result is None:
+        return {**summary, "outcome": "nothing to verify"}
+    return {
+        **summary,
+        "outcome": str(result.outcome),
+        "reason": result.reason,
+        "state": installation.state,
+        "linked": not installation.is_unclaimed,
+    }

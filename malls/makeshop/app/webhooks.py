@@ -1,0 +1,267 @@
+"""The URLs MakeShop POSTs to for GoQ's app: install, uninstall and order updates.
+
+MakeShop documents no signature on these webhooks (``makeshop-api.md``), so they are
+protected by ``MAKESHOP_APP_WEBHOOK_SECRET`` as a path segment, compared in constant
+time; a wrong secret, or the new API being off, answers 404 like any unknown URL.
+Install and uninstall also carry ``app_id``, which must be GoQ's (else 403, nothing
+stored). Checks run cheapest first and nothing is stored before all have passed.
+
+Answers are tiny plain-text status lines marked as already logged: Django's request
+logger would otherwise write every 4xx with its path, the secret included; this
+module logs refusals itself, without the path. For the same reason the path is
+masked in the server and urllib3 loggers (``malls.makeshop.app.redaction``).
+
+Order-update webhook (its body is not published; **assumed**, see
+``order_update_values``): the shop is named in the path (``.../orders/<shop_id>``)
+or in the body (``shop_id``/``shopId``, top level or one object down); the update
+is accepted only for a shop with a current installation (else 404).
+"""
+
+import hmac
+import json
+import logging
+import re
+import traceback
+from http import HTTPStatus
+
+from django.db import transaction
+from django.http import HttpResponse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
+
+from malls import notifications, ratelimits
+
+from . import installations
+from .config import get_config
+from .redaction import install_path_redaction
+
+logger = logging.getLogger("malls.makeshop.app.webhooks")
+
+MAX_BODY_BYTES = 64 * 1024
+MAX_TOKEN_LENGTH = 2048
+# Wrong secrets per sender network: bounds guessing; never applies to the right secret.
+MISS_LIMIT = 60
+MISS_WINDOW_SECONDS = 600
+
+SHOP_ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}", re.ASCII)
+# A token goes into an HTTP header later: printable ASCII without spaces only.
+_TOKEN_RE = re.compile(r"[\x21-\x7e]+", re.ASCII)
+_ORDER_NUMBER_RE = re.compile(r"[A-Za-z0-9_-]{1,64}", re.ASCII)
+_JSON_TYPES = ("application/json",)
+
+# Body keys tried for each value of an order update (assumed; first match wins).
+_SHOP_KEYS = ("shop_id", "shopId", "shopid")
+_ORDER_KEYS = ("displayOrderNumber", "orderNumber", "order_number", "ordernum",
+               "systemOrderNumber", "orderId")
+_EVENT_KEYS = ("event", "eventType", "event_type", "type", "action", "cmd", "topic")
+
+
+class _Refused(Exception):
+    def __init__(self, status: HTTPStatus, why: str):
+        super().__init__(why)
+        self.status = status
+
+
+# --- Views ----------------------------------------------------------------------------
+
+
+@csrf_exempt
+@sensitive_post_parameters()
+def install(request, secret):
+    return _serve(request, secret, _install)
+
+
+@csrf_exempt
+@sensitive_post_parameters()
+def uninstall(request, secret):
+    return _serve(request, secret, _uninstall)
+
+
+@csrf_exempt
+def order_update(request, secret, shop_id=""):
+    return _serve(request, secret, _order_update, strict_json=False, shop_id=shop_id)
+
+
+@sensitive_variables()
+def _serve(request, secret, action, *, strict_json=True, **kwargs):
+    """The checks every webhook shares, then ``action``; no exception leaves here."""
+    try:
+        config = get_config()
+        if not config.enabled or not hmac.compare_digest(
+            secret.encode(), config.webhook_secret.encode()
+        ):
+            return _miss(request)
+        if request.method != "POST":
+            response = _answer(HTTPStatus.METHOD_NOT_ALLOWED)
+            response["Allow"] = "POST"
+            return response
+        try:
+            declared = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            return _answer(HTTPStatus.BAD_REQUEST)
+        if declared > MAX_BODY_BYTES:
+            return _answer(HTTPStatus.REQUEST_ENTITY_TOO_LARGE)
+        data = _json_body(request, strict=strict_json)
+        return action(request, data, config, **kwargs)
+    except _Refused as refused:
+        logger.warning("MakeShop app webhook refused (%s): %s", refused.status.value, refused)
+        return _answer(refused.status)
+    except Exception as exc:  # the traceback's locals and texts may hold the token
+        logger.error(
+            "MakeShop app webhook failed: %s\n%s",
+            type(exc).__name__, "".join(traceback.format_tb(exc.__traceback__)),
+        )
+        return _answer(HTTPStatus.INTERNAL_SERVER_ERROR)
+
+
+def _json_body(request, *, strict: bool) -> dict:
+    if request.content_type not in _JSON_TYPES:
+        if strict:
+            raise _Refused(HTTPStatus.UNSUPPORTED_MEDIA_TYPE, "not JSON")
+        try:  # the order update's content type is not published: JSON if it reads as JSON
+            data = json.loads(request.body) if request.body.strip() else {}
+        except ValueError:
+            return {}
+        return data if isinstance(data, dict) else {}
+    try:
+        data = json.loads(request.body)
+    except (ValueError, RecursionError):
+        raise _Refused(HTTPStatus.BAD_REQUEST, "malformed JSON") from None
+    if not isinstance(data, dict):
+        raise _Refused(HTTPStatus.BAD_REQUEST, "JSON body is not an object")
+    return data
+
+
+def _check_app_id(data, config, *, required=True) -> None:
+    app_id = data.get("app_id")
+    if app_id is None and not required:
+        return
+    if isinstance(app_id, int) and not isinstance(app_id, bool):
+        app_id = str(app_id)
+    if not isinstance(app_id, str) or not hmac.compare_digest(
+        app_id.encode(), config.app_id.encode()
+    ):
+        raise _Refused(HTTPStatus.FORBIDDEN, "app_id is not GoQ's")
+
+
+def _shop_id(value) -> str:
+    if not isinstance(value, str) or not SHOP_ID_RE.fullmatch(value):
+        raise _Refused(HTTPStatus.BAD_REQUEST, "shop_id missing or not a MakeShop shop ID")
+    return value
+
+
+def _label(value, limit) -> str:
+    """plan_id / app_name as text shown to staff: control characters dropped, cut short."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = str(value)
+    if not isinstance(value, str):
+        return ""
+    return " ".join("".join(char for char in value if char.isprintable()).split())[:limit]
+
+
+@sensitive_variables()
+def _install(request, data, config):
+    _check_app_id(data, config)
+    shop_id = _shop_id(data.get("shop_id"))
+    token = data.get("token")
+    if not isinstance(token, str) or not 0 < len(token) <= MAX_TOKEN_LENGTH or not (
+        _TOKEN_RE.fullmatch(token)
+    ):
+        raise _Refused(HTTPStatus.BAD_REQUEST, "token missing or malformed")
+    # client_id / client_secret (SSO apps only) are not used by GoQ: never stored.
+    installations.store_installation(
+        shop_id=shop_id, token=token,
+        plan_id=_label(data.get("plan_id"), 100), app_name=_label(data.get("app_name"), 200),
+    )
+    logger.info("MakeShop app installed for shop %s", shop_id)
+    return _answer(HTTPStatus.OK, "OK")
+
+
+def _uninstall(request, data, config):
+    _check_app_id(data, config)
+    shop_id = _shop_id(data.get("shop_id"))
+    found = installations.uninstall(shop_id=shop_id)
+    logger.info("MakeShop app uninstalled for shop %s%s", shop_id, "" if found else " (unknown)")
+    return _answer(HTTPStatus.OK, "OK")
+
+
+def _order_update(request, data, config, *, shop_id=""):
+    _check_app_id(data, config, required=False)
+    values = order_update_values(data)
+    shop_id = _shop_id(shop_id or values["shop_id"])
+    notification = notifications.Notification(
+        shop_id=shop_id,
+        order_number=values["order_number"],
+        kind=notifications.kind_for_command(values["event"]),
+        raw_command=notifications.sanitize_command(values["event"]),
+    )
+    recorded = installations.record_order_update(
+        shop_id=shop_id, notification=notification,
+        sender=notifications.sender_address(request),
+    )
+    if recorded is None:
+        raise _Refused(HTTPStatus.NOT_FOUND, "order update for a shop without an installation")
+    return _answer(HTTPStatus.OK, "OK")
+
+
+def order_update_values(data: dict) -> dict[str, str]:
+    """Shop ID, order number and event from an order-update body, leniently (assumed shape).
+
+    Looks at the top level, then one object down (``{"order": {...}}``,
+    ``{"data": {...}}``, or the first object of a list such as ``{"orders": [...]}``);
+    a value of the wrong shape is dropped, not refused.
+    """
+    scopes = [data]
+    for value in data.values():
+        if isinstance(value, list) and value:
+            value = value[0]
+        if isinstance(value, dict):
+            scopes.append(value)
+
+    def first(keys, pattern=None) -> str:
+        for scope in scopes:
+            for key in keys:
+                value = scope.get(key)
+                if isinstance(value, int) and not isinstance(value, bool):
+                    value = str(value)
+                if isinstance(value, str) and value.strip():
+                    value = value.strip()
+                    if pattern is None or pattern.fullmatch(value):
+                        return value
+        return ""
+
+    return {
+        "shop_id": first(_SHOP_KEYS, SHOP_ID_RE),
+        "order_number": first(_ORDER_KEYS, _ORDER_NUMBER_RE),
+        "event": first(_EVENT_KEYS),
+    }
+
+
+# --- Answers ---------------------------------------------------------------------------------
+
+
+def _miss(request) -> HttpResponse:
+    sender = notifications.sender_address(request)
+    with transaction.atomic():
+        allowed = ratelimits.hit(
+            "app-miss:" + notifications.sender_rate_key(sender).partition(":")[2],
+            limit=MISS_LIMIT, window_seconds=MISS_WINDOW_SECONDS,
+        )
+    if not allowed:
+        response = _answer(HTTPStatus.TOO_MANY_REQUESTS)
+        response["Retry-After"] = str(MISS_WINDOW_SECONDS)
+        return response
+    logger.debug("MakeShop app webhook with a wrong secret (or the new API off) from %s", sender)
+    return _answer(HTTPStatus.NOT_FOUND)
+
+
+def _answer(status: HTTPStatus, body: str | None = None) -> HttpResponse:
+    response = HttpResponse(
+        body or status.phrase, status=status, content_type="text/plain; charset=utf-8"
+    )
+    response["Cache-Control"] = "no-store"
+    response._has_been_logged = True  # see the module docstring
+    return response
+
+
+install_path_redaction()
