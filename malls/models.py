@@ -12,13 +12,15 @@ from django.utils.translation import pgettext_lazy
 
 from .crypto import DecryptionError
 from .fields import EncryptedSecretField
+from .makeshop import api as makeshop_api
+from .makeshop.verdicts import CHECK_CHOICES
 
-SHOP_ID_MAX_LENGTH = 64
+SHOP_ID_MAX_LENGTH = makeshop_api.SHOP_ID_MAX_LENGTH
 
-# MakeShop shop IDs are ASCII letters, digits, '-' and '_'. Nothing else is accepted, so a
-# shop ID can never change the shape of a URL or a query string we send to MakeShop.
+# The rule is MakeShop's (see makeshop.api): it keeps a shop ID from changing the shape
+# of a URL or a query string we send to MakeShop.
 validate_makeshop_shop_id = RegexValidator(
-    r"\A[A-Za-z0-9][A-Za-z0-9_-]{1,63}\Z",
+    rf"\A{makeshop_api.SHOP_ID_PATTERN}\Z",
     _("Enter the shop ID you use to sign in to MakeShop: letters, digits, '-' or '_'."),
     code="invalid_shop_id",
 )
@@ -153,11 +155,7 @@ class MakeShopConnection(models.Model):
         REJECTED = "rejected", pgettext_lazy("verification", "Rejected by MakeShop")
         UNVERIFIED = "unverified", pgettext_lazy("verification", "Not yet verified")
 
-    class Check(models.TextChoices):
-        # Mirrors malls.makeshop.Check; kept here so the database does not depend on the client.
-        ORDER_AUTH_CODE = "order_auth_code", _("Order data auth code")
-        PRODUCT_AUTH_CODE = "product_auth_code", _("Product data auth code")
-        PASSWORD = "password", _("Password")
+    Check = makeshop_api.Check  # the checks, in order; their names are in makeshop.verdicts
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     shop = models.OneToOneField(
@@ -183,7 +181,7 @@ class MakeShopConnection(models.Model):
         db_index=True,
     )
     failed_check = models.CharField(
-        _("failing check"), max_length=30, choices=Check.choices, blank=True
+        _("failing check"), max_length=30, choices=CHECK_CHOICES, blank=True
     )
     failure_reason = models.CharField(_("failure reason"), max_length=40, blank=True)
     makeshop_message = models.CharField(_("MakeShop's message"), max_length=500, blank=True)
@@ -266,6 +264,11 @@ class MakeShopConnection(models.Model):
         return any(
             self.secret_state(name).state == SecretState.UNREADABLE for name in self.SECRET_FIELDS
         )
+
+    @property
+    def is_broken(self) -> bool:
+        """Verified once, rejected now: something changed on MakeShop's side."""
+        return self.status == self.Status.REJECTED and self.verified_at is not None
 
 
 class SecretState:
