@@ -382,9 +382,10 @@ def _drop_pending(request, shop) -> None:
 def _undecided_reason(verification) -> str:
     """Why MakeShop gave no verdict, in plain words."""
     failure = verification.first_failure()
+    makeshop = providers.get(Mall.MAKESHOP)
     if failure is None:  # some checks could not run at all
-        return _("MakeShop could not be reached. GoQ will check again later.")
-    return providers.get(Mall.MAKESHOP).advice(failure.check, failure.reason, rejected=False)
+        return makeshop.advice(None, None, rejected=False)
+    return makeshop.advice(failure.check, failure.reason, rejected=False)
 
 
 SAVED_MESSAGES = {

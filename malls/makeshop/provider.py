@@ -26,7 +26,7 @@ class MakeShopProvider:
     def reason_label(self, reason: str) -> str:
         return verdicts.reason_label(reason)
 
-    def advice(self, check: str, reason: str | None, *, rejected: bool) -> str:
+    def advice(self, check: str | None, reason: str | None, *, rejected: bool) -> str:
         return verdicts.advice(check, reason, rejected=rejected)
 
     def parse_notification(self, *sources) -> notifications.Notification:

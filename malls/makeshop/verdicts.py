@@ -100,8 +100,8 @@ def reason_label(reason: str) -> str:
     return str(REASON_LABELS[known]) if known is not None else reason or ""
 
 
-def advice(check: str, reason: str | None, *, rejected: bool) -> str:
-    """Plain advice for one of MakeShop's verdicts on ``check``.
+def advice(check: str | None, reason: str | None, *, rejected: bool) -> str:
+    """Plain advice for one of MakeShop's verdicts on ``check`` (None: on no check in particular).
 
     ``rejected`` says whether MakeShop refused (the merchant must act) rather than
     gave no verdict; it comes from the stored status, so it is not read off the reason.

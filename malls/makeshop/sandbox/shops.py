@@ -18,6 +18,15 @@ class DemoShop:
     api_enabled: bool = True
     maintenance: bool = False
 
+    @property
+    def behaviour(self) -> str:
+        """How the sandbox treats the shop, in a few words for the command's listing."""
+        if self.maintenance:
+            return "always under maintenance: HTTP 503"
+        if not self.api_enabled:
+            return "API use not approved yet"
+        return f"answers in {self.encoding}"
+
 
 DEMO_SHOPS: Mapping[str, DemoShop] = MappingProxyType(
     {
