@@ -14,6 +14,7 @@ from .crypto import DecryptionError
 from .fields import EncryptedSecretField
 from .makeshop import api as makeshop_api
 from .makeshop.verdicts import CHECK_CHOICES
+from .providers import RAW_COMMAND_MAX_LENGTH, NotificationKind
 
 SHOP_ID_MAX_LENGTH = makeshop_api.SHOP_ID_MAX_LENGTH
 
@@ -332,20 +333,16 @@ class NotificationEvent(models.Model):
 
     DEDUP_WINDOW_SECONDS = 600
 
-    class Kind(models.TextChoices):
-        NEW_ORDER = "new_order", _("New order")
-        ORDER_EDITED = "order_edited", _("Order edited")
-        ORDER_CANCELLED = "order_cancelled", _("Order cancelled")
-        PAYMENT_COMPLETED = "payment_completed", _("Payment completed")
-        DELIVERY_COMPLETED = "delivery_completed", _("Delivery completed")
-        OTHER = "other", _("Other")
+    Kind = NotificationKind  # shared with the mall packages through malls.providers
 
     connection = models.ForeignKey(
         MakeShopConnection, on_delete=models.CASCADE, related_name="notifications",
         verbose_name=_("MakeShop connection"),
     )
     kind = models.CharField(_("event"), max_length=30, choices=Kind.choices)
-    raw_command = models.CharField(_("command as sent"), max_length=40, blank=True)
+    raw_command = models.CharField(
+        _("command as sent"), max_length=RAW_COMMAND_MAX_LENGTH, blank=True
+    )
     order_number = models.CharField(_("order number"), max_length=64, blank=True)
     received_at = models.DateTimeField(_("received at"), db_index=True)
     sender_address = models.GenericIPAddressField(_("sender address"), null=True, blank=True)

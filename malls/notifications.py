@@ -15,7 +15,6 @@ import ipaddress
 import re
 import secrets
 from collections.abc import Mapping
-from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
@@ -25,6 +24,8 @@ from goq.client_address import client_address
 
 from . import providers
 from .models import MakeShopConnection, Mall, NotificationEvent, OrderRefreshRequest
+from .providers import MalformedNotification as MalformedNotification  # re-exported
+from .providers import Notification, NotificationRejected
 
 Kind = NotificationEvent.Kind
 
@@ -46,35 +47,11 @@ _TOKEN_RE = re.compile(r"[A-Za-z0-9_-]{20,64}", re.ASCII)
 _DUMMY_TOKEN = secrets.token_urlsafe(32).encode()
 
 
-class NotificationRejected(Exception):
-    """A notification refused before anything is recorded.
-
-    ``status`` is the HTTP answer MakeShop gets (with no detail); the message is for
-    our log only.
-    """
-
-    status = 400
-
-
-class MalformedNotification(NotificationRejected):
-    """A value is not something the mall would send (bad order number, unreadable body)."""
-
-
 class ShopMismatch(NotificationRejected):
     """The shop ID sent is not the one the token belongs to: most likely the merchant
     pasted another shop's URL into MakeShop."""
 
     status = 403
-
-
-@dataclass(frozen=True)
-class Notification:
-    """What one notification says; empty strings where the mall sent nothing usable."""
-
-    shop_id: str = ""
-    order_number: str = ""
-    kind: str = Kind.OTHER
-    raw_command: str = ""
 
 
 # --- Finding the shop -----------------------------------------------------------------

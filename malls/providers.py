@@ -19,9 +19,10 @@ A provider has:
 - ``reason_label(reason)``, ``check_label(check)``, ``advice(check, reason,
   *, rejected)``: what staff and merchants read about a verdict, translated.
 - ``parse_notification(*sources)``: read one update notification from its
-  parameter sources (path, body, query; earliest wins) into a ``Notification``,
-  raising ``malls.notifications.MalformedNotification`` for values the mall would
-  never send.
+  parameter sources (path, body, query; earliest wins) into a ``Notification``
+  (with a ``NotificationKind``), raising ``MalformedNotification`` for values the
+  mall would never send. These types live here, so a mall package needs nothing
+  else from the generic app.
 - ``settings_form`` / ``settings_template`` (optional): the merchant's settings
   form class path and template name, or "" where the generic screens serve.
 
@@ -32,7 +33,49 @@ A mall package registers its provider with ``register(...)`` when imported;
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+# How much of a notification's command is kept (``NotificationEvent.raw_command``).
+RAW_COMMAND_MAX_LENGTH = 40
+
+
+class NotificationKind(models.TextChoices):
+    """What an update notification says happened to an order (``NotificationEvent.kind``)."""
+
+    NEW_ORDER = "new_order", _("New order")
+    ORDER_EDITED = "order_edited", _("Order edited")
+    ORDER_CANCELLED = "order_cancelled", _("Order cancelled")
+    PAYMENT_COMPLETED = "payment_completed", _("Payment completed")
+    DELIVERY_COMPLETED = "delivery_completed", _("Delivery completed")
+    OTHER = "other", _("Other")
+
+
+@dataclass(frozen=True)
+class Notification:
+    """What one notification says; empty strings where the mall sent nothing usable."""
+
+    shop_id: str = ""
+    order_number: str = ""
+    kind: str = NotificationKind.OTHER
+    raw_command: str = ""
+
+
+class NotificationRejected(Exception):
+    """A notification refused before anything is recorded.
+
+    ``status`` is the HTTP answer the mall gets (with no detail); the message is for
+    our log only.
+    """
+
+    status = 400
+
+
+class MalformedNotification(NotificationRejected):
+    """A value is not something the mall would send (bad order number, unreadable body)."""
 
 
 @runtime_checkable

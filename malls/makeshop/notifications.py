@@ -4,8 +4,8 @@ MakeShop substitutes ``[SHOPID]``, ``[ORDERNUM]`` and ``[CMD]`` into the URL the
 merchant pastes, and may also send values in the body or the query string; its
 format is not published, so parsing is lenient about where the values come from
 and strict about what they may contain. Command names are matched loosely into a
-``NotificationEvent.Kind``. Finding the shop and recording live in
-``malls.notifications``; the endpoint in ``malls.notification_views``.
+``NotificationKind``. Finding the shop and recording live in ``malls.notifications``;
+the endpoint in ``malls.notification_views``.
 """
 
 import re
@@ -14,11 +14,15 @@ from collections.abc import Mapping
 
 from django.urls import reverse
 
-from ..models import NotificationEvent
-from ..notifications import MalformedNotification, Notification
+from ..providers import (
+    RAW_COMMAND_MAX_LENGTH,
+    MalformedNotification,
+    Notification,
+    NotificationKind,
+)
 from .api import SHOP_ID_RE
 
-Kind = NotificationEvent.Kind
+Kind = NotificationKind
 
 # What MakeShop substitutes into the URL the merchant pastes.
 PLACEHOLDER_SUFFIX = "[SHOPID]/[ORDERNUM]/[CMD]/"
@@ -26,7 +30,6 @@ PLACEHOLDER_SUFFIX = "[SHOPID]/[ORDERNUM]/[CMD]/"
 _ORDER_NUMBER_RE = re.compile(r"[A-Za-z0-9_-]{1,64}", re.ASCII)
 # "[SHOPID]", "[ORDERNUM]", ... left in place when MakeShop had nothing to substitute.
 _PLACEHOLDER_RE = re.compile(r"\[[A-Za-z_]*\]", re.ASCII)
-_RAW_COMMAND_MAX = NotificationEvent._meta.get_field("raw_command").max_length
 
 # Parameter names as they may arrive, after casefolding and dropping "_" and "-".
 _FIELD_ALIASES = {
@@ -147,4 +150,4 @@ def sanitize_command(command: str) -> str:
         for char in unicodedata.normalize("NFKC", command)
         if char.isspace() or unicodedata.category(char)[0] != "C"
     )
-    return " ".join(printable.split())[:_RAW_COMMAND_MAX]
+    return " ".join(printable.split())[:RAW_COMMAND_MAX_LENGTH]

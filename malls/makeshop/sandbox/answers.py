@@ -13,13 +13,20 @@ import xml.etree.ElementTree as ET  # noqa: S405 - builds XML only; nothing is p
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, NamedTuple
+from typing import NamedTuple, Protocol
 
 from ..api import MAKESHOP_TZ, ORDER_INFO_PATH, PRODUCT_AUTH_PATH, WEBFTP_LOGIN_PATH
 from .shops import DemoOrder, DemoShop, demo_orders
 
-if TYPE_CHECKING:
-    from .server import SandboxServer
+
+class SandboxServer(Protocol):
+    """What answers need of the server (``server.SandboxServer``)."""
+
+    url: str
+
+    def move_marker(self, shop_id: str, now: datetime) -> datetime | None: ...
+
+    def record_fetch(self, shop_id: str, mode: str, start: str, end: str) -> None: ...
 
 _CODECS = {"UTF-8": "utf-8", "EUC-JP": "euc_jp"}
 _HTML = "text/html; charset=UTF-8"
