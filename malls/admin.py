@@ -32,6 +32,7 @@ from django_tasks_db.admin import DBTaskResultAdmin
 from django_tasks_db.models import DBTaskResult
 
 from . import services, tasks
+from .makeshop.verdicts import likely_cause, reason_label
 from .models import (
     ChangeRecord,
     MakeShopConnection,
@@ -104,43 +105,6 @@ class ValidOnlyAutocompleteMixin:
 
 def _when(value) -> str:
     return date_format(timezone.localtime(value), "SHORT_DATETIME_FORMAT") if value else ""
-
-
-# --- Broken connections -----------------------------------------------------------------
-
-
-def is_broken(connection) -> bool:
-    """Verified once, rejected now: something changed on MakeShop's side."""
-    return connection.status == Status.REJECTED and connection.verified_at is not None
-
-
-def likely_cause(connection) -> str:
-    """Staff's one-line guess at why a shop that worked is now rejected."""
-    if not is_broken(connection):
-        return ""
-    if connection.failure_reason == "not_enabled":
-        return gettext("MakeShop seems to have withdrawn the shop's API use.")
-    if connection.failed_check == MakeShopConnection.Check.PASSWORD:
-        return gettext("The MakeShop main administrator password was probably changed.")
-    return gettext(
-        "The auth code was probably re-issued in MakeShop (変更 pressed), which voids the "
-        "old one: the merchant must enter the new code."
-    )
-
-
-REASON_LABELS = {
-    "token_rejected": _("code refused"),
-    "not_enabled": _("API use not approved by MakeShop"),
-    "login_refused": _("login refused"),
-    "maintenance": _("MakeShop under maintenance"),
-    "rate_limited": _("MakeShop asked us to slow down"),
-    "busy": _("shop busy with other calls"),
-    "timeout": _("no answer in time"),
-}
-
-
-def _reason_label(reason: str) -> str:
-    return str(REASON_LABELS.get(reason, reason))
 
 
 # --- History ----------------------------------------------------------------------------
@@ -607,7 +571,7 @@ class MakeShopConnectionAdmin(ValidOnlyAutocompleteMixin, admin.ModelAdmin):
 
     @admin.display(description=_("verification status"), ordering="status")
     def verification(self, obj):
-        if is_broken(obj):
+        if obj.is_broken:
             return format_html(
                 "<strong>{}</strong><br>{}",
                 obj.get_status_display(),
@@ -619,7 +583,7 @@ class MakeShopConnectionAdmin(ValidOnlyAutocompleteMixin, admin.ModelAdmin):
     def problem(self, obj):
         if obj.status not in (Status.REJECTED, Status.UNVERIFIED) or not obj.failed_check:
             return ""
-        text = obj.makeshop_message or _reason_label(obj.failure_reason)
+        text = obj.makeshop_message or reason_label(obj.failure_reason)
         cause = likely_cause(obj)
         if cause:
             return format_html(

@@ -1,4 +1,4 @@
-"""App configuration: registers the system checks."""
+"""App configuration: registers the system checks and the mall providers."""
 
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
@@ -10,3 +10,4 @@ class MallsConfig(AppConfig):
 
     def ready(self):
         from . import checks  # noqa: F401  (registers the checks)
+        from .makeshop import provider  # noqa: F401  (registers MakeShop, see malls.providers)

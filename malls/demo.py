@@ -12,6 +12,7 @@ from django.contrib.auth.models import Group, Permission
 from django.db import transaction
 from django.utils import timezone
 
+from .makeshop.api import Check, Reason
 from .makeshop.sandbox import DEMO_SHOPS
 from .models import MakeShopConnection, Mall, MallShop, Membership, Store
 
@@ -43,11 +44,12 @@ MAKESHOP_SHOPS = [
     ("デモ店舗", "デモショップ本店", "demo-shop", Status.VERIFIED, Application.APPROVED, {}),
     ("デモ店舗", "EUC-JPショップ", "demo-eucjp", Status.VERIFIED, Application.APPLIED, {}),
     ("デモ店舗", "API承認待ちショップ", "demo-pending", Status.REJECTED, Application.APPLIED,
-     {"failed_check": "order_auth_code", "failure_reason": "not_enabled"}),
+     {"failed_check": Check.ORDER_AUTH_CODE, "failure_reason": Reason.NOT_ENABLED}),
     ("デモ店舗", "メンテナンス中ショップ", "demo-maint", Status.UNVERIFIED, Application.NOT_APPLIED,
-     {"failed_check": "order_auth_code", "failure_reason": "maintenance"}),
+     {"failed_check": Check.ORDER_AUTH_CODE, "failure_reason": Reason.MAINTENANCE}),
     ("デモ店舗", "コード再発行ショップ", "demo-reissued", Status.REJECTED, Application.APPROVED,
-     {"failed_check": "order_auth_code", "failure_reason": "token_rejected", "days_failing": 3}),
+     {"failed_check": Check.ORDER_AUTH_CODE, "failure_reason": Reason.TOKEN_REJECTED,
+      "days_failing": 3}),
     ("デモ店舗", "確認待ちショップ", "demo-queued", Status.PENDING, Application.NOT_APPLIED, {}),
     ("デモ店舗", "これから設定するショップ", None, Status.UNSET, Application.WITHDRAWN, {}),
     ("別の店舗", "別の店舗のショップ", "other-shop", Status.VERIFIED, Application.APPROVED, {}),

@@ -1,4 +1,4 @@
-"""Forms of the merchant screens, and what to tell a merchant about MakeShop's verdicts.
+"""Forms of the merchant screens.
 
 The MakeShop settings form does not save by itself: ``save()`` hands the cleaned
 values to ``services.save_makeshop_settings`` (which asks MakeShop first) and turns
@@ -13,76 +13,12 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.debug import sensitive_variables
 
 from . import ratelimits, services
-from .makeshop import Check, Outcome
+from .makeshop import Outcome
+from .makeshop.verdicts import advice
 from .models import SHOP_ID_MAX_LENGTH, MakeShopConnection, SecretState, validate_makeshop_shop_id
-
-# MakeShop's checks and the form field each one is about.
-CHECK_FIELDS = {
-    Check.ORDER_AUTH_CODE: "order_auth_code",
-    Check.PRODUCT_AUTH_CODE: "product_auth_code",
-    Check.PASSWORD: "password",
-}
 
 # Secrets a connection cannot work without; the product code is optional.
 REQUIRED_SECRETS = ("password", "order_auth_code")
-
-# Reasons (see ``malls.makeshop.client``) meaning MakeShop could not be reached; any
-# other reason without a verdict is an answer we could not read.
-UNREACHABLE_REASONS = frozenset({"timeout", "refused", "dns", "tls", "connection", "redirect"})
-BUSY_REASONS = frozenset({"busy", "rate_limited"})
-
-# What to do about a verdict, keyed by (check, reason) or by reason alone. Shown on the
-# field after a refused save and under the shop's status in the list.
-ADVICE = {
-    (Check.ORDER_AUTH_CODE, "token_rejected"): _(
-        "MakeShop did not accept this order data auth code. If 変更 was pressed next to the "
-        "code in MakeShop, a new code was issued and the old one stopped working: copy the "
-        "code MakeShop shows now (ショップ作成 → 外部システム連携 → 注文データ連携設定) and "
-        "enter it again."
-    ),
-    (Check.PRODUCT_AUTH_CODE, "token_rejected"): _(
-        "MakeShop did not accept this product data auth code. If 変更 was pressed next to the "
-        "code in MakeShop, a new code was issued and the old one stopped working: copy the "
-        "code MakeShop shows now (ショップ作成 → 外部システム連携 → 商品データ連携設定) and "
-        "enter it again."
-    ),
-    "not_enabled": _(
-        "MakeShop has not approved API use for this shop yet. GoQ applies to MakeShop on your "
-        "behalf; approval takes from a few days to about a week. Save again once it is approved."
-    ),
-    "login_refused": _(
-        "MakeShop refused this shop ID and password. Use the login of the shop's main "
-        "administrator: sub-administrator logins are not accepted. Check that the whole "
-        "password was entered."
-    ),
-    "rejected": _("MakeShop did not accept this value. Check it in MakeShop and enter it again."),
-    "maintenance": _(
-        "MakeShop is under maintenance, so it could not check the settings. GoQ will check "
-        "again later."
-    ),
-    "busy": _(
-        "MakeShop is busy with other requests for this shop, so it could not check the "
-        "settings. GoQ will check again later."
-    ),
-    "unreachable": _("MakeShop could not be reached. GoQ will check again later."),
-    "unexpected": _(
-        "MakeShop gave an answer GoQ did not expect. GoQ will check again later; if this "
-        "goes on, contact GoQ support."
-    ),
-}
-
-
-def advice_for(check: str, reason: str, *, rejected: bool) -> str:
-    """Plain advice for one of MakeShop's verdicts on ``check`` (a ``Check`` value)."""
-    if rejected:
-        return str(ADVICE.get((check, reason)) or ADVICE.get(reason) or ADVICE["rejected"])
-    if reason == "maintenance":
-        return str(ADVICE["maintenance"])
-    if reason in BUSY_REASONS:
-        return str(ADVICE["busy"])
-    if not reason or reason in UNREACHABLE_REASONS or reason.startswith("http_"):
-        return str(ADVICE["unreachable"])
-    return str(ADVICE["unexpected"])
 
 
 class WriteOnlySecretInput(forms.PasswordInput):
@@ -264,12 +200,12 @@ class MakeShopSettingsForm(forms.Form):
         for check, result in verification.results.items():
             if result.outcome != Outcome.REJECTED:
                 continue
-            message = advice_for(check, result.reason, rejected=True)
+            message = advice(check, result.reason, rejected=True)
             if result.message:
                 said = self.error_messages["makeshop_said"] % {"message": result.message}
                 message = f"{message} {said}"
             self.add_error(
-                CHECK_FIELDS[check],
+                check.secret_field,
                 ValidationError(message, code=result.reason or "rejected"),
             )
 

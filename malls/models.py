@@ -12,13 +12,16 @@ from django.utils.translation import pgettext_lazy
 
 from .crypto import DecryptionError
 from .fields import EncryptedSecretField
+from .makeshop import api as makeshop_api
+from .makeshop.verdicts import CHECK_CHOICES
+from .providers import RAW_COMMAND_MAX_LENGTH, NotificationKind
 
-SHOP_ID_MAX_LENGTH = 64
+SHOP_ID_MAX_LENGTH = makeshop_api.SHOP_ID_MAX_LENGTH
 
-# MakeShop shop IDs are ASCII letters, digits, '-' and '_'. Nothing else is accepted, so a
-# shop ID can never change the shape of a URL or a query string we send to MakeShop.
+# The rule is MakeShop's (see makeshop.api): it keeps a shop ID from changing the shape
+# of a URL or a query string we send to MakeShop.
 validate_makeshop_shop_id = RegexValidator(
-    r"\A[A-Za-z0-9][A-Za-z0-9_-]{1,63}\Z",
+    rf"\A{makeshop_api.SHOP_ID_PATTERN}\Z",
     _("Enter the shop ID you use to sign in to MakeShop: letters, digits, '-' or '_'."),
     code="invalid_shop_id",
 )
@@ -153,11 +156,7 @@ class MakeShopConnection(models.Model):
         REJECTED = "rejected", pgettext_lazy("verification", "Rejected by MakeShop")
         UNVERIFIED = "unverified", pgettext_lazy("verification", "Not yet verified")
 
-    class Check(models.TextChoices):
-        # Mirrors malls.makeshop.Check; kept here so the database does not depend on the client.
-        ORDER_AUTH_CODE = "order_auth_code", _("Order data auth code")
-        PRODUCT_AUTH_CODE = "product_auth_code", _("Product data auth code")
-        PASSWORD = "password", _("Password")
+    Check = makeshop_api.Check  # the checks, in order; their names are in makeshop.verdicts
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     shop = models.OneToOneField(
@@ -183,7 +182,7 @@ class MakeShopConnection(models.Model):
         db_index=True,
     )
     failed_check = models.CharField(
-        _("failing check"), max_length=30, choices=Check.choices, blank=True
+        _("failing check"), max_length=30, choices=CHECK_CHOICES, blank=True
     )
     failure_reason = models.CharField(_("failure reason"), max_length=40, blank=True)
     makeshop_message = models.CharField(_("MakeShop's message"), max_length=500, blank=True)
@@ -267,6 +266,11 @@ class MakeShopConnection(models.Model):
             self.secret_state(name).state == SecretState.UNREADABLE for name in self.SECRET_FIELDS
         )
 
+    @property
+    def is_broken(self) -> bool:
+        """Verified once, rejected now: something changed on MakeShop's side."""
+        return self.status == self.Status.REJECTED and self.verified_at is not None
+
 
 class SecretState:
     """What screens may say about a secret: 未設定, 設定済み (…last 4), or 再入力が必要."""
@@ -329,20 +333,16 @@ class NotificationEvent(models.Model):
 
     DEDUP_WINDOW_SECONDS = 600
 
-    class Kind(models.TextChoices):
-        NEW_ORDER = "new_order", _("New order")
-        ORDER_EDITED = "order_edited", _("Order edited")
-        ORDER_CANCELLED = "order_cancelled", _("Order cancelled")
-        PAYMENT_COMPLETED = "payment_completed", _("Payment completed")
-        DELIVERY_COMPLETED = "delivery_completed", _("Delivery completed")
-        OTHER = "other", _("Other")
+    Kind = NotificationKind  # shared with the mall packages through malls.providers
 
     connection = models.ForeignKey(
         MakeShopConnection, on_delete=models.CASCADE, related_name="notifications",
         verbose_name=_("MakeShop connection"),
     )
     kind = models.CharField(_("event"), max_length=30, choices=Kind.choices)
-    raw_command = models.CharField(_("command as sent"), max_length=40, blank=True)
+    raw_command = models.CharField(
+        _("command as sent"), max_length=RAW_COMMAND_MAX_LENGTH, blank=True
+    )
     order_number = models.CharField(_("order number"), max_length=64, blank=True)
     received_at = models.DateTimeField(_("received at"), db_index=True)
     sender_address = models.GenericIPAddressField(_("sender address"), null=True, blank=True)

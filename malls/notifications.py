@@ -1,10 +1,10 @@
-"""MakeShop's update notifications (更新通知): who sent one, what it says, and recording it.
+"""Update notifications (更新通知): whose token a notification carries, and recording it.
 
-A notification is only a hint that an order changed; MakeShop's format is not
-published (see ``../shared/docs/makeshop-api.md``), so parsing is lenient about where the
-values come from and strict about what they may contain. Recording folds repeats
-into one event and leaves an ``OrderRefreshRequest`` for the order import, which
-fetches the real order later. The HTTP side lives in ``malls.notification_views``.
+A notification is only a hint that an order changed. What one says is read by the
+mall's own rules (``parse_notification`` asks the mall's provider; MakeShop's are in
+``malls.makeshop.notifications``). Recording folds repeats into one event and leaves
+an ``OrderRefreshRequest`` for the order import, which fetches the real order later.
+The HTTP side lives in ``malls.notification_views``.
 """
 
 from __future__ import annotations
@@ -14,18 +14,18 @@ import hmac
 import ipaddress
 import re
 import secrets
-import unicodedata
 from collections.abc import Mapping
-from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
-from django.urls import reverse
 from django.utils import timezone
 
 from goq.client_address import client_address
 
-from .models import MakeShopConnection, NotificationEvent, OrderRefreshRequest
+from . import providers
+from .models import MakeShopConnection, Mall, NotificationEvent, OrderRefreshRequest
+from .providers import MalformedNotification as MalformedNotification  # re-exported
+from .providers import Notification, NotificationRejected
 
 Kind = NotificationEvent.Kind
 
@@ -41,41 +41,10 @@ RATE_WINDOW_SECONDS = 60
 MISS_LIMIT = 60
 MISS_WINDOW_SECONDS = 600
 
-# What MakeShop substitutes into the URL the merchant pastes.
-PLACEHOLDER_SUFFIX = "[SHOPID]/[ORDERNUM]/[CMD]/"
-
 _TOKEN_RE = re.compile(r"[A-Za-z0-9_-]{20,64}", re.ASCII)
-_ORDER_NUMBER_RE = re.compile(r"[A-Za-z0-9_-]{1,64}", re.ASCII)
-_SHOP_ID_RE = re.compile(r"[A-Za-z0-9_-]{1,64}", re.ASCII)
-# "[SHOPID]", "[ORDERNUM]", ... left in place when MakeShop had nothing to substitute.
-_PLACEHOLDER_RE = re.compile(r"\[[A-Za-z_]*\]", re.ASCII)
-_RAW_COMMAND_MAX = NotificationEvent._meta.get_field("raw_command").max_length
 
 # Compared against when no row matched, so a miss costs the same comparisons as a hit.
 _DUMMY_TOKEN = secrets.token_urlsafe(32).encode()
-
-# Parameter names as they may arrive, after casefolding and dropping "_" and "-".
-_FIELD_ALIASES = {
-    "shopid": "shop_id",
-    "ordernum": "order_number",
-    "ordernumber": "order_number",
-    "cmd": "command",
-    "command": "command",
-}
-
-
-class NotificationRejected(Exception):
-    """A notification refused before anything is recorded.
-
-    ``status`` is the HTTP answer MakeShop gets (with no detail); the message is for
-    our log only.
-    """
-
-    status = 400
-
-
-class MalformedNotification(NotificationRejected):
-    """A value is not something MakeShop would send (bad order number, unreadable body)."""
 
 
 class ShopMismatch(NotificationRejected):
@@ -85,25 +54,7 @@ class ShopMismatch(NotificationRejected):
     status = 403
 
 
-@dataclass(frozen=True)
-class Notification:
-    """What one notification says; empty strings where MakeShop sent nothing usable."""
-
-    shop_id: str = ""
-    order_number: str = ""
-    kind: str = Kind.OTHER
-    raw_command: str = ""
-
-
 # --- Finding the shop -----------------------------------------------------------------
-
-
-def notification_path(connection: MakeShopConnection) -> str:
-    """The path to paste into MakeShop's 更新通知APIのURL, placeholders included."""
-    return (
-        reverse("makeshop_notify:receive", kwargs={"token": connection.notification_token})
-        + PLACEHOLDER_SUFFIX
-    )
 
 
 def find_connection(token: str, *, now=None) -> MakeShopConnection | None:
@@ -173,47 +124,13 @@ def sender_address(request) -> str | None:
 # --- Reading a notification -----------------------------------------------------------
 
 
-def parse_notification(*sources: Mapping) -> Notification:
-    """Merge the values found in ``sources`` (earliest wins) and validate them.
+def parse_notification(*sources: Mapping, mall: str = Mall.MAKESHOP) -> Notification:
+    """What a notification says, read by the mall's own rules (see ``malls.providers``).
 
-    Each source maps parameter names to values: the URL path, the body, the query
-    string. Names are matched loosely (``shopid``/``shop_id``, ``ordernum``/
-    ``order_num``, ``cmd``); an empty value or a placeholder MakeShop left
-    unsubstituted counts as missing.
+    Each source maps parameter names to values (the URL path, the body, the query
+    string); the earliest source wins. Raises ``MalformedNotification``.
     """
-    values: dict[str, str] = {}
-    for source in sources:
-        for name, value in source.items():
-            field = _FIELD_ALIASES.get(re.sub(r"[_-]", "", str(name).casefold()))
-            if field is None or field in values:
-                continue
-            value = _present(value)
-            if value:
-                values[field] = value
-    shop_id = values.get("shop_id", "")
-    if shop_id and not _SHOP_ID_RE.fullmatch(shop_id):
-        raise MalformedNotification("shop ID has characters MakeShop never uses")
-    order_number = values.get("order_number", "")
-    if order_number and not _ORDER_NUMBER_RE.fullmatch(order_number):
-        raise MalformedNotification("order number is not 1-64 letters, digits, '-' or '_'")
-    command = values.get("command", "")
-    return Notification(
-        shop_id=shop_id,
-        order_number=order_number,
-        kind=kind_for_command(command),
-        raw_command=sanitize_command(command),
-    )
-
-
-def _present(value) -> str:
-    if isinstance(value, (list, tuple)):
-        value = value[-1] if value else ""
-    if not isinstance(value, (str, int)) or isinstance(value, bool):
-        return ""
-    value = str(value).strip()
-    if _PLACEHOLDER_RE.fullmatch(value):
-        return ""
-    return value
+    return providers.get(mall).parse_notification(*sources)
 
 
 def check_shop(connection: MakeShopConnection, notification: Notification) -> None:
@@ -228,67 +145,6 @@ def check_shop(connection: MakeShopConnection, notification: Notification) -> No
     expected = connection.makeshop_shop_id or ""
     if notification.shop_id.casefold() != expected.casefold():
         raise ShopMismatch(f"shop ID does not match connection {connection.pk}")
-
-
-# Command names are not published. Exact names first (normalised: NFKC, casefolded,
-# separators and a trailing 時 dropped), then distinctive fragments in an order where
-# the more specific event wins ("order_cancel" is a cancellation, not a new order).
-_EXACT_COMMANDS = {
-    Kind.NEW_ORDER: (
-        "order", "new", "neworder", "ordernew", "create", "created", "add", "insert",
-        "regist", "register", "entry", "accept", "juchu", "受注", "新規", "新規注文", "注文",
-    ),
-    Kind.ORDER_EDITED: (
-        "edit", "edited", "update", "updated", "modify", "modified", "mod", "upd", "change",
-        "changed", "orderedit", "orderupdate", "ordermodify", "ordermod", "shusei", "修正",
-        "変更", "注文修正", "注文内容修正", "注文変更", "受注修正", "受注変更",
-    ),
-    Kind.ORDER_CANCELLED: (
-        "cancel", "canceled", "cancelled", "ordercancel", "delete", "deleted", "del",
-        "torikeshi", "キャンセル", "注文キャンセル", "取消", "取り消し", "注文取消",
-    ),
-    Kind.PAYMENT_COMPLETED: (
-        "pay", "paid", "payment", "paymentcomplete", "paymentcompleted", "settle", "settled",
-        "deposit", "nyukin", "入金", "入金完了", "決済", "決済完了", "支払", "支払い", "支払完了",
-    ),
-    Kind.DELIVERY_COMPLETED: (
-        "deliver", "delivered", "delivery", "deliverycomplete", "deliverycompleted", "ship",
-        "shipped", "shipping", "sent", "haiso", "haisou", "hasso", "hassou", "配送",
-        "配送完了", "発送", "発送完了", "出荷", "出荷完了",
-    ),
-}
-_COMMAND_KIND = {name: kind for kind, names in _EXACT_COMMANDS.items() for name in names}
-_COMMAND_FRAGMENTS = (
-    (Kind.ORDER_CANCELLED, ("cancel", "キャンセル", "取消", "取り消")),
-    (Kind.PAYMENT_COMPLETED, ("payment", "paid", "入金", "決済", "支払")),
-    (Kind.DELIVERY_COMPLETED, ("deliver", "ship", "配送", "発送", "出荷")),
-    (Kind.ORDER_EDITED, ("edit", "update", "modif", "change", "修正", "変更")),
-    (Kind.NEW_ORDER, ("neworder", "create", "regist", "受注", "新規")),
-)
-
-
-def kind_for_command(command: str) -> str:
-    """The event a command names; anything unrecognised (or nothing) is OTHER."""
-    name = re.sub(r"[\s_.\-・]", "", unicodedata.normalize("NFKC", command).casefold())
-    name = name.removesuffix("時")
-    if not name:
-        return Kind.OTHER
-    if name in _COMMAND_KIND:
-        return _COMMAND_KIND[name]
-    for kind, fragments in _COMMAND_FRAGMENTS:
-        if any(fragment in name for fragment in fragments):
-            return kind
-    return Kind.OTHER
-
-
-def sanitize_command(command: str) -> str:
-    """The command as sent, safe to show: control and format characters removed, cut short."""
-    printable = "".join(
-        " " if char.isspace() else char
-        for char in unicodedata.normalize("NFKC", command)
-        if char.isspace() or unicodedata.category(char)[0] != "C"
-    )
-    return " ".join(printable.split())[:_RAW_COMMAND_MAX]
 
 
 # --- Recording ------------------------------------------------------------------------

@@ -16,7 +16,7 @@ from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
 from . import crypto
-from .makeshop import Check, CheckResult, MakeShopClient, Outcome, get_client
+from .makeshop import Check, CheckResult, MakeShopClient, Outcome, Reason, get_client
 from .models import ChangeRecord, MakeShopConnection, MallShop, new_notification_token
 from .throttle import SlotWaitTimeout, makeshop_call_slot
 
@@ -155,11 +155,6 @@ def check_stored_credentials(*, batch_size=ROTATION_BATCH_SIZE) -> CredentialsHe
 VERIFICATION_FRESH_FOR = timedelta(hours=24)
 
 CHECK_ORDER = (Check.ORDER_AUTH_CODE, Check.PRODUCT_AUTH_CODE, Check.PASSWORD)
-_CHECK_FIELD = {
-    Check.ORDER_AUTH_CODE: "order_auth_code",
-    Check.PRODUCT_AUTH_CODE: "product_auth_code",
-    Check.PASSWORD: "password",
-}
 
 
 class ConcurrentEditError(Exception):
@@ -206,7 +201,7 @@ class Verification:
 
 
 def _busy_result(check: Check) -> CheckResult:
-    return CheckResult(check=check, outcome=Outcome.UNREACHABLE, reason="busy")
+    return CheckResult(check=check, outcome=Outcome.UNREACHABLE, reason=Reason.BUSY)
 
 
 @sensitive_variables()
@@ -233,23 +228,12 @@ def check_makeshop_credentials(
         secret = credentials[check]
         try:
             with makeshop_call_slot(shop_id):
-                results[check] = _CALLS[check](client, shop_id, secret)
+                results[check] = client.verify(check, shop_id=shop_id, secret=secret)
         except SlotWaitTimeout:
             results[check] = _busy_result(check)
         if results[check].outcome == Outcome.UNREACHABLE:
             return Verification(results=results, not_run=tuple(pending))
     return Verification(results=results)
-
-
-_CALLS = {
-    Check.ORDER_AUTH_CODE: lambda c, shop_id, s: c.verify_order_auth_code(
-        shop_id=shop_id, auth_code=s
-    ),
-    Check.PRODUCT_AUTH_CODE: lambda c, shop_id, s: c.verify_product_auth_code(
-        shop_id=shop_id, auth_code=s
-    ),
-    Check.PASSWORD: lambda c, shop_id, s: c.verify_login(shop_id=shop_id, password=s),
-}
 
 
 @sensitive_variables()
@@ -266,7 +250,7 @@ def _record_outcome(connection, verification: Verification, now) -> None:
     connection.last_checked_at = now
     for check, result in verification.results.items():
         # A credential MakeShop did not accept this time is no longer "fresh".
-        setattr(connection, f"{_CHECK_FIELD[check]}_verified_at", now if result.ok else None)
+        setattr(connection, f"{check.secret_field}_verified_at", now if result.ok else None)
     if verification.ok:
         connection.status = MakeShopConnection.Status.VERIFIED
         connection.verified_at = now
@@ -280,7 +264,7 @@ def _record_outcome(connection, verification: Verification, now) -> None:
     else:
         connection.status = MakeShopConnection.Status.UNVERIFIED
     connection.failed_check = str(failure.check) if failure else ""
-    connection.failure_reason = (failure.reason if failure else "")[:40]
+    connection.failure_reason = ((failure.reason if failure else None) or "")[:40]
     connection.makeshop_message = (failure.message if failure else "")[:500]
 
 
@@ -306,7 +290,7 @@ def verify_connection(
     now = timezone.now()
     credentials = {}
     for check in CHECK_ORDER:
-        name = _CHECK_FIELD[check]
+        name = check.secret_field
         secret = _saved_secret(connection, name)
         verified_at = getattr(connection, f"{name}_verified_at")
         fresh = verified_at and now - verified_at < VERIFICATION_FRESH_FOR
@@ -393,7 +377,7 @@ def save_makeshop_settings(
     now = timezone.now()
     credentials: dict[Check, str] = {}
     for check in CHECK_ORDER:
-        name = _CHECK_FIELD[check]
+        name = check.secret_field
         saved = None if is_new else _saved_secret(connection, name)
         value = new_secrets.get(name) or saved
         if not value:
@@ -471,7 +455,7 @@ def _apply_settings(target, *, shop_id, new_secrets) -> dict:
     changes = {}
     if is_new or shop_id != target.makeshop_shop_id:
         changes["makeshop_shop_id"] = [target.makeshop_shop_id, shop_id]
-        for name in _CHECK_FIELD.values():
+        for name in (check.secret_field for check in CHECK_ORDER):
             setattr(target, f"{name}_verified_at", None)
     target.makeshop_shop_id = shop_id
     for name, value in new_secrets.items():
@@ -504,7 +488,7 @@ def stage_makeshop_settings(
         changes = _apply_settings(target, shop_id=shop_id, new_secrets=new_secrets)
         # Only something MakeShop can check is marked 確認待ち: a shop ID without any
         # secret would otherwise stay pending for ever.
-        verifiable = any(_saved_secret(target, name) for name in _CHECK_FIELD.values())
+        verifiable = any(_saved_secret(target, check.secret_field) for check in CHECK_ORDER)
         if changes and verifiable:
             new_status = MakeShopConnection.Status.PENDING
         elif not verifiable:

@@ -25,6 +25,7 @@ import logging
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
+from enum import StrEnum
 from itertools import batched
 
 from django.db import connection as db_connection
@@ -48,6 +49,14 @@ BATCH_SIZE = 20
 STALLED_AFTER = timedelta(minutes=15)
 
 
+class JobOutcome(StrEnum):
+    """A job's outcome when no verification ran (otherwise the verification's outcome)."""
+
+    GONE = "gone"  # the connection was deleted after the job was queued
+    NOTHING_TO_VERIFY = "nothing to verify"  # no shop ID or no secret saved
+    ERROR = "error"  # the job failed; see the log
+
+
 @task()
 def verify_connection_task(connection_id: str, force: bool = True) -> dict:
     """Re-verify one shop's saved settings; the summary is the job's visible result."""
@@ -55,13 +64,13 @@ def verify_connection_task(connection_id: str, force: bool = True) -> dict:
         MakeShopConnection.objects.select_related("shop").filter(pk=connection_id).first()
     )
     if connection is None:
-        return {"outcome": "gone"}
+        return {"outcome": JobOutcome.GONE}
     verification = services.verify_connection(
         connection=connection, force=force, source=ChangeRecord.Source.TASK
     )
     summary = {"shop_id": connection.makeshop_shop_id}
     if verification is None:
-        return {**summary, "outcome": "nothing to verify"}
+        return {**summary, "outcome": JobOutcome.NOTHING_TO_VERIFY}
     return {
         **summary,
         "outcome": str(verification.outcome),
@@ -87,7 +96,7 @@ def _verify_in_thread(connection_id, force) -> dict:
     except Exception:
         # One shop's failure must not cost the others their outcome.
         logger.exception("Verification of connection %s failed", connection_id)
-        return {"outcome": "error"}
+        return {"outcome": JobOutcome.ERROR}
     finally:
         db_connection.close()  # this thread's own connection
 

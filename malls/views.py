@@ -23,10 +23,10 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.decorators.http import require_http_methods, require_POST
 
-from . import crypto, services
-from .forms import AddMakeShopShopForm, MakeShopSettingsForm, advice_for
+from . import crypto, providers, services
+from .forms import AddMakeShopShopForm, MakeShopSettingsForm
+from .makeshop.notifications import notification_path
 from .models import ChangeRecord, MakeShopConnection, Mall, MallShop, NotificationEvent, Store
-from .notifications import notification_path
 
 CURRENT_STORE_SESSION_KEY = "malls.current_store"
 PENDING_SESSION_KEY = "malls.pending.{shop_pk}"
@@ -169,9 +169,10 @@ def _describe_state(language, status, check, reason, unreadable):
         return label, "ok", "verified_at", _("Verified at"), ""
     if status == Status.PENDING:
         return label, "neutral", "", "", _("GoQ will check the settings with MakeShop shortly.")
-    advice = advice_for(check, reason, rejected=status == Status.REJECTED)
-    if check in MakeShopConnection.Check.values:
-        advice = f"{MakeShopConnection.Check(check).label}: {advice}"
+    makeshop = providers.get(Mall.MAKESHOP)
+    advice = makeshop.advice(check, reason, rejected=status == Status.REJECTED)
+    if check_label := makeshop.check_label(check):
+        advice = f"{check_label}: {advice}"
     if status == Status.REJECTED:
         return label, "error", "failing_since", _("Failing since"), advice
     return label, "warning", "last_checked_at", _("Last tried at"), advice
@@ -381,9 +382,10 @@ def _drop_pending(request, shop) -> None:
 def _undecided_reason(verification) -> str:
     """Why MakeShop gave no verdict, in plain words."""
     failure = verification.first_failure()
+    makeshop = providers.get(Mall.MAKESHOP)
     if failure is None:  # some checks could not run at all
-        return _("MakeShop could not be reached. GoQ will check again later.")
-    return advice_for(failure.check, failure.reason, rejected=False)
+        return makeshop.advice(None, None, rejected=False)
+    return makeshop.advice(failure.check, failure.reason, rejected=False)
 
 
 SAVED_MESSAGES = {

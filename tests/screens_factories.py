@@ -40,7 +40,7 @@ def make_member(*, stores=1, **user_kwargs):
 class ScriptedMakeShop:
     """A MakeShop client whose verdicts are given in advance, per check.
 
-    Stands in for ``malls.makeshop.client.MakeShopClient`` where a test needs a
+    Stands in for ``malls.makeshop.MakeShopClient`` where a test needs a
     precise verdict rather than one of the sandbox's demo shops.
     """
 
@@ -54,6 +54,9 @@ class ScriptedMakeShop:
         verdict = self.verdicts.get(str(check), Outcome.ACCEPTED)
         outcome, reason = verdict if isinstance(verdict, tuple) else (verdict, "")
         return CheckResult(check=check, outcome=outcome, reason=reason)
+
+    def verify(self, check, *, shop_id, secret, now=None):
+        return self._answer(Check(check), shop_id)
 
     def verify_order_auth_code(self, *, shop_id, auth_code, now=None):
         return self._answer(Check.ORDER_AUTH_CODE, shop_id)

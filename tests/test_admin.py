@@ -13,7 +13,7 @@ from django.utils.html import escape
 from django_tasks_db.models import DBTaskResult
 
 from malls import tasks
-from malls.admin import likely_cause
+from malls.makeshop.verdicts import likely_cause
 from malls.models import ChangeRecord, MakeShopConnection, Mall, MallShop, NotificationEvent
 
 from .admin_factories import make_staff

@@ -4,8 +4,8 @@ import pytest
 from django.utils import translation
 
 from malls import crypto, throttle
-from malls.forms import AddMakeShopShopForm, MakeShopSettingsForm, advice_for
-from malls.makeshop import Check, Outcome
+from malls.forms import AddMakeShopShopForm, MakeShopSettingsForm
+from malls.makeshop import Outcome
 from malls.models import MakeShopConnection
 
 from .factories import make_connection, make_shop
@@ -208,23 +208,6 @@ class TestSave:
         assert result is None
         assert form.has_error("shop_id", code="shop_id_taken")
         assert scripted.calls == []
-
-
-@pytest.mark.parametrize(
-    ("reason", "rejected", "says"),
-    [
-        ("maintenance", False, "maintenance"),
-        ("rate_limited", False, "busy"),
-        ("busy", False, "busy"),
-        ("timeout", False, "could not be reached"),
-        ("http_503", False, "could not be reached"),
-        ("bad_xml", False, "did not expect"),
-        ("status_418", False, "did not expect"),
-        ("something_new", True, "did not accept this value"),
-    ],
-)
-def test_advice_for_each_kind_of_verdict(reason, rejected, says):
-    assert says in advice_for(Check.ORDER_AUTH_CODE, reason, rejected=rejected)
 
 
 def test_a_new_shop_needs_a_display_name():

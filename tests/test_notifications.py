@@ -15,6 +15,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from malls import notifications
+from malls.makeshop import notifications as makeshop_notifications
 from malls.models import MakeShopConnection, NotificationEvent, OrderRefreshRequest
 from malls.notifications import Kind
 from tests.factories import make_connection
@@ -500,7 +501,7 @@ def test_ten_concurrent_identical_deliveries_record_exactly_one_event(live_serve
     ],
 )
 def test_command_names_map_to_events(command, kind):
-    assert notifications.kind_for_command(command) == kind
+    assert makeshop_notifications.kind_for_command(command) == kind
 
 
 def test_an_unknown_command_is_kept_sanitized(client, connection):
@@ -517,7 +518,7 @@ def test_an_unknown_command_is_kept_sanitized(client, connection):
 
 
 def test_the_url_shown_to_merchants_carries_makeshops_placeholders(connection):
-    assert notifications.notification_path(connection) == (
+    assert makeshop_notifications.notification_path(connection) == (
         f"/makeshop/notify/{connection.notification_token}/[SHOPID]/[ORDERNUM]/[CMD]/"
     )
 

@@ -11,8 +11,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from malls.makeshop import MakeShopClient
-from malls.makeshop import sandbox as sandbox_module
 from malls.makeshop.sandbox import make_server
+from malls.makeshop.sandbox import server as sandbox_server
 
 from .fault_server import FaultServer, closed_port_url
 
@@ -101,7 +101,7 @@ class FakeClock:
 def sandbox_clock(monkeypatch):
     """Freeze the sandbox's clock so rate-limit tests do not depend on scheduling."""
     clock = FakeClock()
-    monkeypatch.setattr(sandbox_module, "monotonic", clock)
+    monkeypatch.setattr(sandbox_server, "monotonic", clock)
     return clock
 
 

@@ -6,13 +6,14 @@ connection unless a behaviour says otherwise with its headers.
 """
 
 import contextlib
-import socketserver
 import ssl
 import threading
 import time
 from collections.abc import Callable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import NamedTuple
+
+from malls.makeshop.sandbox.loopback import LoopbackHTTPServer
 
 Behaviour = Callable[[BaseHTTPRequestHandler], None]
 
@@ -24,9 +25,7 @@ class Seen(NamedTuple):
     body: bytes
 
 
-class FaultServer(ThreadingHTTPServer):
-    daemon_threads = True
-
+class FaultServer(LoopbackHTTPServer):
     def __init__(self, behaviour: Behaviour | None = None, *, tls: ssl.SSLContext | None = None):
         super().__init__(("127.0.0.1", 0), _Handler)
         self.scheme = "https" if tls else "http"
@@ -35,29 +34,13 @@ class FaultServer(ThreadingHTTPServer):
         self.behaviour = behaviour or reply(200, b"")
         self.seen: list[Seen] = []
         self.stopping = threading.Event()
-        self._thread = threading.Thread(
-            target=self.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True
-        )
-
-    def server_bind(self):
-        # Skip HTTPServer's reverse DNS lookup of the bound address.
-        socketserver.TCPServer.server_bind(self)
-        self.server_name, self.server_port = self.server_address[:2]
-
-    @property
-    def url(self) -> str:
-        host, port = self.server_address[:2]
-        return f"{self.scheme}://{host}:{port}"
 
     def start(self) -> "FaultServer":
-        self._thread.start()
-        return self
+        return self.start_in_thread(poll_interval=0.01)
 
     def stop(self) -> None:
         self.stopping.set()  # ends drips still writing to a client that left
         self.shutdown()
-        self._thread.join()
-        self.server_close()
 
 
 class _Handler(BaseHTTPRequestHandler):

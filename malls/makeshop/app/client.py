@@ -73,6 +73,7 @@ from ._legacy_bridge import (
     CheckResult,
     Deadline,
     Outcome,
+    Reason,
     install_log_redaction,
     new_session,
     scrub,
@@ -193,7 +194,7 @@ class MakeShopAppClient:
             check=APP_TOKEN_CHECK,
             outcome=verdict.outcome,
             reason=verdict.reason,
-            code=scrub(verdict.code, secrets)[:50],
+            detail=scrub(verdict.code, secrets)[:50],
             message=scrub(verdict.message, secrets)[:MESSAGE_LIMIT],
             elapsed=time.monotonic() - started,
         )
@@ -246,12 +247,16 @@ class MakeShopAppClient:
         if status == 503:
             raise _Stop(Outcome.UNREACHABLE, "maintenance")
         if status >= 500:
-            raise _Stop(Outcome.UNREACHABLE, f"http_{status}")
+            raise _Stop(Outcome.UNREACHABLE, Reason.HTTP_5XX, str(status))
         if not body.strip():
-            raise _Stop(Outcome.UNEXPECTED, "empty" if status == 200 else f"status_{status}")
+            if status == 200:
+                raise _Stop(Outcome.UNEXPECTED, Reason.EMPTY)
+            raise _Stop(Outcome.UNEXPECTED, Reason.UNEXPECTED_STATUS, str(status))
         head = body[:1024].lstrip().lower()
         if head.startswith((b"<!doctype html", b"<html")):
-            raise _Stop(Outcome.UNEXPECTED, "html" if status == 200 else f"status_{status}")
+            if status == 200:
+                raise _Stop(Outcome.UNEXPECTED, Reason.HTML)
+            raise _Stop(Outcome.UNEXPECTED, Reason.UNEXPECTED_STATUS, str(status))
         try:
             data = json.loads(body.decode("utf-8-sig", errors="replace"))
         except (ValueError, RecursionError):
@@ -261,7 +266,10 @@ class MakeShopAppClient:
         if data.get("errors"):
             return _classify_errors(data["errors"])
         if status != 200:
-            raise _Stop(Outcome.UNEXPECTED, f"status_{status}", message=_text(data.get("message")))
+            raise _Stop(
+                Outcome.UNEXPECTED, Reason.UNEXPECTED_STATUS, str(status),
+                message=_text(data.get("message")),
+            )
         return interpret(data.get("data"))
 
     def _read_body(self, response: requests.Response, deadline) -> bytes:

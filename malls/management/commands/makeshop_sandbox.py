@@ -40,7 +40,7 @@ class Command(BaseCommand):
         for shop in DEMO_SHOPS.values():
             self.stdout.write(
                 f"  {shop.shop_id:<13} order {shop.order_token}  product {shop.product_code}"
-                f"  password {shop.password}  ({_behaviour(shop)})"
+                f"  password {shop.password}  ({shop.behaviour})"
             )
         self.stdout.write(
             "Rate limit: one call per second per shop, one at a time; faster calls get HTTP 429."
@@ -51,14 +51,6 @@ class Command(BaseCommand):
             self.stdout.write("Stopped.")
         finally:
             server.server_close()
-
-
-def _behaviour(shop) -> str:
-    if shop.maintenance:
-        return "always under maintenance: HTTP 503"
-    if not shop.api_enabled:
-        return "API use not approved yet"
-    return f"answers in {shop.encoding}"
 
 
 def _is_loopback(host: str) -> bool:

@@ -21,7 +21,9 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from malls import services, tasks
+from malls.makeshop import Outcome
 from malls.models import ChangeRecord, MakeShopConnection
+from malls.tasks import JobOutcome
 
 _DURATION = re.compile(r"\A(\d+)([smhd])\Z")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
@@ -106,14 +108,17 @@ class Command(BaseCommand):
             verification = services.verify_connection(
                 connection=connection, force=True, source=ChangeRecord.Source.COMMAND
             )
-            outcome = "nothing to verify" if verification is None else str(verification.outcome)
+            outcome = (
+                JobOutcome.NOTHING_TO_VERIFY if verification is None else verification.outcome
+            )
             tally[outcome] += 1
             self.stdout.write(self._line(connection, verification, outcome))
         summary = ", ".join(f"{count} {outcome}" for outcome, count in sorted(tally.items()))
         self.stdout.write(f"{sum(tally.values())} shop(s): {summary or 'none selected'}")
-        if tally["rejected"]:
+        if tally[Outcome.REJECTED]:
             raise CommandError(
-                f"MakeShop rejected the settings of {tally['rejected']} shop(s).", returncode=1
+                f"MakeShop rejected the settings of {tally[Outcome.REJECTED]} shop(s).",
+                returncode=1,
             )
 
     def _line(self, connection, verification, outcome) -> str:
@@ -126,5 +131,5 @@ class Command(BaseCommand):
         detail = " ".join(part for part in parts if part)
         if connection.makeshop_message:
             detail += f' "{connection.makeshop_message}"'
-        style = self.style.ERROR if outcome == "rejected" else self.style.WARNING
+        style = self.style.ERROR if outcome == Outcome.REJECTED else self.style.WARNING
         return style(f"{line} ({detail})")

@@ -52,7 +52,7 @@ def test_the_verification_asks_for_one_order_of_the_last_minute_in_japan_time():
 def test_a_wrong_token_is_rejected(graphql, make_client):
     result = make_client(graphql.url).verify_token(shop_id="demo-shop", token="not-the-token")
 
-    assert (result.outcome, result.reason, result.code) == (
+    assert (result.outcome, result.reason, result.detail) == (
         Outcome.REJECTED, "token_rejected", "UNAUTHENTICATED"
     )
 
@@ -78,7 +78,7 @@ def test_a_stale_timestamp_is_unexpected_not_rejected(graphql, make_client):
 
     result = client.verify_token(shop_id="demo-shop", token=TOKEN)
 
-    assert (result.outcome, result.reason, result.code) == (
+    assert (result.outcome, result.reason, result.detail) == (
         Outcome.UNEXPECTED, "graphql_error", "INVALID_TIMESTAMP"
     )
 
@@ -142,7 +142,7 @@ def test_an_unknown_errors_code_and_message_are_kept_for_staff(scripted, make_cl
 
     result = make_client(server.url).verify_token(shop_id="s1", token="tok-a")
 
-    assert (result.code, result.message) == ("PLAN_LIMIT", "Plan does not allow orders")
+    assert (result.detail, result.message) == ("PLAN_LIMIT", "Plan does not allow orders")
 
 
 def test_a_stalling_server_is_cut_at_the_deadline(scripted, make_client):

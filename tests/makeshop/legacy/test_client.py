@@ -1,5 +1,6 @@
 """The MakeShop client: every answer and failure becomes a CheckResult, in time."""
 
+import dataclasses
 import logging
 import time
 from datetime import UTC, datetime
@@ -7,11 +8,12 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from malls.makeshop import Check, MakeShopClient, Outcome, get_client
-from malls.makeshop import client as client_module
+from malls.makeshop import Check, MakeShopClient, Outcome, Reason, get_client
+from malls.makeshop.legacy import client as client_module
+from malls.makeshop.redaction import RedactCredentialsFilter
 from malls.makeshop.sandbox import DEMO_SHOPS
 
-from .fault_server import drip, raw, reply, stall
+from ..fault_server import drip, raw, reply, stall
 
 MARGIN = 1.0  # scheduling slack on top of the client's deadline, for loaded machines
 
@@ -84,7 +86,7 @@ def test_demo_shop_codes_are_accepted(sandbox, make_client, shop_id, check):
     result = calls[check]()
 
     assert result.ok, result
-    assert (result.check, result.reason, result.code, result.message) == (check, "", "", "")
+    assert (result.check, result.reason, result.detail, result.message) == (check, None, "", "")
     assert sandbox.violations == 0
 
 
@@ -161,7 +163,7 @@ def test_wrong_order_code_is_rejected_with_makeshops_message(
 ):
     result = make_client(sandbox.url).verify_order_auth_code(shop_id=shop_id, auth_code="0" * 32)
 
-    assert (result.outcome, result.reason, result.code) == (
+    assert (result.outcome, result.reason, result.detail) == (
         Outcome.REJECTED,
         "token_rejected",
         "401",
@@ -174,7 +176,7 @@ def test_wrong_product_code_is_rejected(sandbox, make_client):
         shop_id="demo-shop", auth_code="wrong"
     )
 
-    assert (result.outcome, result.reason, result.code) == (
+    assert (result.outcome, result.reason, result.detail) == (
         Outcome.REJECTED,
         "token_rejected",
         "401",
@@ -196,7 +198,7 @@ def test_shop_without_approved_api_use_is_not_enabled(sandbox, make_client, chec
     else:
         result = client.verify_product_auth_code(shop_id=shop.shop_id, auth_code=shop.product_code)
 
-    assert (result.outcome, result.reason, result.code) == (
+    assert (result.outcome, result.reason, result.detail) == (
         Outcome.REJECTED,
         "not_enabled",
         "403",
@@ -227,9 +229,13 @@ FAULTS = {
     "server error": (
         reply(500, b"<html><body>Internal Server Error</body></html>", content_type="text/html"),
         Outcome.UNREACHABLE,
-        "http_500",
+        ("http_5xx", "500"),
     ),
-    "bad gateway": (reply(502, b"", content_type="text/html"), Outcome.UNREACHABLE, "http_502"),
+    "bad gateway": (
+        reply(502, b"", content_type="text/html"),
+        Outcome.UNREACHABLE,
+        ("http_5xx", "502"),
+    ),
     "503": (reply(503, b"", content_type="text/html"), Outcome.UNREACHABLE, "maintenance"),
     "maintenance page on a 500": (
         reply(500, MAINTENANCE_PAGE.encode("cp932"), content_type="text/html"),
@@ -242,9 +248,17 @@ FAULTS = {
         "maintenance",
     ),
     "429": (reply(429, b"", headers={"Retry-After": "1"}), Outcome.UNREACHABLE, "rate_limited"),
-    "403": (reply(403, b"Forbidden", content_type="text/plain"), Outcome.UNEXPECTED, "status_403"),
-    "404": (reply(404, b"<html>Not Found</html>"), Outcome.UNEXPECTED, "status_404"),
-    "204": (reply(204, b""), Outcome.UNEXPECTED, "status_204"),
+    "403": (
+        reply(403, b"Forbidden", content_type="text/plain"),
+        Outcome.UNEXPECTED,
+        ("unexpected_status", "403"),
+    ),
+    "404": (
+        reply(404, b"<html>Not Found</html>"),
+        Outcome.UNEXPECTED,
+        ("unexpected_status", "404"),
+    ),
+    "204": (reply(204, b""), Outcome.UNEXPECTED, ("unexpected_status", "204")),
     "empty body": (reply(200, b""), Outcome.UNEXPECTED, "empty"),
     "some other page": (
         reply(200, b"<!DOCTYPE html><html><body>Login</body></html>", content_type="text/html"),
@@ -298,6 +312,7 @@ FAULT_CASES = [
 @pytest.mark.parametrize(("fault_name", "check"), FAULT_CASES)
 def test_fault_gives_the_right_result_within_the_deadline(fault, make_client, fault_name, check):
     behaviour, outcome, reason = FAULTS[fault_name]
+    reason, detail = reason if isinstance(reason, tuple) else (reason, "")
     fault.behaviour = behaviour
 
     client = make_client(fault.url, impatient=fault_name in SLOW_FAULTS)
@@ -305,6 +320,8 @@ def test_fault_gives_the_right_result_within_the_deadline(fault, make_client, fa
     result = timed(client, CHECKS[check])
 
     assert (result.check, result.outcome, result.reason) == (check, outcome, reason)
+    assert result.detail == detail
+    assert isinstance(result.reason, Reason) and result.reason.outcome is outcome
 
 
 @pytest.mark.parametrize("check", list(Check))
@@ -326,7 +343,7 @@ def test_untrusted_certificate_is_refused(tls_fault, make_client):
 @pytest.mark.parametrize(
     ("behaviour", "reason"),
     [
-        (reply(200, b"<orders/>"), ""),
+        (reply(200, b"<orders/>"), None),
         (drip(b"HTTP/1.0 200 OK\r\n\r\n", b"<orders>", every=0.2), "timeout"),
         (drip(b"", b"HTTP/1.0 200 OK\r\nX-Slow: yes\r\n", every=0.2), "timeout"),
     ],
@@ -428,7 +445,7 @@ def test_order_error_answer_is_classified(fault, make_client, answer):
 
     result = check_order(make_client(fault.url))
 
-    assert (result.outcome, result.reason, result.code, result.message) == expected
+    assert (result.outcome, result.reason, result.detail, result.message) == expected
 
 
 def test_makeshops_message_is_cut_to_500_characters(fault, make_client):
@@ -503,7 +520,8 @@ def test_a_bug_inside_the_client_is_reported_not_raised(fault, make_client, monk
     def broken(body):
         raise KeyError("boom")
 
-    monkeypatch.setattr(client_module, "_interpret_orders", broken)
+    order_call = dataclasses.replace(client_module.CALLS[Check.ORDER_AUTH_CODE], interpret=broken)
+    monkeypatch.setitem(client_module.CALLS, Check.ORDER_AUTH_CODE, order_call)
 
     result = check_order(make_client(fault.url))
 
@@ -574,4 +592,4 @@ def test_log_redaction_is_installed_once(make_client):
     make_client("http://127.0.0.1:9")
 
     filters = logging.getLogger("urllib3.connectionpool").filters
-    assert len([f for f in filters if isinstance(f, client_module.RedactCredentialsFilter)]) == 1
+    assert len([f for f in filters if isinstance(f, RedactCredentialsFilter)]) == 1

@@ -1,0 +1,186 @@
+"""MakeShop's vocabulary: the API's paths and time zone, what we check, and every verdict.
+
+Everything else in ``malls.makeshop`` (client, sandbox, verdict texts) and the model's
+choices read these names, so a reason or a path is spelled once. Nothing here does
+I/O or needs Django.
+
+``Reason`` is why a check did not simply pass; its ``outcome`` says what kind of
+no it is:
+
+============  =================================================================
+outcome       reasons
+============  =================================================================
+accepted      (none: ``CheckResult.reason`` is None)
+rejected      ``token_rejected`` (order or product code refused),
+              ``not_enabled`` (MakeShop has not approved API use for the shop),
+              ``login_refused`` (the webftp login answered ``FAILURE``)
+unreachable   ``timeout``, ``refused``, ``dns``, ``tls``, ``connection``,
+              ``redirect``, ``maintenance``, ``rate_limited``, ``http_5xx``,
+              ``busy`` (our own call slot for the shop stayed taken)
+unexpected    ``too_large``, ``empty``, ``html``, ``bad_xml``, ``unsafe_xml``,
+              ``unexpected_xml``, ``bad_json``, ``unexpected_json``,
+              ``unexpected_text``, ``unexpected_status``, ``graphql_error``,
+              ``internal_error``
+============  =================================================================
+
+``http_5xx`` and ``unexpected_status`` carry the HTTP status in
+``CheckResult.detail``; a refusal carries MakeShop's own error code there.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from enum import StrEnum
+from zoneinfo import ZoneInfo
+
+ORDER_INFO_PATH = "/api/orderinfo/index.html"
+PRODUCT_AUTH_PATH = "/api/product/auth/"
+WEBFTP_LOGIN_PATH = "/api/webftp/index.html"
+
+# MakeShop reads and writes its times in Japan's time zone.
+MAKESHOP_TZ = ZoneInfo("Asia/Tokyo")
+
+# MakeShop shop IDs: ASCII letters, digits, '-' and '_', starting with a letter or digit.
+# Nothing else is accepted, so a shop ID can never change the shape of a URL or a query
+# string we send to MakeShop. The model's validator and notification parsing share it.
+SHOP_ID_MAX_LENGTH = 64
+SHOP_ID_PATTERN = rf"[A-Za-z0-9][A-Za-z0-9_-]{{1,{SHOP_ID_MAX_LENGTH - 1}}}"
+SHOP_ID_RE = re.compile(SHOP_ID_PATTERN, re.ASCII)
+
+
+class Check(StrEnum):
+    """One credential MakeShop is asked about; in the order they are checked."""
+
+    ORDER_AUTH_CODE = "order_auth_code"
+    PRODUCT_AUTH_CODE = "product_auth_code"
+    PASSWORD = "password"  # noqa: S105 - names the check, holds no secret
+    # The new API's per-shop token (malls.makeshop.app), kept on the installation row.
+    APP_TOKEN = "app_token"  # noqa: S105 - names the check, holds no secret
+
+    @property
+    def secret_field(self) -> str:
+        """The connection's field holding the secret this check tries (named alike)."""
+        return self.value
+
+
+class Outcome(StrEnum):
+    ACCEPTED = "accepted"
+    REJECTED = "rejected"  # MakeShop answered and said no: the merchant must act
+    UNREACHABLE = "unreachable"  # no usable answer: trying again later may help
+    UNEXPECTED = "unexpected"  # an answer we cannot read: never taken as success
+
+
+class Reason(StrEnum):
+    """Why a check was not accepted (see the table above); stored in ``failure_reason``."""
+
+    # MakeShop said no.
+    TOKEN_REJECTED = "token_rejected"  # noqa: S105 - a reason, not a token
+    NOT_ENABLED = "not_enabled"
+    LOGIN_REFUSED = "login_refused"
+    # No usable answer.
+    TIMEOUT = "timeout"
+    REFUSED = "refused"
+    DNS = "dns"
+    TLS = "tls"
+    CONNECTION = "connection"
+    REDIRECT = "redirect"
+    MAINTENANCE = "maintenance"
+    RATE_LIMITED = "rate_limited"
+    HTTP_5XX = "http_5xx"
+    BUSY = "busy"
+    # An answer we cannot read.
+    TOO_LARGE = "too_large"
+    EMPTY = "empty"
+    HTML = "html"
+    BAD_XML = "bad_xml"
+    UNSAFE_XML = "unsafe_xml"
+    UNEXPECTED_XML = "unexpected_xml"
+    BAD_JSON = "bad_json"
+    UNEXPECTED_JSON = "unexpected_json"
+    UNEXPECTED_TEXT = "unexpected_text"
+    UNEXPECTED_STATUS = "unexpected_status"
+    GRAPHQL_ERROR = "graphql_error"  # the new API answered with an error we do not know
+    INTERNAL_ERROR = "internal_error"
+
+    @property
+    def outcome(self) -> Outcome:
+        if self in _REJECTIONS:
+            return Outcome.REJECTED
+        if self in _UNREACHABLE:
+            return Outcome.UNREACHABLE
+        return Outcome.UNEXPECTED
+
+    @property
+    def is_rejection(self) -> bool:
+        """MakeShop answered and refused: the merchant must change something."""
+        return self in _REJECTIONS
+
+    @property
+    def is_unreachable(self) -> bool:
+        """No verdict from MakeShop; asking again later may get one."""
+        return self in _UNREACHABLE
+
+    @property
+    def is_busy(self) -> bool:
+        """Unreachable because of call volume (MakeShop's limit or our own slot)."""
+        return self in (Reason.RATE_LIMITED, Reason.BUSY)
+
+    @classmethod
+    def of(cls, text: str | None) -> Reason | None:
+        """The reason a stored or given text names; None for none or one unknown.
+
+        Rows saved before the enum existed hold ``http_<status>`` / ``status_<n>``.
+        """
+        if not text:
+            return None
+        try:
+            return cls(text)
+        except ValueError:
+            pass
+        if re.fullmatch(r"http_5\d\d", text):
+            return cls.HTTP_5XX
+        if re.fullmatch(r"status_\d{3}", text):
+            return cls.UNEXPECTED_STATUS
+        return None
+
+
+_REJECTIONS = frozenset({Reason.TOKEN_REJECTED, Reason.NOT_ENABLED, Reason.LOGIN_REFUSED})
+_UNREACHABLE = frozenset(
+    {
+        Reason.TIMEOUT,
+        Reason.REFUSED,
+        Reason.DNS,
+        Reason.TLS,
+        Reason.CONNECTION,
+        Reason.REDIRECT,
+        Reason.MAINTENANCE,
+        Reason.RATE_LIMITED,
+        Reason.HTTP_5XX,
+        Reason.BUSY,
+    }
+)
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """What one check found; safe to log, show and store (it holds no secret).
+
+    ``reason`` is None when accepted; a reason given as text is read as a ``Reason``.
+    ``detail`` is the number behind the reason, if any (see the module docstring).
+    """
+
+    check: Check
+    outcome: Outcome
+    reason: Reason | None = None
+    detail: str = ""
+    message: str = ""
+    elapsed: float = 0.0
+
+    def __post_init__(self):
+        if isinstance(self.reason, str) and not isinstance(self.reason, Reason):
+            object.__setattr__(self, "reason", Reason(self.reason) if self.reason else None)
+
+    @property
+    def ok(self) -> bool:
+        return self.outcome is Outcome.ACCEPTED

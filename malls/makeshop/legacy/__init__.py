@@ -1,0 +1,1 @@
+"""MakeShop's legacy API (auth codes and the main administrator's login): client and answers."""

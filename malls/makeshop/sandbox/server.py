@@ -1,0 +1,190 @@
+"""The sandbox's HTTP side: routing, MakeShop's per-shop rate limit, and what it records."""
+
+import contextlib
+import logging
+import re
+import threading
+from collections.abc import Mapping
+from datetime import datetime
+from http.server import BaseHTTPRequestHandler
+from time import monotonic, sleep
+from typing import NamedTuple
+from urllib.parse import parse_qs
+
+from . import answers
+from .answers import Answer
+from .loopback import LoopbackHTTPServer
+from .shops import DEMO_SHOPS, DemoShop
+
+logger = logging.getLogger("malls.makeshop.sandbox")
+
+RATE_LIMIT_INTERVAL = 1.0
+_MAX_FORM_BYTES = 64 * 1024
+
+
+class SandboxCall(NamedTuple):
+    """One call as the sandbox saw it; times are ``monotonic()`` values."""
+
+    shop_id: str
+    endpoint: str  # "orderinfo", "product_auth" or "webftp"
+    started_at: float
+    finished_at: float
+    violated: bool
+
+
+class OrderFetch(NamedTuple):
+    """One ``cmd=get``: ``mode`` is "period", "ordernum" or "since_last_fetch"."""
+
+    shop_id: str
+    mode: str
+    start: str
+    end: str
+
+
+class SandboxServer(LoopbackHTTPServer):
+    """The sandbox: a threaded HTTP server that records every call it answers."""
+
+    def __init__(
+        self,
+        address: tuple[str, int] = ("127.0.0.1", 0),
+        *,
+        shops: Mapping[str, DemoShop] = DEMO_SHOPS,
+        latency: float = 0.0,
+        min_interval: float = RATE_LIMIT_INTERVAL,
+    ):
+        self.shops = dict(shops)
+        self.latency = latency
+        self.min_interval = min_interval
+        self._lock = threading.Lock()
+        self._calls: list[SandboxCall] = []
+        self._order_fetches: list[OrderFetch] = []
+        self._last_started: dict[str, float] = {}
+        self._in_flight: set[str] = set()
+        self._fetched_until: dict[str, datetime] = {}
+        self._thread: threading.Thread | None = None
+        super().__init__(address, _Handler)
+
+    @property
+    def calls(self) -> list[SandboxCall]:
+        with self._lock:
+            return list(self._calls)
+
+    @property
+    def violations(self) -> int:
+        return sum(call.violated for call in self.calls)
+
+    @property
+    def order_fetches(self) -> list[OrderFetch]:
+        with self._lock:
+            return list(self._order_fetches)
+
+    @property
+    def in_flight(self) -> frozenset[str]:
+        """Shops with a call being answered right now."""
+        with self._lock:
+            return frozenset(self._in_flight)
+
+    @contextlib.contextmanager
+    def _admit(self, shop_id: str, endpoint: str):
+        """Apply the per-shop rate limit to one call and record it."""
+        started = monotonic()
+        with self._lock:
+            previous = self._last_started.get(shop_id)
+            violated = bool(shop_id) and (
+                shop_id in self._in_flight
+                or (previous is not None and started - previous < self.min_interval)
+            )
+            if shop_id:
+                self._last_started[shop_id] = started
+                if not violated:
+                    self._in_flight.add(shop_id)
+        try:
+            yield violated
+        finally:
+            with self._lock:
+                if not violated:
+                    self._in_flight.discard(shop_id)
+                self._calls.append(SandboxCall(shop_id, endpoint, started, monotonic(), violated))
+
+    def record_fetch(self, shop_id: str, mode: str, start: str, end: str) -> None:
+        with self._lock:
+            self._order_fetches.append(OrderFetch(shop_id, mode, start, end))
+
+    def move_marker(self, shop_id: str, now: datetime) -> datetime | None:
+        """Set the shop's "last fetched" marker to ``now``; return where it was."""
+        with self._lock:
+            previous = self._fetched_until.get(shop_id)
+            self._fetched_until[shop_id] = now
+            return previous
+
+
+def make_server(
+    host: str = "127.0.0.1",
+    port: int = 0,
+    *,
+    shops: Mapping[str, DemoShop] = DEMO_SHOPS,
+    latency: float = 0.0,
+    min_interval: float = RATE_LIMIT_INTERVAL,
+) -> SandboxServer:
+    """A sandbox bound to ``host:port`` (0: a free port), not yet serving."""
+    return SandboxServer((host, port), shops=shops, latency=latency, min_interval=min_interval)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: SandboxServer
+    protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body leave as separate writes
+
+    def do_GET(self):
+        self._serve()
+
+    def do_POST(self):
+        self._serve()
+
+    def _serve(self):
+        path, _, query = self.path.partition("?")
+        params = self._params(query)
+        route = answers.ROUTES.get(path)
+        if route is None:
+            self._send(answers.not_found())
+            return
+        shop_id = params.get(route.shop_parameter, "")
+        shop = self.server.shops.get(shop_id)
+        with self.server._admit(shop_id, route.endpoint) as violated:
+            if violated:
+                answer = answers.rate_limited(route.endpoint)
+            elif shop is not None and shop.maintenance:
+                answer = answers.maintenance_page()
+            else:
+                sleep(self.server.latency)
+                answer = route.answer(self.server, shop, params)
+        # Sent once the call is recorded and over: a caller that has the answer
+        # can read ``calls`` and may call again without overlapping this one.
+        self._send(answer)
+
+    def _params(self, query: str) -> dict[str, str]:
+        """Query and form fields, the last value of each winning."""
+        length = int(self.headers.get("Content-Length") or 0)
+        if length > _MAX_FORM_BYTES:
+            self.close_connection = True  # the rest of the body is left unread
+        form = self.rfile.read(min(length, _MAX_FORM_BYTES)).decode("ascii", "replace")
+        fields = parse_qs(query, keep_blank_values=True) | parse_qs(form, keep_blank_values=True)
+        return {name: values[-1] for name, values in fields.items()}
+
+    def _send(self, answer: Answer) -> None:
+        with contextlib.suppress(ConnectionError):  # the caller gave up: fine
+            self.send_response(answer.status)
+            self.send_header("Content-Type", answer.content_type)
+            self.send_header("Content-Length", str(len(answer.body)))
+            for name, value in answer.headers:
+                self.send_header(name, value)
+            self.end_headers()
+            self.wfile.write(answer.body)
+
+    def log_message(self, format, *args):
+        # Request lines carry the token in their query: log the path only.
+        logger.info("%s %s", self.address_string(), _without_queries(format % args))
+
+
+def _without_queries(text: str) -> str:
+    return re.sub(r"\?[^\s\"']*", "?…", text)

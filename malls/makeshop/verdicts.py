@@ -1,0 +1,134 @@
+"""What MakeShop's verdicts are called and what to do about them, in both languages.
+
+The one place for these texts: the names of the checks (the model's choices), a
+short label per ``Reason`` for staff, advice for the merchant, and staff's guess at
+why a shop that worked is now refused. Reasons may come as ``Reason`` members or as
+stored text (rows keep ``failure_reason`` as text); unknown text is shown as is.
+"""
+
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+
+from .api import Check, Reason
+
+CHECK_LABELS = {
+    Check.ORDER_AUTH_CODE: _("Order data auth code"),
+    Check.PRODUCT_AUTH_CODE: _("Product data auth code"),
+    Check.PASSWORD: _("Password"),
+    Check.APP_TOKEN: _("MakeShop app token"),
+}
+# For ``MakeShopConnection.failed_check``.
+CHECK_CHOICES = [(check.value, label) for check, label in CHECK_LABELS.items()]
+
+REASON_LABELS = {
+    Reason.TOKEN_REJECTED: _("code refused"),
+    Reason.NOT_ENABLED: _("API use not approved by MakeShop"),
+    Reason.LOGIN_REFUSED: _("login refused"),
+    Reason.TIMEOUT: _("no answer in time"),
+    Reason.REFUSED: _("connection refused"),
+    Reason.DNS: _("MakeShop's address not found"),
+    Reason.TLS: _("secure connection failed"),
+    Reason.CONNECTION: _("connection broken off"),
+    Reason.REDIRECT: _("redirected elsewhere"),
+    Reason.MAINTENANCE: _("MakeShop under maintenance"),
+    Reason.RATE_LIMITED: _("MakeShop asked us to slow down"),
+    Reason.HTTP_5XX: _("MakeShop server error"),
+    Reason.BUSY: _("shop busy with other calls"),
+    Reason.TOO_LARGE: _("answer too large"),
+    Reason.EMPTY: _("empty answer"),
+    Reason.HTML: _("a web page instead of an answer"),
+    Reason.BAD_XML: _("unreadable XML"),
+    Reason.UNSAFE_XML: _("unsafe XML refused"),
+    Reason.UNEXPECTED_XML: _("unexpected XML"),
+    Reason.BAD_JSON: _("unreadable JSON"),
+    Reason.UNEXPECTED_JSON: _("unexpected JSON"),
+    Reason.UNEXPECTED_TEXT: _("unexpected text"),
+    Reason.UNEXPECTED_STATUS: _("unexpected HTTP status"),
+    Reason.GRAPHQL_ERROR: _("unknown error from the new API"),
+    Reason.INTERNAL_ERROR: _("error inside GoQ"),
+}
+
+# What to do about a verdict, keyed by (check, reason) or by reason alone, with one
+# text per kind of verdict besides. Shown on the field after a refused save and under
+# the shop's status in the list.
+ADVICE = {
+    (Check.ORDER_AUTH_CODE, Reason.TOKEN_REJECTED): _(
+        "MakeShop did not accept this order data auth code. If 変更 was pressed next to the "
+        "code in MakeShop, a new code was issued and the old one stopped working: copy the "
+        "code MakeShop shows now (ショップ作成 → 外部システム連携 → 注文データ連携設定) and "
+        "enter it again."
+    ),
+    (Check.PRODUCT_AUTH_CODE, Reason.TOKEN_REJECTED): _(
+        "MakeShop did not accept this product data auth code. If 変更 was pressed next to the "
+        "code in MakeShop, a new code was issued and the old one stopped working: copy the "
+        "code MakeShop shows now (ショップ作成 → 外部システム連携 → 商品データ連携設定) and "
+        "enter it again."
+    ),
+    Reason.NOT_ENABLED: _(
+        "MakeShop has not approved API use for this shop yet. GoQ applies to MakeShop on your "
+        "behalf; approval takes from a few days to about a week. Save again once it is approved."
+    ),
+    Reason.LOGIN_REFUSED: _(
+        "MakeShop refused this shop ID and password. Use the login of the shop's main "
+        "administrator: sub-administrator logins are not accepted. Check that the whole "
+        "password was entered."
+    ),
+    Reason.MAINTENANCE: _(
+        "MakeShop is under maintenance, so it could not check the settings. GoQ will check "
+        "again later."
+    ),
+    Reason.BUSY: _(
+        "MakeShop is busy with other requests for this shop, so it could not check the "
+        "settings. GoQ will check again later."
+    ),
+    "rejected": _("MakeShop did not accept this value. Check it in MakeShop and enter it again."),
+    "unreachable": _("MakeShop could not be reached. GoQ will check again later."),
+    "unexpected": _(
+        "MakeShop gave an answer GoQ did not expect. GoQ will check again later; if this "
+        "goes on, contact GoQ support."
+    ),
+}
+
+
+def check_label(check: str) -> str:
+    """The name of a check (a ``Check`` or its text); "" for anything else."""
+    label = CHECK_LABELS.get(check)
+    return str(label) if label is not None else ""
+
+
+def reason_label(reason: str) -> str:
+    """Staff's short label for a reason; unknown text is shown as it is."""
+    known = Reason.of(reason)
+    return str(REASON_LABELS[known]) if known is not None else reason or ""
+
+
+def advice(check: str | None, reason: str | None, *, rejected: bool) -> str:
+    """Plain advice for one of MakeShop's verdicts on ``check`` (None: on no check in particular).
+
+    ``rejected`` says whether MakeShop refused (the merchant must act) rather than
+    gave no verdict; it comes from the stored status, so it is not read off the reason.
+    """
+    known = Reason.of(reason)
+    if rejected:
+        return str(ADVICE.get((check, known)) or ADVICE.get(known) or ADVICE["rejected"])
+    if known is Reason.MAINTENANCE:
+        return str(ADVICE[Reason.MAINTENANCE])
+    if known is not None and known.is_busy:
+        return str(ADVICE[Reason.BUSY])
+    if not reason or (known is not None and known.is_unreachable):
+        return str(ADVICE["unreachable"])
+    return str(ADVICE["unexpected"])
+
+
+def likely_cause(connection) -> str:
+    """Staff's one-line guess at why a shop that worked is now rejected."""
+    if not connection.is_broken:
+        return ""
+    if Reason.of(connection.failure_reason) is Reason.NOT_ENABLED:
+        return gettext("MakeShop seems to have withdrawn the shop's API use.")
+    if connection.failed_check == Check.PASSWORD:
+        return gettext("The MakeShop main administrator password was probably changed.")
+    return gettext(
+        "The auth code was probably re-issued in MakeShop (変更 pressed), which voids the "
+        "old one: the merchant must enter the new code."
+    )

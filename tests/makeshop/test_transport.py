@@ -1,0 +1,36 @@
+"""Transport failures are named from their causes, never from their text."""
+
+import socket
+import ssl
+
+import pytest
+import requests
+from urllib3.exceptions import MaxRetryError, NewConnectionError, ReadTimeoutError
+
+from malls.makeshop import Reason
+from malls.makeshop.transport import transport_reason, validated_base_url
+
+
+def wrapped(cause):
+    """An exception as requests raises it: urllib3's MaxRetryError around the cause."""
+    retry = MaxRetryError(None, "/api?token=secret", reason=cause)
+    return requests.ConnectionError(retry)
+
+
+@pytest.mark.parametrize(
+    ("exc", "reason"),
+    [
+        (wrapped(NewConnectionError(None, "refused")), Reason.CONNECTION),
+        (wrapped(ConnectionRefusedError()), Reason.REFUSED),
+        (wrapped(socket.gaierror(-2, "Name or service not known")), Reason.DNS),
+        (requests.exceptions.SSLError(wrapped(ssl.SSLError())), Reason.TLS),
+        (requests.ReadTimeout(ReadTimeoutError(None, "/", "read timed out")), Reason.TIMEOUT),
+        (requests.ConnectionError("connection reset"), Reason.CONNECTION),
+    ],
+)
+def test_transport_reason(exc, reason):
+    assert transport_reason(exc) is reason
+
+
+def test_base_url_loses_its_trailing_slash():
+    assert validated_base_url("https://www.makeshop.jp/") == "https://www.makeshop.jp"
