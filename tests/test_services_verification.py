@@ -7,6 +7,7 @@ from django.utils import timezone
 
 from malls import services
 from malls.makeshop import Check, Outcome
+from malls.makeshop.api import LEGACY_CHECKS
 from malls.makeshop.sandbox import DEMO_SHOPS
 from malls.models import ChangeRecord, MakeShopConnection
 from tests.factories import make_connection, make_shop
@@ -44,7 +45,7 @@ def verified_connection(makeshop_sandbox):
 def test_good_settings_are_verified_by_makeshop_and_saved(makeshop_sandbox):
     result = save(new_connection(), **GOOD)
     assert result.saved and result.verification.ok
-    assert set(result.verification.results) == set(Check)
+    assert set(result.verification.results) == set(LEGACY_CHECKS)
     saved = MakeShopConnection.objects.get(pk=result.connection.pk)
     assert saved.status == MakeShopConnection.Status.VERIFIED
     assert saved.verified_at and saved.order_auth_code.reveal() == DEMO.order_token

@@ -13,7 +13,8 @@ outcome       reasons
 accepted      (none: ``CheckResult.reason`` is None)
 rejected      ``token_rejected`` (order or product code refused),
               ``not_enabled`` (MakeShop has not approved API use for the shop),
-              ``login_refused`` (the webftp login answered ``FAILURE``)
+              ``login_refused`` (the webftp login answered ``FAILURE``),
+              ``unreadable`` (GoQ cannot decrypt the saved secret: enter it again)
 unreachable   ``timeout``, ``refused``, ``dns``, ``tls``, ``connection``,
               ``redirect``, ``maintenance``, ``rate_limited``, ``http_5xx``,
               ``busy`` (our own call slot for the shop stayed taken)
@@ -64,6 +65,10 @@ class Check(StrEnum):
         return self.value
 
 
+# What the legacy API (auth codes and the login) is asked, in this order.
+LEGACY_CHECKS = (Check.ORDER_AUTH_CODE, Check.PRODUCT_AUTH_CODE, Check.PASSWORD)
+
+
 class Outcome(StrEnum):
     ACCEPTED = "accepted"
     REJECTED = "rejected"  # MakeShop answered and said no: the merchant must act
@@ -78,6 +83,9 @@ class Reason(StrEnum):
     TOKEN_REJECTED = "token_rejected"  # noqa: S105 - a reason, not a token
     NOT_ENABLED = "not_enabled"
     LOGIN_REFUSED = "login_refused"
+    # Not MakeShop's word: GoQ cannot decrypt the saved secret (key missing, row damaged),
+    # so it cannot be checked; the merchant must enter it again.
+    UNREADABLE = "unreadable"
     # No usable answer.
     TIMEOUT = "timeout"
     REFUSED = "refused"
@@ -113,7 +121,7 @@ class Reason(StrEnum):
 
     @property
     def is_rejection(self) -> bool:
-        """MakeShop answered and refused: the merchant must change something."""
+        """MakeShop refused, or the saved secret is unreadable: the merchant must act."""
         return self in _REJECTIONS
 
     @property
@@ -145,7 +153,9 @@ class Reason(StrEnum):
         return None
 
 
-_REJECTIONS = frozenset({Reason.TOKEN_REJECTED, Reason.NOT_ENABLED, Reason.LOGIN_REFUSED})
+_REJECTIONS = frozenset(
+    {Reason.TOKEN_REJECTED, Reason.NOT_ENABLED, Reason.LOGIN_REFUSED, Reason.UNREADABLE}
+)
 _UNREACHABLE = frozenset(
     {
         Reason.TIMEOUT,

@@ -4,7 +4,7 @@ from dataclasses import dataclass
 
 from .. import providers
 from . import notifications, verdicts
-from .api import Check, CheckResult
+from .api import LEGACY_CHECKS, Check, CheckResult
 from .legacy.client import get_client
 
 
@@ -12,7 +12,7 @@ from .legacy.client import get_client
 class MakeShopProvider:
     code: str = "makeshop"  # Mall.MAKESHOP
     name: str = "MakeShop"
-    checks: tuple[Check, ...] = tuple(Check)
+    checks: tuple[Check, ...] = LEGACY_CHECKS
     settings_form: str = "malls.forms.MakeShopSettingsForm"
     settings_template: str = "malls/makeshop_settings.html"
 

@@ -23,6 +23,7 @@ CHECK_CHOICES = [(check.value, label) for check, label in CHECK_LABELS.items()]
 REASON_LABELS = {
     Reason.TOKEN_REJECTED: _("code refused"),
     Reason.NOT_ENABLED: _("API use not approved by MakeShop"),
+    Reason.UNREADABLE: _("saved value unreadable: must be entered again"),
     Reason.LOGIN_REFUSED: _("login refused"),
     Reason.TIMEOUT: _("no answer in time"),
     Reason.REFUSED: _("connection refused"),
@@ -63,6 +64,10 @@ ADVICE = {
         "code in MakeShop, a new code was issued and the old one stopped working: copy the "
         "code MakeShop shows now (ショップ作成 → 外部システム連携 → 商品データ連携設定) and "
         "enter it again."
+    ),
+    Reason.UNREADABLE: _(
+        "GoQ can no longer read the value saved here (it must be entered again). Nothing "
+        "was sent to MakeShop: enter the value again and save."
     ),
     Reason.NOT_ENABLED: _(
         "MakeShop has not approved API use for this shop yet. GoQ applies to MakeShop on your "

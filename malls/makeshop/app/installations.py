@@ -27,7 +27,7 @@ from malls.models import ChangeRecord, MakeShopConnection
 from malls.services import SECRET_CHANGED, record_change
 from malls.throttle import SlotWaitTimeout, makeshop_call_slot
 
-from ._legacy_bridge import APP_TOKEN_CHECK, CheckResult, Outcome
+from ._legacy_bridge import APP_TOKEN_CHECK, CheckResult, Outcome, Reason
 from .models import AppInstallationEvent, MakeShopAppInstallation
 
 State = MakeShopAppInstallation.State
@@ -312,8 +312,8 @@ def verify_installation(
     try:
         token = installation.token
     except DecryptionError:
-        result = CheckResult(check=APP_TOKEN_CHECK, outcome=Outcome.UNEXPECTED,
-                             reason="unreadable_token")
+        result = CheckResult(check=APP_TOKEN_CHECK, outcome=Outcome.REJECTED,
+                             reason=Reason.UNREADABLE)
     else:
         if token is None:
             return None
@@ -322,7 +322,7 @@ def verify_installation(
                 result = client.verify_token(shop_id=installation.shop_id, token=token.reveal())
         except SlotWaitTimeout:
             result = CheckResult(check=APP_TOKEN_CHECK, outcome=Outcome.UNREACHABLE,
-                                 reason="busy")
+                                 reason=Reason.BUSY)
     record_verification(
         installation=installation, result=result, token_version=token_version,
         source=source, now=now,

@@ -30,6 +30,8 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 
 from malls import notifications, ratelimits
+from malls.makeshop import notifications as makeshop_notifications
+from malls.providers import Notification
 
 from . import installations
 from .config import get_config
@@ -189,11 +191,11 @@ def _order_update(request, data, config, *, shop_id=""):
     _check_app_id(data, config, required=False)
     values = order_update_values(data)
     shop_id = _shop_id(shop_id or values["shop_id"])
-    notification = notifications.Notification(
+    notification = Notification(
         shop_id=shop_id,
         order_number=values["order_number"],
-        kind=notifications.kind_for_command(values["event"]),
-        raw_command=notifications.sanitize_command(values["event"]),
+        kind=makeshop_notifications.kind_for_command(values["event"]),
+        raw_command=makeshop_notifications.sanitize_command(values["event"]),
     )
     recorded = installations.record_order_update(
         shop_id=shop_id, notification=notification,

@@ -20,7 +20,7 @@ TOKEN = DEMO_APP_SHOPS["demo-shop"].token
 def test_a_valid_token_is_accepted_with_the_three_headers(graphql, make_client):
     result = make_client(graphql.url).verify_token(shop_id="demo-shop", token=TOKEN)
 
-    assert (result.outcome, result.reason) == (Outcome.ACCEPTED, "")
+    assert (result.outcome, result.reason) == (Outcome.ACCEPTED, None)
     assert str(result.check) == "app_token"
     (call,) = graphql.graphql.calls
     assert call.shop_id == "demo-shop" and call.outcome == "answered"
@@ -70,7 +70,9 @@ def test_our_wrong_api_key_is_not_the_merchants_fault(graphql, make_client):
         shop_id="demo-shop", token=TOKEN
     )
 
-    assert (result.outcome, result.reason) == (Outcome.UNEXPECTED, "status_403")
+    assert (result.outcome, result.reason, result.detail) == (
+        Outcome.UNEXPECTED, "unexpected_status", "403"
+    )
 
 
 def test_a_stale_timestamp_is_unexpected_not_rejected(graphql, make_client):
@@ -110,7 +112,7 @@ ERRORS = {
         errors("TOO_MANY_REQUESTS"),
         Outcome.UNREACHABLE, "rate_limited"),
     "http 429": (json_answer(429, {}), Outcome.UNREACHABLE, "rate_limited"),
-    "http 500": (json_answer(500, {}), Outcome.UNREACHABLE, "http_500"),
+    "http 500": (json_answer(500, {}), Outcome.UNREACHABLE, "http_5xx"),
     "http 503": (json_answer(503, {}), Outcome.UNREACHABLE, "maintenance"),
     "redirect": (lambda h: (302, {"Location": "https://elsewhere.invalid/"}, b""),
                  Outcome.UNREACHABLE, "redirect"),
@@ -121,7 +123,7 @@ ERRORS = {
     "no searchedCount": (json_answer(200, {"data": {"searchOrder": {}}}), Outcome.UNEXPECTED,
                          "unexpected_json"),
     "too large": (lambda h: (200, {}, b" " * 70_000), Outcome.UNEXPECTED, "too_large"),
-    "http 404": (json_answer(404, {"message": "Not Found"}), Outcome.UNEXPECTED, "status_404"),
+    "http 404": (json_answer(404, {"message": "Not Found"}), Outcome.UNEXPECTED, "unexpected_status"),
 }
 
 
