@@ -123,7 +123,9 @@ ERRORS = {
     "no searchedCount": (json_answer(200, {"data": {"searchOrder": {}}}), Outcome.UNEXPECTED,
                          "unexpected_json"),
     "too large": (lambda h: (200, {}, b" " * 70_000), Outcome.UNEXPECTED, "too_large"),
-    "http 404": (json_answer(404, {"message": "Not Found"}), Outcome.UNEXPECTED, "unexpected_status"),
+    "http 404": (
+        json_answer(404, {"message": "Not Found"}), Outcome.UNEXPECTED, "unexpected_status"
+    ),
 }
 
 
