@@ -23,7 +23,7 @@ from django.db.models import F, Q
 from django.urls import reverse
 from django.utils import timezone
 
-from goq.client_address import client_address
+from core.client_address import client_address
 
 from .models import MakeShopConnection, NotificationEvent, OrderRefreshRequest
 
@@ -161,7 +161,7 @@ def sender_address(request) -> str | None:
     """The sender's address, or None if it is not an IP address.
 
     X-Forwarded-For counts only when it comes from one of ``settings.TRUSTED_PROXIES``
-    (see ``goq.client_address``); otherwise this is REMOTE_ADDR, so a sender cannot
+    (see ``core.client_address``); otherwise this is REMOTE_ADDR, so a sender cannot
     choose the address it is recorded and limited under.
     """
     try:
