@@ -1,9 +1,12 @@
-"""Request-wide middleware: a request id for logs and responses."""
+"""Request-wide middleware: a request id for logs and responses; unreadable charsets."""
 
 import re
 import uuid
 
+from django.core.exceptions import BadRequest
+
 from .logging import request_id_var
+from .requests import is_unreadable_charset
 
 _SAFE_REQUEST_ID = re.compile(r"\A[A-Za-z0-9._-]{8,64}\Z")
 
@@ -28,3 +31,17 @@ class RequestIdMiddleware:
             request_id_var.reset(token)
         response["X-Request-ID"] = request.id
         return response
+
+
+class UnreadableCharsetMiddleware:
+    """Answers 400 to a request whose Content-Type names a charset Python knows but
+    cannot decode with (``undefined``, ``idna``, ``hex``…; see ``goq.requests``), before
+    anything reads its query or body. Placed inside the security-header middleware."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if is_unreadable_charset(request.content_params.get("charset")):
+            raise BadRequest("The request's charset cannot be decoded.")
+        return self.get_response(request)

@@ -54,6 +54,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Inside every header-setting middleware, before anything reads the query or body.
+    "goq.middleware.UnreadableCharsetMiddleware",
     "goq.signin.KnownDeviceMiddleware",
     # Last, so that every other middleware (security headers included) wraps its answer.
     "axes.middleware.AxesMiddleware",
