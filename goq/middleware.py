@@ -42,6 +42,8 @@ class UnreadableCharsetMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        if is_unreadable_charset(request.content_params.get("charset")):
-            raise BadRequest("The request's charset cannot be decoded.")
+        if getattr(request, "unreadable_content_type", False) or is_unreadable_charset(
+            request.content_params.get("charset")
+        ):
+            raise BadRequest("The request's Content-Type or charset cannot be read.")
         return self.get_response(request)

@@ -7,12 +7,14 @@ decode text at all: ``hex`` and ``zlib`` are not text encodings, ``undefined`` a
 raises, ``idna`` refuses the ``errors="replace"`` Django decodes with. The server would
 answer with a bare 500. These classes keep the default encoding instead and note the
 charset, and ``goq.middleware.UnreadableCharsetMiddleware`` answers 400 (inside the
-security-header middleware, so the answer carries them).
+security-header middleware, so the answer carries them). The same for a Content-Type
+Django cannot parse.
 """
 
 import codecs
 from urllib.parse import unquote
 
+from django.core.exceptions import BadRequest
 from django.core.handlers.asgi import ASGIRequest
 from django.core.handlers.wsgi import WSGIRequest
 from django.http import HttpRequest
@@ -56,7 +58,19 @@ def is_unreadable_charset(name) -> bool:
 
 class _SafeCharsetMixin:
     """Keeps the default encoding when the declared one cannot decode; the charset is
-    still in ``content_params`` for the middleware to refuse."""
+    still in ``content_params`` for the middleware to refuse. A Content-Type Django
+    cannot parse at all (too long; an RFC 2231 parameter in such a codec,
+    ``charset*=undefined''x``) is noted as ``unreadable_content_type`` instead of
+    raising from the constructor."""
+
+    unreadable_content_type = False
+
+    def _set_content_type_params(self, meta):
+        try:
+            super()._set_content_type_params(meta)
+        except (BadRequest, ValueError, UnicodeError, LookupError):
+            self.content_type, self.content_params = "", {}
+            self.unreadable_content_type = True
 
     @property
     def encoding(self):

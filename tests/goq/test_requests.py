@@ -18,14 +18,14 @@ SECURITY_HEADERS = (
 )
 
 
-def call_wsgi(path, *, charset, query="", method="GET", body=b""):
+def call_wsgi(path, *, charset, query="", method="GET", body=b"", content_type=None):
     from goq.wsgi import application
 
     environ = {
         "REQUEST_METHOD": method,
         "PATH_INFO": path,
         "QUERY_STRING": query,
-        "CONTENT_TYPE": f"application/x-www-form-urlencoded; charset={charset}",
+        "CONTENT_TYPE": content_type or f"application/x-www-form-urlencoded; charset={charset}",
         "CONTENT_LENGTH": str(len(body)),
         "SERVER_NAME": "127.0.0.1",
         "SERVER_PORT": "443",
@@ -93,6 +93,21 @@ def test_wsgi_answers_400_with_the_security_headers(path, query, charset):
     assert answer["status"] == 400, answer
     for header in SECURITY_HEADERS:
         assert header in answer["headers"], header
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize(
+    "content_type",
+    [
+        "text/plain; charset*=undefined''utf-8",  # RFC 2231, decoded while parsing
+        "text/plain; charset*=idna''%FF",
+        "text/plain; a=" + "b" * 20_000,  # longer than Django parses
+    ],
+)
+def test_wsgi_answers_400_to_a_content_type_django_cannot_parse(content_type):
+    answer = call_wsgi("/makeshop/notify/x/", charset="", content_type=content_type)
+    assert answer["status"] == 400
+    assert "Content-Security-Policy" in answer["headers"]
 
 
 @pytest.mark.django_db(transaction=True)
