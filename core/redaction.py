@@ -78,6 +78,22 @@ def is_notification_path(path: str) -> bool:
     return path.startswith(NOTIFY_PATH_PREFIX)
 
 
+def notification_token_in(path: str) -> str | None:
+    """The token of a notification URL's path, to scrub wherever it shows up bare (an
+    exception message, a logged SQL parameter), not only in a URL."""
+    if not is_notification_path(path):
+        return None
+    return path[len(NOTIFY_PATH_PREFIX):].split("/", 1)[0] or None
+
+
+def scrub_record(record: logging.LogRecord, secrets) -> None:
+    """Like ``redact_record``, then remove known secret values anywhere in it."""
+    redact_record(record)
+    record.msg = scrub(record.msg, secrets)
+    if record.exc_text:
+        record.exc_text = scrub(record.exc_text, secrets)
+
+
 def redact_record(record: logging.LogRecord) -> None:
     """Redact a record in place, before any handler formats it: its message (arguments
     merged in) and its traceback. Formatters reuse ``exc_text``, so it is set here."""

@@ -10,9 +10,22 @@ import json
 import logging
 from datetime import UTC, datetime
 
-from core.redaction import is_notification_path, redact, redact_record, redact_value
+from core.redaction import (
+    is_notification_path,
+    notification_token_in,
+    redact,
+    redact_record,
+    redact_value,
+    scrub,
+    scrub_record,
+)
 
 request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
+# Secrets the current request carries where no pattern can see them (a notification
+# URL's token, once it is a bare value): every line written meanwhile is scrubbed of them.
+request_secrets_var: contextvars.ContextVar[tuple[str, ...]] = contextvars.ContextVar(
+    "request_secrets", default=()
+)
 
 
 class RequestContextFilter(logging.Filter):
@@ -36,8 +49,11 @@ class NotificationRequestFilter(logging.Filter):
         request = getattr(record, "request", None)
         path = getattr(request, "path", "")
         status = getattr(record, "status_code", None)
-        if isinstance(path, str) and is_notification_path(path) and status and status < 500:
-            return False
+        if isinstance(path, str) and is_notification_path(path):
+            if status and status < 500:
+                return False
+            scrub_record(record, [notification_token_in(path)])
+            return True
         redact_record(record)
         return True
 
@@ -61,7 +77,7 @@ class JsonFormatter(logging.Formatter):
                 event[key] = redact_value(value)
         if record.exc_info or record.exc_text:
             event["exception"] = redact(record.exc_text or self.formatException(record.exc_info))
-        return json.dumps(event, ensure_ascii=False, default=str)
+        return scrub(json.dumps(event, ensure_ascii=False, default=str), request_secrets_var.get())
 
 
 class TextFormatter(logging.Formatter):
@@ -70,4 +86,5 @@ class TextFormatter(logging.Formatter):
     def format(self, record):
         if not hasattr(record, "request_id"):
             record.request_id = request_id_var.get()
-        return redact(super().format(record)).replace("\n", "\n    ")
+        line = scrub(redact(super().format(record)), request_secrets_var.get())
+        return line.replace("\n", "\n    ")
