@@ -6,6 +6,8 @@ is always active, and besides the ``sensitive_*`` marks it hides by name and by 
 (``core.redaction``): POST fields, local variables, dict keys and reprs.
 """
 
+import re
+
 from django.utils.datastructures import MultiValueDict
 from django.views.debug import SafeExceptionReporterFilter
 
@@ -23,6 +25,9 @@ class _Shown:
 
 
 class SecretsHiddenReporterFilter(SafeExceptionReporterFilter):
+    # Settings, META and cookies: Django's names plus ours (the known-device cookie).
+    hidden_settings = re.compile(rf"{SECRET_NAME.pattern}|device", flags=re.I)
+
     def is_active(self, request):
         return True
 

@@ -12,6 +12,7 @@ Django cannot parse.
 """
 
 import codecs
+import functools
 from urllib.parse import unquote
 
 from django.core.exceptions import BadRequest
@@ -31,6 +32,7 @@ def is_text_encoding(name: str) -> bool:
         return False
 
 
+@functools.lru_cache(maxsize=256)
 def is_readable_charset(name: str) -> bool:
     """Whether Django can decode any input with ``name`` without raising."""
     if not is_text_encoding(name):

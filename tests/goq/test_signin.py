@@ -13,6 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from goq.logging import JsonFormatter
+from goq.signin import normalise_username
 from tests.factories import make_user
 
 pytestmark = pytest.mark.django_db
@@ -129,6 +130,30 @@ def test_every_compatibility_form_of_a_locked_name_is_refused(client, variant):
     lock(client)
     response = sign_in(client, variant, PASSWORD)
     assert is_locked_out(response), variant
+
+
+def compatibility_forms(letters):
+    """For each of ``letters``, every other character that Django's NFKC (and our
+    case-folding) reads as it."""
+    forms = {letter: [] for letter in letters}
+    for char in map(chr, range(0x110000)):
+        if char not in forms and (key := normalise_username(char)) in forms:
+            forms[key].append(char)
+    return forms
+
+
+def test_every_compatibility_form_of_every_letter_is_the_same_account(client):
+    make_user(username="lockuser", password=PASSWORD)
+    lock(client)
+    forms = compatibility_forms(set("lockuser"))
+    variants = [
+        "lockuser"[:i] + form + "lockuser"[i + 1:]
+        for i, letter in enumerate("lockuser")
+        for form in forms[letter]
+    ]
+    assert len(variants) > 100  # ｌ, 𝐥, ℓ, Ｌ, ⓛ… for each letter
+    refused = [variant for variant in variants if is_locked_out(sign_in(client, variant, PASSWORD))]
+    assert refused == variants
 
 
 def test_look_alike_names_give_no_extra_guesses(client):
