@@ -7,7 +7,6 @@ when they are missing or weak.
 """
 
 import os
-from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -154,8 +153,8 @@ TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
 SIGNIN_MAX_FAILURES = env.int("SIGNIN_MAX_FAILURES", default=5)
 SIGNIN_LOCKOUT_SECONDS = env.int("SIGNIN_LOCKOUT_SECONDS", default=900)
 AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
-AXES_FAILURE_LIMIT = SIGNIN_MAX_FAILURES
-AXES_COOLOFF_TIME = timedelta(seconds=SIGNIN_LOCKOUT_SECONDS)
+AXES_FAILURE_LIMIT = "goq.signin.failure_limit"  # SIGNIN_MAX_FAILURES
+AXES_COOLOFF_TIME = "goq.signin.cool_off"  # SIGNIN_LOCKOUT_SECONDS
 AXES_LOCKOUT_PARAMETERS = "goq.signin.lockout_parameters"
 AXES_USERNAME_CALLABLE = "goq.signin.normalised_username"
 AXES_CLIENT_IP_CALLABLE = "core.client_address.client_address_group"

@@ -82,6 +82,16 @@ def normalised_username(request, credentials=None) -> str | None:
     return normalise_username(data.get(field))
 
 
+def failure_limit(request=None, credentials=None) -> int:
+    """``AXES_FAILURE_LIMIT``, read when used, so SIGNIN_MAX_FAILURES is the one knob."""
+    return settings.SIGNIN_MAX_FAILURES
+
+
+def cool_off(request=None) -> timedelta:
+    """``AXES_COOLOFF_TIME``: SIGNIN_LOCKOUT_SECONDS after the last counted failure."""
+    return timedelta(seconds=settings.SIGNIN_LOCKOUT_SECONDS)
+
+
 def lockout_parameters(request_or_attempt, credentials=None):
     """``AXES_LOCKOUT_PARAMETERS``: see the module docstring."""
     if isinstance(request_or_attempt, HttpRequest) and is_known_device(

@@ -24,8 +24,8 @@ WRONG = "wrong-guess-4711"
 
 @pytest.fixture(autouse=True)
 def small_limits(settings):
-    settings.AXES_FAILURE_LIMIT = 3
-    settings.AXES_COOLOFF_TIME = timedelta(minutes=15)
+    settings.SIGNIN_MAX_FAILURES = 3
+    settings.SIGNIN_LOCKOUT_SECONDS = 15 * 60
 
 
 def sign_in(client, username, password, address="203.0.113.7", door="login", **headers):
@@ -353,3 +353,32 @@ def test_lockouts_and_unlocks_are_logged_without_passwords(client, log_lines):
     assert locked["user_id"] == user.pk and locked["address"] == "203.0.113.7"
     text = "\n".join(log_lines)
     assert PASSWORD not in text and WRONG not in text
+
+
+def test_staff_clean_up_expired_attempts_in_the_admin(client):
+    make_user(username="lockuser", password=PASSWORD)
+    start = timezone.now()
+    with time_machine.travel(start, tick=False):
+        lock(client)
+    staff = make_user(username="boss", password=PASSWORD, is_staff=True, is_superuser=True)
+    admin = client.__class__()
+    admin.force_login(staff)
+    from axes.models import AccessAttempt
+
+    ids = [str(pk) for pk in AccessAttempt.objects.values_list("pk", flat=True)]
+    with time_machine.travel(start + timedelta(minutes=16), tick=False):
+        response = admin.post(
+            "/admin/axes/accessattempt/",
+            {"action": "cleanup_expired_attempts", "_selected_action": ids},
+            follow=True,
+        )
+    assert response.status_code == 200
+    assert "期限切れのアクセス試行を1件削除しました。" in response.content.decode()
+    assert not AccessAttempt.objects.exists()
+
+
+def test_a_blank_password_neither_counts_nor_clears_failures(client):
+    make_user(username="merchant", password=PASSWORD)
+    for password in ("wrong-1", "wrong-2", "", "wrong-3"):
+        sign_in(client, "merchant", password)
+    assert is_locked_out(sign_in(client, "merchant", PASSWORD))
