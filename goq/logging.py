@@ -1,32 +1,31 @@
 """Structured logging: one JSON object per line, with the request id, secrets redacted.
 
 ``json.dumps`` escapes control characters, so a value a user typed (a shop ID with a
-newline, say) cannot forge a second log line.
+newline, say) cannot forge a second log line. What counts as a secret is defined in
+``core.redaction``.
 """
 
 import contextvars
 import json
 import logging
-import re
 from datetime import UTC, datetime
 
-request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
-
-# Values that must never reach a log even if a library logs a URL or a form body.
-_SECRET_PARAMS = re.compile(
-    r"(?i)\b(token|pw|password|auth_code|order_auth_code|product_auth_code|csrfmiddlewaretoken"
-    r"|sessionid|secret_key|credentials_keys)(=|%3D|\"?\s*:\s*\"?)([^&\s\"',;]+)"
+from core.redaction import (
+    is_notification_path,
+    notification_token_in,
+    redact,
+    redact_record,
+    redact_value,
+    scrub,
+    scrub_record,
 )
-# A shop's notification URL carries its token in the path.
-_NOTIFY_PATH = re.compile(r"(/makeshop/notify/)[^/\s\"'?]+")
-# Our stored ciphertexts, in case one is ever logged.
-_CIPHERTEXT = re.compile(r"gqc1\.[A-Za-z0-9_-]{1,32}\.[A-Za-z0-9+/]+={0,2}")
 
-
-def redact(text: str) -> str:
-    text = _SECRET_PARAMS.sub(lambda m: f"{m.group(1)}{m.group(2)}***", text)
-    text = _NOTIFY_PATH.sub(r"\1***", text)
-    return _CIPHERTEXT.sub("gqc1.***", text)
+request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
+# Secrets the current request carries where no pattern can see them (a notification
+# URL's token, once it is a bare value): every line written meanwhile is scrubbed of them.
+request_secrets_var: contextvars.ContextVar[tuple[str, ...]] = contextvars.ContextVar(
+    "request_secrets", default=()
+)
 
 
 class RequestContextFilter(logging.Filter):
@@ -37,8 +36,31 @@ class RequestContextFilter(logging.Filter):
         return True
 
 
+class NotificationRequestFilter(logging.Filter):
+    """For ``django.request`` and ``django.server`` (runserver's access log).
+
+    Drops Django's own lines about 4xx answers on MakeShop's notification URL: the view
+    logs its refusals itself, and a line per guessed token would let anyone flood the
+    log. Every other record is redacted in place, so no handler (Django's own console
+    handler under DEBUG included) sees a notification token.
+    """
+
+    def filter(self, record):
+        request = getattr(record, "request", None)
+        path = getattr(request, "path", "")
+        status = getattr(record, "status_code", None)
+        if isinstance(path, str) and is_notification_path(path):
+            if status and status < 500:
+                return False
+            scrub_record(record, [notification_token_in(path)])
+            return True
+        redact_record(record)
+        return True
+
+
 class JsonFormatter(logging.Formatter):
-    """One line per event; the message and exception text are redacted."""
+    """One line per event; the message, every extra field and the exception text are
+    redacted (an extra is written as its text, so a request object shows its path)."""
 
     RESERVED = set(vars(logging.makeLogRecord({}))) | {"message", "asctime", "request_id"}
 
@@ -52,10 +74,10 @@ class JsonFormatter(logging.Formatter):
         }
         for key, value in record.__dict__.items():
             if key not in self.RESERVED and not key.startswith("_"):
-                event[key] = redact(str(value)) if isinstance(value, str) else value
-        if record.exc_info:
-            event["exception"] = redact(self.formatException(record.exc_info))
-        return json.dumps(event, ensure_ascii=False, default=str)
+                event[key] = redact_value(value)
+        if record.exc_info or record.exc_text:
+            event["exception"] = redact(record.exc_text or self.formatException(record.exc_info))
+        return scrub(json.dumps(event, ensure_ascii=False, default=str), request_secrets_var.get())
 
 
 class TextFormatter(logging.Formatter):
@@ -64,4 +86,5 @@ class TextFormatter(logging.Formatter):
     def format(self, record):
         if not hasattr(record, "request_id"):
             record.request_id = request_id_var.get()
-        return redact(super().format(record)).replace("\n", "\n    ")
+        line = scrub(redact(super().format(record)), request_secrets_var.get())
+        return line.replace("\n", "\n    ")

@@ -39,6 +39,7 @@ MAKESHOP_APP_WEBHOOK_SECRET = env.str("MAKESHOP_APP_WEBHOOK_SECRET", default="")
 # --- end of MakeShop's new API -----------------------------------------------------------
 
 INSTALLED_APPS = [
+    "goq",  # before axes: its sign-in commands and admin labels take precedence
     "malls",
     "django.contrib.admin",
     "django.contrib.auth",
@@ -47,6 +48,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django_tasks_db",
+    "goq.apps.SigninLimitsConfig",  # django-axes
 ]
 
 MIDDLEWARE = [
@@ -61,6 +63,19 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Inside every header-setting middleware, before anything reads the query or body.
+    "goq.middleware.UnreadableCharsetMiddleware",
+    "goq.signin.KnownDeviceMiddleware",
+    # Last, so that every other middleware (security headers included) wraps its answer.
+    "axes.middleware.AxesMiddleware",
+]
+
+# The sign-in limits (django-axes) run before the password check on every door that
+# calls authenticate(): the merchant and staff sign-in pages and the password-change
+# forms. Axes only watches; ModelBackend signs in.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
 ]
 
 # Background jobs (re-verification) go through Django's tasks framework; the database
@@ -142,9 +157,28 @@ STORAGES = {
 # Proxies whose X-Forwarded-For is believed (addresses or networks). Empty: the header
 # is ignored, so no client can choose the address its limits are counted against.
 TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
-# Sign-in lockout per user name and address: this many failures in this many seconds.
+# Sign-in limits: this many failed sign-ins lock further tries for this many seconds,
+# counted from the last failure. See goq.signin for what is counted (per account and per
+# client address; per account and address on a browser the account signed in on before).
 SIGNIN_MAX_FAILURES = env.int("SIGNIN_MAX_FAILURES", default=5)
 SIGNIN_LOCKOUT_SECONDS = env.int("SIGNIN_LOCKOUT_SECONDS", default=900)
+AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
+AXES_FAILURE_LIMIT = "goq.signin.failure_limit"  # SIGNIN_MAX_FAILURES
+AXES_COOLOFF_TIME = "goq.signin.cool_off"  # SIGNIN_LOCKOUT_SECONDS
+AXES_LOCKOUT_PARAMETERS = "goq.signin.lockout_parameters"
+AXES_USERNAME_CALLABLE = "goq.signin.normalised_username"
+AXES_CLIENT_IP_CALLABLE = "core.client_address.client_address_group"
+AXES_LOCKOUT_CALLABLE = "goq.signin.lockout_response"
+# Tries while locked out neither count nor extend the lock, so the wait the page states
+# is the real one; a success clears the failures it was counted under.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_RESET_ON_SUCCESS = True
+AXES_VERBOSE = False  # no start-up banner on every command
+# Form values axes keeps in its attempt records: none of these is written.
+AXES_SENSITIVE_PARAMETERS = [
+    "username", "ip_address", "password", "old_password", "new_password1", "new_password2",
+    "csrfmiddlewaretoken",
+]
 # Verification attempts (each costs MakeShop calls) per store per minute.
 VERIFICATIONS_PER_STORE_PER_MINUTE = env.int("VERIFICATIONS_PER_STORE_PER_MINUTE", default=5)
 
@@ -188,6 +222,10 @@ LANGUAGE_COOKIE_SECURE = not DEBUG
 LANGUAGE_COOKIE_HTTPONLY = True
 LANGUAGE_COOKIE_SAMESITE = "Lax"
 
+# With DEBUG on (make run), Django's error page would show POST values and local
+# variables in full; this filter hides passwords and auth codes there too.
+DEFAULT_EXCEPTION_REPORTER_FILTER = "goq.errors.SecretsHiddenReporterFilter"
+
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "malls:settings"
 LOGOUT_REDIRECT_URL = "login"
@@ -196,7 +234,10 @@ LOGOUT_REDIRECT_URL = "login"
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"request": {"()": "goq.logging.RequestContextFilter"}},
+    "filters": {
+        "request": {"()": "goq.logging.RequestContextFilter"},
+        "notification_requests": {"()": "goq.logging.NotificationRequestFilter"},
+    },
     "formatters": {
         "json": {"()": "goq.logging.JsonFormatter"},
         "text": {
@@ -210,6 +251,17 @@ LOGGING = {
             "filters": ["request"],
             "formatter": env.str("LOG_FORMAT", default="json"),
         }
+    },
+    "loggers": {
+        # Django's request lines carry the path, a notification URL's token included.
+        "django.request": {"filters": ["notification_requests"]},
+        # runserver's access log: through our handler (redacted), not Django's own.
+        "django.server": {
+            "handlers": ["console"],
+            "filters": ["notification_requests"],
+            "level": "INFO",
+            "propagate": False,
+        },
     },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
 }

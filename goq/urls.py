@@ -1,19 +1,36 @@
-"""Top-level URLs: the admin for GoQ staff, sign-in, and the merchant screens."""
+"""Top-level URLs: the admin for GoQ staff, sign-in, and the merchant screens.
+
+Every door that checks a password uses the counted forms of ``goq.signin``.
+"""
 
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from .health import healthz
-from .signin import LockoutAuthenticationForm
+from .signin import (
+    LockoutAdminAuthenticationForm,
+    LockoutAuthenticationForm,
+    LockoutPasswordChangeView,
+    admin_password_change,
+)
+
+admin.site.login_form = LockoutAdminAuthenticationForm
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
+    # Before admin.site.urls, which would route it to the admin's own form.
+    path("admin/password_change/", admin.site.admin_view(admin_password_change)),
     path("admin/", admin.site.urls),
     path(
         "accounts/login/",
         auth_views.LoginView.as_view(authentication_form=LockoutAuthenticationForm),
         name="login",
+    ),
+    path(
+        "accounts/password_change/",
+        LockoutPasswordChangeView.as_view(),
+        name="password_change",
     ),
     path("accounts/", include("django.contrib.auth.urls")),
     path("i18n/", include("django.conf.urls.i18n")),

@@ -20,7 +20,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from goq.client_address import client_address
+from core.client_address import client_address
 
 from . import providers
 from .models import MakeShopConnection, Mall, NotificationEvent, OrderRefreshRequest
@@ -112,7 +112,7 @@ def sender_address(request) -> str | None:
     """The sender's address, or None if it is not an IP address.
 
     X-Forwarded-For counts only when it comes from one of ``settings.TRUSTED_PROXIES``
-    (see ``goq.client_address``); otherwise this is REMOTE_ADDR, so a sender cannot
+    (see ``core.client_address``); otherwise this is REMOTE_ADDR, so a sender cannot
     choose the address it is recorded and limited under.
     """
     try:

@@ -1,62 +1,384 @@
-"""Sign-in lockout: keyed on user name and address, shared through the database."""
+"""Sign-in limits (django-axes) over HTTP, on both doors: per account (however the name
+is written) and per client address (an IPv6 /64 as one), a real cool-off the page
+states, staff unlock, and log lines without passwords."""
+
+import json
+import logging
+from datetime import datetime, timedelta
 
 import pytest
+import time_machine
+from django.core.management import call_command
 from django.urls import reverse
+from django.utils import timezone
 
+from goq.logging import JsonFormatter
+from goq.signin import normalise_username
 from tests.factories import make_user
 
 pytestmark = pytest.mark.django_db
+
+PASSWORD = "right-pass-2026"
+WRONG = "wrong-guess-4711"
 
 
 @pytest.fixture(autouse=True)
 def small_limits(settings):
     settings.SIGNIN_MAX_FAILURES = 3
-    settings.SIGNIN_LOCKOUT_SECONDS = 900
+    settings.SIGNIN_LOCKOUT_SECONDS = 15 * 60
 
 
-def sign_in(client, username, password, address="203.0.113.7", **headers):
+def sign_in(client, username, password, address="203.0.113.7", door="login", **headers):
     return client.post(
-        reverse("login"), {"username": username, "password": password},
+        reverse(door), {"username": username, "password": password},
         REMOTE_ADDR=address, **headers,
     )
 
 
-def test_repeated_failures_lock_that_user_at_that_address(client):
-    user = make_user(username="shopkeeper", password="right-pass-2026")
+def admin_sign_in(client, username, password, address="203.0.113.7"):
+    return client.post(
+        "/admin/login/?next=/admin/",
+        {"username": username, "password": password, "next": "/admin/"},
+        REMOTE_ADDR=address,
+    )
+
+
+def is_locked_out(response):
+    return response.status_code == 429 and "_auth_user_id" not in response.client.session
+
+
+def lock(client, username="lockuser", address="203.0.113.7"):
     for _ in range(3):
-        assert sign_in(client, "shopkeeper", "wrong").status_code == 200
-    refused = sign_in(client, "shopkeeper", "right-pass-2026")
-    assert refused.status_code == 200
+        sign_in(client, username, WRONG, address=address)
+
+
+# --- The basics --------------------------------------------------------------------
+
+
+def test_repeated_failures_lock_the_account_with_a_clear_page(client):
+    make_user(username="lockuser", password=PASSWORD)
+    assert sign_in(client, "lockuser", WRONG).status_code == 200
+    assert sign_in(client, "lockuser", WRONG).status_code == 200
+    third = sign_in(client, "lockuser", WRONG)
+    assert third.status_code == 429
+    refused = sign_in(client, "lockuser", PASSWORD)
+    assert is_locked_out(refused)
     assert refused.context["form"].errors.as_data()["__all__"][0].code == "locked_out"
-    assert "_auth_user_id" not in client.session
-    assert user.pk
+    # Our own page, with the security headers.
+    assert b'name="username"' in refused.content
+    assert refused["Content-Security-Policy"] and refused["X-Frame-Options"] == "DENY"
+    assert 1 <= int(refused["Retry-After"]) <= 15 * 60
 
 
-def test_an_attacker_elsewhere_cannot_lock_the_merchant_out(client):
-    make_user(username="shopkeeper", password="right-pass-2026")
-    for _ in range(10):
-        sign_in(client, "shopkeeper", "wrong", address="198.51.100.66")
-    response = sign_in(client, "shopkeeper", "right-pass-2026", address="203.0.113.7")
-    assert response.status_code == 302
-    assert client.session["_auth_user_id"]
+def test_the_page_states_the_wait_in_japanese_and_english(client):
+    make_user(username="lockuser", password=PASSWORD)
+    ten = timezone.make_aware(datetime(2026, 11, 2, 10, 0))  # Asia/Tokyo
+    with time_machine.travel(ten, tick=False):
+        lock(client)
+    # Tries while locked out do not extend the lock, and the page tells what is left.
+    with time_machine.travel(ten + timedelta(minutes=5), tick=False):
+        ja = sign_in(client, "lockuser", PASSWORD)
+        client.cookies["django_language"] = "en"
+        en = sign_in(client, "lockuser", PASSWORD)
+    assert "10:15まで（あと10分）" in ja.content.decode()
+    assert "locked until 10:15 (10 minutes from now)" in en.content.decode()
+    assert ja["Retry-After"] == str(10 * 60)
 
 
-def test_forwarded_for_is_ignored_without_a_trusted_proxy(client):
-    make_user(username="shopkeeper", password="right-pass-2026")
-    for n in range(3):
-        # Each attempt claims a different address; without a trusted proxy it counts
-        # against the real peer address all the same.
-        sign_in(client, "shopkeeper", "wrong", HTTP_X_FORWARDED_FOR=f"192.0.2.{n}")
-    response = sign_in(client, "shopkeeper", "right-pass-2026")
-    assert response.status_code == 200  # locked
+def test_the_cool_off_ends_on_time(client):
+    make_user(username="lockuser", password=PASSWORD)
+    start = timezone.now()
+    with time_machine.travel(start, tick=False):
+        lock(client)
+    with time_machine.travel(start + timedelta(minutes=14, seconds=59), tick=False):
+        assert is_locked_out(sign_in(client, "lockuser", PASSWORD))
+    with time_machine.travel(start + timedelta(minutes=15, seconds=1), tick=False):
+        assert sign_in(client, "lockuser", PASSWORD).status_code == 302
 
 
 def test_success_clears_the_failures(client):
-    make_user(username="shopkeeper", password="right-pass-2026")
-    sign_in(client, "shopkeeper", "wrong")
-    sign_in(client, "shopkeeper", "wrong")
-    assert sign_in(client, "shopkeeper", "right-pass-2026").status_code == 302
+    make_user(username="shopkeeper", password=PASSWORD)
+    sign_in(client, "shopkeeper", WRONG)
+    sign_in(client, "shopkeeper", WRONG)
+    assert sign_in(client, "shopkeeper", PASSWORD).status_code == 302
     client.logout()
-    sign_in(client, "shopkeeper", "wrong")
-    sign_in(client, "shopkeeper", "wrong")
-    assert sign_in(client, "shopkeeper", "right-pass-2026").status_code == 302
+    sign_in(client, "shopkeeper", WRONG)
+    sign_in(client, "shopkeeper", WRONG)
+    assert sign_in(client, "shopkeeper", PASSWORD).status_code == 302
+
+
+# --- Names: Django's normalisation, any case ---------------------------------------
+
+
+@pytest.mark.parametrize(
+    "variant",
+    [
+        "lockuser",
+        "ｌｏｃｋｕｓｅｒ",  # fullwidth
+        "ｌockuser",
+        "𝐥ockuser",  # mathematical bold
+        "𝓁𝑜𝒸𝓀𝓊𝓈𝑒𝓇",  # mathematical script and italic
+        "ℓockuser",  # script small l
+        "LOCKUSER",
+        "LockUser",
+        "  lockuser  ",
+        "ＬＯＣＫＵＳＥＲ",
+    ],
+)
+def test_every_compatibility_form_of_a_locked_name_is_refused(client, variant):
+    make_user(username="lockuser", password=PASSWORD)
+    lock(client)
+    response = sign_in(client, variant, PASSWORD)
+    assert is_locked_out(response), variant
+
+
+def compatibility_forms(letters):
+    """For each of ``letters``, every other character that Django's NFKC (and our
+    case-folding) reads as it."""
+    forms = {letter: [] for letter in letters}
+    for char in map(chr, range(0x110000)):
+        if char not in forms and (key := normalise_username(char)) in forms:
+            forms[key].append(char)
+    return forms
+
+
+def test_every_compatibility_form_of_every_letter_is_the_same_account(client):
+    make_user(username="lockuser", password=PASSWORD)
+    lock(client)
+    forms = compatibility_forms(set("lockuser"))
+    variants = [
+        "lockuser"[:i] + form + "lockuser"[i + 1:]
+        for i, letter in enumerate("lockuser")
+        for form in forms[letter]
+    ]
+    assert len(variants) > 100  # ｌ, 𝐥, ℓ, Ｌ, ⓛ… for each letter
+    refused = [variant for variant in variants if is_locked_out(sign_in(client, variant, PASSWORD))]
+    assert refused == variants
+
+
+def test_look_alike_names_give_no_extra_guesses(client):
+    make_user(username="lockuser", password=PASSWORD)
+    # One failure each under three spellings is three failures of one account.
+    for variant in ("ｌockuser", "𝐥ockuser", "LOCKUSER"):
+        sign_in(client, variant, WRONG)
+    assert is_locked_out(sign_in(client, "lockuser", PASSWORD))
+
+
+# --- Addresses ----------------------------------------------------------------------
+
+
+def test_the_account_limit_holds_across_addresses(client):
+    make_user(username="lockuser", password=PASSWORD)
+    for n in range(3):
+        sign_in(client, "lockuser", WRONG, address=f"198.51.100.{n + 1}")
+    assert is_locked_out(sign_in(client, "lockuser", PASSWORD, address="192.0.2.44"))
+
+
+def test_rotating_ipv6_addresses_inside_one_64_gets_no_extra_guesses(client, settings):
+    settings.TRUSTED_PROXIES = ["10.0.0.0/8"]
+    make_user(username="victim-a", password=PASSWORD)
+    make_user(username="victim-b", password=PASSWORD)
+    make_user(username="victim-c", password=PASSWORD)
+    make_user(username="victim-d", password=PASSWORD)
+    # Different accounts, so only the address counts: 3 guesses for the whole /64.
+    for n, name in enumerate(("victim-a", "victim-b", "victim-c")):
+        sign_in(client, name, WRONG, address="10.0.0.5",
+                HTTP_X_FORWARDED_FOR=f"2001:db8:1:2::{n + 1:x}:{n + 7:x}")
+    refused = sign_in(client, "victim-d", PASSWORD, address="10.0.0.5",
+                      HTTP_X_FORWARDED_FOR="2001:db8:1:2:ffff:1:2:3")
+    assert is_locked_out(refused)
+    # Another /64 is another client.
+    assert sign_in(client, "victim-d", PASSWORD, address="10.0.0.5",
+                   HTTP_X_FORWARDED_FOR="2001:db8:1:3::1").status_code == 302
+
+
+def test_forwarded_for_is_ignored_without_a_trusted_proxy(client):
+    make_user(username="shopkeeper", password=PASSWORD)
+    for n in range(3):
+        # Each attempt claims a different address; without a trusted proxy it counts
+        # against the real peer address all the same.
+        sign_in(client, f"someone-{n}", WRONG, HTTP_X_FORWARDED_FOR=f"192.0.2.{n}")
+    assert is_locked_out(sign_in(client, "shopkeeper", PASSWORD))
+
+
+def test_an_attacker_elsewhere_cannot_lock_the_merchant_out_of_their_own_browser(client):
+    make_user(username="shopkeeper", password=PASSWORD)
+    # The merchant has signed in on this browser before, and signed out (the test
+    # client's logout() forgets every cookie; a browser keeps this one).
+    assert sign_in(client, "shopkeeper", PASSWORD).status_code == 302
+    device = client.cookies["signin_device"].value
+    client.logout()
+    client.cookies["signin_device"] = device
+    attacker = client.__class__()
+    for _ in range(10):
+        sign_in(attacker, "shopkeeper", WRONG, address="198.51.100.66")
+    # A new browser is locked out (the account's limit), the merchant's own is not...
+    assert is_locked_out(sign_in(attacker, "shopkeeper", PASSWORD, address="203.0.113.7"))
+    assert sign_in(client, "shopkeeper", PASSWORD).status_code == 302
+    client.logout()
+    client.cookies["signin_device"] = device
+    # ...and is still limited at its own address.
+    for _ in range(3):
+        sign_in(client, "shopkeeper", WRONG)
+    assert is_locked_out(sign_in(client, "shopkeeper", PASSWORD))
+
+
+def test_a_forged_known_device_cookie_counts_as_none(client):
+    make_user(username="shopkeeper", password=PASSWORD)
+    lock(client, "shopkeeper", address="198.51.100.66")
+    client.cookies["signin_device"] = "shopkeeper"
+    assert is_locked_out(sign_in(client, "shopkeeper", PASSWORD))
+
+
+# --- The staff door and the password-change doors -----------------------------------
+
+
+def test_staff_sign_in_locks_out(client):
+    make_user(username="lockstaff", password=PASSWORD, is_staff=True, is_superuser=True)
+    for _ in range(3):
+        admin_sign_in(client, "lockstaff", WRONG)
+    refused = admin_sign_in(client, "ＬＯＣＫＳＴＡＦＦ", PASSWORD)
+    assert is_locked_out(refused)
+    assert refused.context["form"].errors.as_data()["__all__"][0].code == "locked_out"
+    assert b"admin" in refused.content and refused["X-Frame-Options"] == "DENY"
+    assert admin_sign_in(client, "lockstaff", PASSWORD).status_code == 429
+
+
+def test_failures_at_either_door_count_together(client):
+    make_user(username="lockstaff", password=PASSWORD, is_staff=True)
+    admin_sign_in(client, "lockstaff", WRONG)
+    sign_in(client, "lockstaff", WRONG)
+    admin_sign_in(client, "lockstaff", WRONG)
+    assert is_locked_out(sign_in(client, "lockstaff", PASSWORD))
+
+
+@pytest.mark.parametrize("url", ["/accounts/password_change/", "/admin/password_change/"])
+def test_guessing_the_old_password_on_a_password_change_form_counts(client, url):
+    user = make_user(username="lockstaff", password=PASSWORD, is_staff=True)
+    client.force_login(user)
+    form = {"new_password1": "N3w-pass-phrase!", "new_password2": "N3w-pass-phrase!"}
+    for _ in range(2):
+        response = client.post(url, {**form, "old_password": WRONG}, REMOTE_ADDR="203.0.113.7")
+        assert response.status_code == 200
+        assert response.context["form"].errors["old_password"]
+    third = client.post(url, {**form, "old_password": WRONG}, REMOTE_ADDR="203.0.113.7")
+    assert third.status_code == 429
+    refused = client.post(url, {**form, "old_password": PASSWORD}, REMOTE_ADDR="203.0.113.7")
+    assert refused.status_code == 429
+    user.refresh_from_db()
+    assert user.check_password(PASSWORD)
+
+
+def test_a_password_change_with_the_right_old_password_works(client):
+    user = make_user(username="shopkeeper", password=PASSWORD)
+    client.force_login(user)
+    response = client.post(
+        "/accounts/password_change/",
+        {"old_password": PASSWORD, "new_password1": "N3w-pass-phrase!",
+         "new_password2": "N3w-pass-phrase!"},
+    )
+    assert response.status_code == 302
+    user.refresh_from_db()
+    assert user.check_password("N3w-pass-phrase!")
+
+
+# --- Unlocking ---------------------------------------------------------------------
+
+
+def test_staff_unlock_with_the_command_in_any_spelling(client):
+    make_user(username="lockuser", password=PASSWORD)
+    lock(client)
+    call_command("axes_reset_username", "ＬockUser")
+    assert sign_in(client, "lockuser", PASSWORD).status_code == 302
+
+
+def test_staff_unlock_in_the_admin(client):
+    make_user(username="lockuser", password=PASSWORD)
+    lock(client)
+    staff = make_user(username="boss", password=PASSWORD, is_staff=True, is_superuser=True)
+    admin = client.__class__()
+    admin.force_login(staff)
+    page = admin.get("/admin/axes/accessattempt/")
+    assert page.status_code == 200
+    content = page.content.decode()
+    assert "lockuser" in content
+    assert "アクセス試行" in content  # axes' labels in our language
+    from axes.models import AccessAttempt
+
+    ids = [str(pk) for pk in AccessAttempt.objects.values_list("pk", flat=True)]
+    response = admin.post(
+        "/admin/axes/accessattempt/",
+        {"action": "delete_selected", "_selected_action": ids, "post": "yes"},
+    )
+    assert response.status_code == 302
+    assert sign_in(client, "lockuser", PASSWORD).status_code == 302
+
+
+# --- Logs -------------------------------------------------------------------------
+
+
+class Capture(logging.Handler):
+    def __init__(self):
+        super().__init__()
+        self.lines = []
+        self.setFormatter(JsonFormatter())
+
+    def emit(self, record):
+        self.lines.append(self.format(record))
+
+
+@pytest.fixture
+def log_lines():
+    handler = Capture()
+    root = logging.getLogger()
+    root.addHandler(handler)
+    previous = root.level
+    root.setLevel(logging.DEBUG)
+    yield handler.lines
+    root.setLevel(previous)
+    root.removeHandler(handler)
+
+
+def test_lockouts_and_unlocks_are_logged_without_passwords(client, log_lines):
+    user = make_user(username="lockuser", password=PASSWORD)
+    lock(client)
+    sign_in(client, "lockuser", PASSWORD)
+    call_command("axes_reset_username", "lockuser")
+    assert sign_in(client, "lockuser", PASSWORD).status_code == 302
+    events = [json.loads(line) for line in log_lines]
+    kinds = [event.get("event") for event in events]
+    assert "signin.failed" in kinds and "signin.locked_out" in kinds
+    assert "signin.reset" in kinds and "signin.ok" in kinds
+    locked = next(event for event in events if event.get("event") == "signin.locked_out")
+    assert locked["user_id"] == user.pk and locked["address"] == "203.0.113.7"
+    text = "\n".join(log_lines)
+    assert PASSWORD not in text and WRONG not in text
+
+
+def test_staff_clean_up_expired_attempts_in_the_admin(client):
+    make_user(username="lockuser", password=PASSWORD)
+    start = timezone.now()
+    with time_machine.travel(start, tick=False):
+        lock(client)
+    staff = make_user(username="boss", password=PASSWORD, is_staff=True, is_superuser=True)
+    admin = client.__class__()
+    admin.force_login(staff)
+    from axes.models import AccessAttempt
+
+    ids = [str(pk) for pk in AccessAttempt.objects.values_list("pk", flat=True)]
+    with time_machine.travel(start + timedelta(minutes=16), tick=False):
+        response = admin.post(
+            "/admin/axes/accessattempt/",
+            {"action": "cleanup_expired_attempts", "_selected_action": ids},
+            follow=True,
+        )
+    assert response.status_code == 200
+    assert "期限切れのアクセス試行を1件削除しました。" in response.content.decode()
+    assert not AccessAttempt.objects.exists()
+
+
+def test_a_blank_password_neither_counts_nor_clears_failures(client):
+    make_user(username="merchant", password=PASSWORD)
+    for password in ("wrong-1", "wrong-2", "", "wrong-3"):
+        sign_in(client, "merchant", password)
+    assert is_locked_out(sign_in(client, "merchant", PASSWORD))

@@ -38,3 +38,23 @@ def client_address(request) -> str:
             except ValueError:
                 return peer  # a forged or broken header: fall back to the proxy
     return peer
+
+
+def address_group(address: str) -> str | None:
+    """The address a limit counts against: an IPv6 client owns a whole /64 (its
+    provider hands out prefixes, not addresses), so the /64's first address stands for
+    all of it; IPv4 (also IPv4-mapped IPv6) stays as it is. None if not an address."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return None
+    if ip.version == 6 and ip.ipv4_mapped is not None:
+        return str(ip.ipv4_mapped)
+    if ip.version == 6:
+        return str(ipaddress.ip_network(f"{ip}/64", strict=False).network_address)
+    return str(ip)
+
+
+def client_address_group(request) -> str | None:
+    """``address_group`` of ``client_address``: one bucket per client for abuse limits."""
+    return address_group(client_address(request))

@@ -1,8 +1,8 @@
-"""Which address abuse limits count against."""
+"""Which address abuse limits count against, and how addresses are grouped."""
 
 from django.test import RequestFactory
 
-from goq.client_address import client_address
+from core.client_address import address_group, client_address
 
 
 def request(remote, forwarded=None):
@@ -32,3 +32,19 @@ def test_an_untrusted_peer_cannot_use_the_header(settings):
 def test_garbage_in_the_header_falls_back_to_the_proxy(settings):
     settings.TRUSTED_PROXIES = ["10.0.0.5"]
     assert client_address(request("10.0.0.5", "<script>")) == "10.0.0.5"
+
+
+def test_ipv6_addresses_group_by_their_64_prefix():
+    assert address_group("2001:db8:1:2::1") == "2001:db8:1:2::"
+    assert address_group("2001:db8:1:2:ffff:ffff:ffff:ffff") == "2001:db8:1:2::"
+    assert address_group("2001:db8:1:3::1") == "2001:db8:1:3::"
+
+
+def test_ipv4_and_ipv4_mapped_addresses_stay_single():
+    assert address_group("203.0.113.9") == "203.0.113.9"
+    assert address_group("::ffff:203.0.113.9") == "203.0.113.9"
+
+
+def test_what_is_not_an_address_has_no_group():
+    assert address_group("") is None
+    assert address_group("unix:/run/gunicorn.sock") is None
