@@ -2,9 +2,10 @@
 
 The one place that knows what a secret looks like in a text: credential parameters in
 URLs, form bodies, JSON and Python reprs (``pw=…``, ``"password": "…"``,
-``{'token': '…'}``), the token segment of MakeShop notification URLs, and our stored
-ciphertexts. Loggers, the JSON formatter, gunicorn's logger and the MakeShop client all
-use it, so a new kind of secret is added here once.
+``{'token': '…'}``), the secret segment of the URLs MakeShop calls us on (update
+notifications, the app's webhooks), and our stored ciphertexts. Loggers, the JSON
+formatter, gunicorn's logger and the MakeShop clients all use it, so a new kind of
+secret is added here once.
 """
 
 import logging
@@ -30,14 +31,12 @@ _SECRET_PARAMS = re.compile(
 SECRET_NAME = re.compile(
     r"(?i)api|auth|token|key|secret|pass|pw|signature|cookie|credential|plaintext"
 )
-# The MakeShop client's narrower pattern (name=value only), kept as its public API.
-_CREDENTIAL_PARAMETER = re.compile(
-    r"(?i)(?<![A-Za-z0-9_])(token|pw|auth_code|password)=[^&\s'\"]*"
-)
 # A shop's notification URL carries its token in the first path segment after the
 # prefix, plain or URL-encoded (a ``next=`` parameter, say).
 _NOTIFY_PATH = re.compile(r"(makeshop/notify/)[^/\s\"'?#]+")
 _NOTIFY_PATH_ENCODED = re.compile(r"(?i)(makeshop%2Fnotify%2F)(?:(?!%2F)[^/\s\"'?&#])+")
+# The MakeShop app's webhook URLs carry GoQ's webhook secret in the same place.
+_APP_WEBHOOK_PATH = re.compile(r"(makeshop/app/)[^/\s\"'?#]+")
 # Our stored ciphertexts, in case one is ever logged.
 _CIPHERTEXT = re.compile(r"gqc1\.[A-Za-z0-9_-]{1,32}\.[A-Za-z0-9+/]+={0,2}")
 
@@ -49,6 +48,7 @@ def redact(text: str) -> str:
     text = _SECRET_PARAMS.sub(lambda m: f"{m.group(1)}{m.group(2)}{MASK}", text)
     text = _NOTIFY_PATH.sub(rf"\1{MASK}", text)
     text = _NOTIFY_PATH_ENCODED.sub(rf"\1{MASK}", text)
+    text = _APP_WEBHOOK_PATH.sub(rf"\1{MASK}", text)
     return _CIPHERTEXT.sub("gqc1.***", text)
 
 
@@ -58,11 +58,6 @@ def redact_value(value):
     if value is None or isinstance(value, bool | int | float):
         return value
     return redact(value if isinstance(value, str) else str(value))
-
-
-def redact_credentials(text: str) -> str:
-    """Mask the values of credential parameters in URLs and form bodies."""
-    return _CREDENTIAL_PARAMETER.sub(rf"\1={MASK}", text)
 
 
 def scrub(text: str, secrets) -> str:
@@ -120,37 +115,25 @@ class RedactFilter(logging.Filter):
         return True
 
 
-class RedactCredentialsFilter(logging.Filter):
-    """Masks credential parameters in a record: urllib3 logs full request URLs."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        try:
-            message = record.getMessage()
-        except Exception:  # a malformed record is still redacted, not dropped
-            message = f"{record.msg} {record.args}"
-        record.msg, record.args = redact_credentials(message), ()
-        if record.exc_info and not record.exc_text:
-            # Formatters reuse exc_text, so the traceback is redacted once, here.
-            record.exc_text = redact_credentials(
-                "".join(traceback.format_exception(*record.exc_info)).rstrip("\n")
-            )
-        return True
-
-
-# urllib3 loggers whose records can carry a request URL.
+# Loggers outside our handlers whose records can carry a request URL: urllib3 (the
+# MakeShop clients, the sandbox's app store), Django's request and runserver lines,
+# gunicorn's access log.
 _URL_LOGGERS = (
     "urllib3.connectionpool",
     "urllib3.connection",
     "urllib3.poolmanager",
     "urllib3.util.retry",
+    "django.server",
+    "django.request",
+    "gunicorn.access",
 )
 _redaction_lock = threading.Lock()
 
 
 def install_log_redaction() -> None:
-    """Attach the redacting filter to urllib3's URL-bearing loggers, once each."""
+    """Attach the redacting filter to the URL-bearing loggers, once each."""
     with _redaction_lock:
         for name in _URL_LOGGERS:
             target = logging.getLogger(name)
-            if not any(isinstance(f, RedactCredentialsFilter) for f in target.filters):
-                target.addFilter(RedactCredentialsFilter())
+            if not any(isinstance(f, RedactFilter) for f in target.filters):
+                target.addFilter(RedactFilter())

@@ -42,7 +42,7 @@ class TestSignIn:
             client.post(sign_in, {"username": "merchant", "password": password})
         response = client.post(sign_in, {"username": "merchant", "password": PASSWORD})
 
-        assert response.status_code == 200, "signed in although locked out"
+        assert response.status_code == 429, "signed in although locked out"
         assert response.context["form"].has_error(NON_FIELD_ERRORS, "locked_out")
 
 

@@ -1,11 +1,12 @@
 """Fuzzing the small merchant forms: sign-in, adding a MakeShop shop, the store switcher."""
 
 import pytest
+from axes.models import AccessAttempt
 from django.test import Client
 from django.urls import reverse
 from hypothesis import strategies as st
 
-from malls.models import MallShop, RateCounter
+from malls.models import MallShop
 from tests.factories import get_mall, make_store
 from tests.screens_factories import make_member
 
@@ -40,7 +41,7 @@ def test_sign_in_form(examples):
 
     def check(post):
         data, encoding = post
-        RateCounter.objects.all().delete()  # so lockout does not hide the other paths
+        AccessAttempt.objects.all().delete()  # so lockout does not hide the other paths
         before = database_state()
         response = send_form(Client(), reverse("login"), data, encoding)
         assert_no_server_error(response)

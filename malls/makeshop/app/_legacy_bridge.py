@@ -5,9 +5,8 @@ names and scrubbing live in ``malls.makeshop.api`` / ``transport`` / ``redaction
 the app client imports them from here only.
 """
 
+from core.redaction import install_log_redaction, scrub
 from malls.makeshop.api import Check, CheckResult, Outcome, Reason
-from malls.makeshop.redaction import install_log_redaction
-from malls.makeshop.redaction import scrub_secrets as scrub
 from malls.makeshop.transport import Deadline, new_session, transport_reason
 
 APP_TOKEN_CHECK = Check.APP_TOKEN

@@ -52,7 +52,7 @@ from zoneinfo import ZoneInfo
 
 import requests
 
-from .redaction import install_path_redaction
+from core.redaction import install_log_redaction
 
 GRAPHQL_PATH = "/v1/graphql"
 SANDBOX_APP_ID = "goq-sandbox-app"
@@ -400,7 +400,7 @@ def send_order_update(shop_id, *, app_url, secret, order_number="D000000101",
 
 
 def _post(url, payload, timeout, *, session=None) -> int:
-    install_path_redaction()  # urllib3 logs the URL, the secret included
+    install_log_redaction()  # urllib3 logs the URL, the secret included
     sender = session or requests
     response = sender.post(url, json=payload, timeout=timeout, allow_redirects=False)
     response.close()

@@ -29,13 +29,13 @@ from django.http import HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 
+from core.redaction import install_log_redaction
 from malls import notifications, ratelimits
 from malls.makeshop import notifications as makeshop_notifications
 from malls.providers import Notification
 
 from . import installations
 from .config import get_config
-from .redaction import install_path_redaction
 
 logger = logging.getLogger("malls.makeshop.app.webhooks")
 
@@ -266,4 +266,4 @@ def _answer(status: HTTPStatus, body: str | None = None) -> HttpResponse:
     return response
 
 
-install_path_redaction()
+install_log_redaction()

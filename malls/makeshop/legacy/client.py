@@ -22,6 +22,9 @@ import requests
 from django.conf import settings
 from django.views.decorators.debug import sensitive_variables
 
+from core.redaction import install_log_redaction
+from core.redaction import scrub as scrub_secrets
+
 from .. import transport
 from ..api import (
     MAKESHOP_TZ,
@@ -32,7 +35,6 @@ from ..api import (
     CheckResult,
     Reason,
 )
-from ..redaction import install_log_redaction, scrub_secrets
 from . import answers
 from .answers import StopCheck, Verdict
 

@@ -8,10 +8,10 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
+from core.redaction import RedactFilter
 from malls.makeshop import Check, MakeShopClient, Outcome, Reason, get_client
 from malls.makeshop.api import LEGACY_CHECKS
 from malls.makeshop.legacy import client as client_module
-from malls.makeshop.redaction import RedactCredentialsFilter
 from malls.makeshop.sandbox import DEMO_SHOPS
 
 from ..fault_server import drip, raw, reply, stall
@@ -593,4 +593,4 @@ def test_log_redaction_is_installed_once(make_client):
     make_client("http://127.0.0.1:9")
 
     filters = logging.getLogger("urllib3.connectionpool").filters
-    assert len([f for f in filters if isinstance(f, RedactCredentialsFilter)]) == 1
+    assert len([f for f in filters if isinstance(f, RedactFilter)]) == 1
