@@ -452,3 +452,6 @@ class RateCounter(models.Model):
 
     def __str__(self):
         return f"{self.key}@{self.window}"
+
+
+from .alerts.models import AlertMessage, AlertPreference, ShopAlert  # noqa: E402,F401,I001

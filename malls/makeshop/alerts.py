@@ -1,0 +1,61 @@
+"""What e-mail alerts need to know of MakeShop: its states, its texts, its shop page.
+
+Registered from ``MallsConfig.ready``. The labels and advice are the ones the merchant
+screens show (today ``malls.forms.advice_for`` and the connection's status labels).
+"""
+
+from django.urls import reverse
+from django.utils.translation import gettext as _
+
+from malls.alerts import states
+from malls.alerts.states import ConnectionState, Description, Health
+
+MALL_CODE = "makeshop"
+
+# MakeShop's own statuses and reasons beyond the generic ones (verified, rejected,
+# pending, unverified, unset). Names follow the new-API work (issue 13); a status or
+# reason not listed here falls back to the generic table.
+STATUSES = {
+    "uninstalled": Health.NEEDS_MERCHANT,  # the MakeShop app was uninstalled
+    "waiting_install": Health.NEITHER,  # not connected yet: nothing broke
+}
+REASONS = {
+    "legacy_api_retired": Health.NEEDS_MERCHANT,  # the legacy API is gone for this shop
+    "app_uninstalled": Health.NEEDS_MERCHANT,
+    "uninstalled": Health.NEEDS_MERCHANT,
+    "unreadable": Health.NEEDS_MERCHANT,  # a saved secret cannot be decrypted
+}
+# Every reason under the "rejected" status (token_rejected, login_refused, not_enabled)
+# needs the merchant through the generic status table.
+
+
+def describe(state: ConnectionState) -> Description:
+    """The status label and advice the merchant screens show for ``state``."""
+    from malls.forms import advice_for
+    from malls.models import MakeShopConnection
+
+    Status = MakeShopConnection.Status
+    if state.reason == "unreadable":
+        return Description(
+            _("Must be entered again"),
+            _("A saved password or code can no longer be read. Enter it again."),
+        )
+    if state.status not in Status.values:
+        return Description(state.status)
+    label = str(Status(state.status).label)
+    if state.status in (Status.VERIFIED, Status.UNSET, Status.PENDING):
+        return Description(label)
+    advice = advice_for(state.check, state.reason, rejected=state.status == Status.REJECTED)
+    if state.check in MakeShopConnection.Check.values:
+        advice = f"{MakeShopConnection.Check(state.check).label}: {advice}"
+    return Description(label, advice)
+
+
+def shop_path(shop) -> str:
+    return reverse("malls:makeshop_settings", args=[shop.pk])
+
+
+def register() -> None:
+    states.register_mall(
+        MALL_CODE, describe=describe, shop_path=shop_path, statuses=STATUSES, reasons=REASONS
+    )
