@@ -220,6 +220,8 @@ elif _email["EMAIL_BACKEND"].endswith(".filebased.EmailBackend"):
     _email_options = {"file_path": _email["EMAIL_FILE_PATH"] or str(BASE_DIR / "sent-mail")}
 else:
     _email_options = {}
+if _email["EMAIL_BACKEND"] == "django.core.mail.backends.console.EmailBackend":
+    _email["EMAIL_BACKEND"] = "malls.alerts.console.EmailBackend"  # decoded, readable
 MAILERS = {"default": {"BACKEND": _email["EMAIL_BACKEND"], "OPTIONS": _email_options}}
 del _email, _email_options
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="GoQSystem <noreply@localhost>")

@@ -5,6 +5,7 @@ mall package's texts, the same as its screens) and links; nothing reads a secret
 no e-mail can carry one. Times are written in Japan time whatever the language.
 """
 
+import re
 from dataclasses import dataclass
 from urllib.parse import urljoin
 from zoneinfo import ZoneInfo
@@ -18,6 +19,11 @@ from . import states
 
 TOKYO = ZoneInfo("Asia/Tokyo")
 SUBJECT_PREFIX = "[GoQSystem] "
+
+
+def _tidy(body: str) -> str:
+    # Template tags leave blank lines where optional parts were left out.
+    return re.sub(r"\n{3,}", "\n\n", body).strip() + "\n"
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,7 +75,7 @@ def render_shop_alert(*, kind: str, language: str, shop, state, opened_at, at,
         }
         subject = render_to_string(f"alerts/email/{kind}_subject.txt", context)
         body = render_to_string(f"alerts/email/{kind}.txt", context)
-    return Rendered(SUBJECT_PREFIX + _one_line(subject), body.strip() + "\n")
+    return Rendered(SUBJECT_PREFIX + _one_line(subject), _tidy(body))
 
 
 def render_digest(*, language: str, report) -> Rendered:
@@ -96,4 +102,4 @@ def render_digest(*, language: str, report) -> Rendered:
         }
         subject = render_to_string("alerts/email/digest_subject.txt", context)
         body = render_to_string("alerts/email/digest.txt", context)
-    return Rendered(SUBJECT_PREFIX + _one_line(subject), body.strip() + "\n")
+    return Rendered(SUBJECT_PREFIX + _one_line(subject), _tidy(body))

@@ -57,3 +57,17 @@ def test_staff_without_a_store_can_choose_too(client):
     staff = make_user(is_staff=True, email="staff@goq.example")
     client.force_login(staff)
     assert client.get(URL).status_code == 200
+
+
+def test_the_development_console_prints_japanese_readably():
+    import io
+
+    from django.core.mail import EmailMessage
+
+    from malls.alerts.console import EmailBackend
+
+    stream = io.StringIO()
+    EmailBackend(stream=stream, alias="default").send_messages(
+        [EmailMessage("件名テスト", "本文テスト", "from@goq.example", ["to@shop.example"])]
+    )
+    assert "Subject: 件名テスト" in stream.getvalue() and "本文テスト" in stream.getvalue()
