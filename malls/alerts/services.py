@@ -48,16 +48,18 @@ def _settle() -> timedelta:
 
 
 def note_connection_change(connection, before: ConnectionState, after: ConnectionState,
-                           *, now=None) -> ShopAlert | None:
+                           *, now=None, shop=None, ever_worked=None) -> ShopAlert | None:
     """Record a connection's change of state for alerts; queue e-mails if it matters.
 
     Call inside the transaction that writes the change, after the write succeeded.
+    ``connection`` is any row with ``shop`` (or pass ``shop``) and, unless
+    ``ever_worked`` is given, ``verified_at`` (has the shop ever worked?).
     Returns the shop's open alert, if any, after the change.
     """
     if before == after:
         return None
     now = now or timezone.now()
-    shop = connection.shop
+    shop = shop or connection.shop
     health_before, health_after = before.health, after.health
     with transaction.atomic():
         alert = (
@@ -75,7 +77,8 @@ def note_connection_change(connection, before: ConnectionState, after: Connectio
         reopened = reopen_if_fixed_recently(shop, after)
         if reopened is not None:
             return reopened
-        ever_worked = getattr(connection, "verified_at", None) is not None
+        if ever_worked is None:
+            ever_worked = getattr(connection, "verified_at", None) is not None
         if (
             health_before == Health.WORKING
             or (health_before == Health.NEITHER and ever_worked)

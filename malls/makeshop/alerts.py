@@ -16,7 +16,10 @@ MALL_CODE = "makeshop"
 # pending, unverified, unset). Names follow the new-API work (issue 13); a status or
 # reason not listed here falls back to the generic table.
 STATUSES = {
+    # MakeShopAppInstallation.State (new API): verified and rejected are generic.
     "uninstalled": Health.NEEDS_MERCHANT,  # the MakeShop app was uninstalled
+    "installed": Health.NEITHER,  # installed, token not verified yet
+    "unreachable": Health.NEITHER,
     "waiting_install": Health.NEITHER,  # not connected yet: nothing broke
 }
 REASONS = {
@@ -39,6 +42,17 @@ def describe(state: ConnectionState) -> Description:
         return Description(
             _("Must be entered again"),
             _("A saved password or code can no longer be read. Enter it again."),
+        )
+    if state.status == "uninstalled" or state.reason in ("uninstalled", "app_uninstalled"):
+        return Description(
+            _("The MakeShop app was uninstalled"),
+            _("Install GoQ's app in MakeShop again, then check the shop's page in GoQSystem."),
+        )
+    if state.reason == "legacy_api_retired":
+        return Description(
+            _("MakeShop's legacy API no longer answers"),
+            _("Connect the shop through GoQ's MakeShop app (MakeShop's new API) on the shop's "
+              "page in GoQSystem."),
         )
     if state.status not in Status.values:
         return Description(state.status)

@@ -54,6 +54,8 @@ class TestClassification:
             ("pending", "", Health.NEITHER),
             ("unset", "", Health.NEITHER),
             ("waiting_install", "", Health.NEITHER),
+            ("installed", "", Health.NEITHER),  # the app's token, not verified yet
+            ("unreachable", "", Health.NEITHER),
             ("some_future_status", "", Health.NEITHER),
         ],
     )
@@ -161,6 +163,27 @@ class TestBrokenAndFixed:
 
         alert = ShopAlert.objects.get()
         assert (alert.status, alert.reason) == ("unverified", "timeout")
+        assert len(smtp.to(someone.email)) == 1
+
+
+    def test_an_uninstalled_app_says_what_to_do_in_both_languages(self, smtp):
+        connection = make_connection(status=Status.VERIFIED, verified_at=timezone.now())
+        japanese = member(connection.shop.store)
+        english = member(connection.shop.store)
+        AlertPreference.objects.create(user=english, language="en")
+        note_connection_change(connection, ConnectionState("verified"),
+                               ConnectionState("uninstalled"))
+        assert "アンインストールされました" in smtp.to(japanese.email)[0].text
+        assert "Install GoQ's app in MakeShop again" in smtp.to(english.email)[0].text
+
+    def test_a_caller_may_say_whether_the_shop_ever_worked(self, smtp):
+        connection = make_connection(status=Status.UNSET)
+        someone = member(connection.shop.store)
+        note_connection_change(connection, ConnectionState("installed"),
+                               ConnectionState("rejected", "token_rejected"), ever_worked=False)
+        assert not smtp.received
+        note_connection_change(connection, ConnectionState("unreachable"),
+                               ConnectionState("rejected", "token_rejected"), ever_worked=True)
         assert len(smtp.to(someone.email)) == 1
 
 
