@@ -265,3 +265,37 @@ LOGGING = {
     },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
 }
+
+# --- E-mail alerts (malls.alerts) ------------------------------------------------------
+# EMAIL_URL in django-environ's form: smtp://user:password@host:25, smtp+tls://...:587
+# (STARTTLS), smtp+ssl://...:465. Without it, development (DEBUG) prints every e-mail
+# on the console of the process that sends it (`make run`: the db_worker's output).
+_email = env.email_url("EMAIL_URL", default="consolemail://" if DEBUG else "smtp://localhost:25")
+if _email["EMAIL_BACKEND"].endswith(".smtp.EmailBackend"):
+    _email_options = {
+        "host": _email["EMAIL_HOST"], "port": _email["EMAIL_PORT"],
+        "username": _email["EMAIL_HOST_USER"], "password": _email["EMAIL_HOST_PASSWORD"],
+        "use_tls": bool(_email.get("EMAIL_USE_TLS")), "use_ssl": bool(_email.get("EMAIL_USE_SSL")),
+        "timeout": env.int("EMAIL_TIMEOUT", default=30),
+    }
+elif _email["EMAIL_BACKEND"].endswith(".filebased.EmailBackend"):
+    _email_options = {"file_path": _email["EMAIL_FILE_PATH"] or str(BASE_DIR / "sent-mail")}
+else:
+    _email_options = {}
+if _email["EMAIL_BACKEND"] == "django.core.mail.backends.console.EmailBackend":
+    _email["EMAIL_BACKEND"] = "malls.alerts.console.EmailBackend"  # decoded, readable
+MAILERS = {"default": {"BACKEND": _email["EMAIL_BACKEND"], "OPTIONS": _email_options}}
+del _email, _email_options
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="GoQSystem <noreply@localhost>")
+SERVER_EMAIL = env.str("SERVER_EMAIL", default=DEFAULT_FROM_EMAIL)
+ALERTS_FROM_EMAIL = env.str("ALERTS_FROM_EMAIL", default=DEFAULT_FROM_EMAIL)
+# Where links in e-mails point: the address merchants open the app at.
+GOQ_BASE_URL = env.str("GOQ_BASE_URL", default="http://127.0.0.1:8000")
+# A "broken" or "fixed" e-mail waits this long, so a blip shorter than it sends nothing.
+ALERTS_SETTLE_SECONDS = env.int("ALERTS_SETTLE_SECONDS", default=300)
+# Reminders while a shop stays broken: the first after this many days, at most this many.
+ALERTS_REMIND_AFTER_DAYS = env.int("ALERTS_REMIND_AFTER_DAYS", default=3)
+ALERTS_MAX_REMINDERS = env.int("ALERTS_MAX_REMINDERS", default=2)
+# Attempts per e-mail before it is marked failed (back-off 1, 2, 4 ... min, at most 6 h).
+ALERTS_MAX_ATTEMPTS = env.int("ALERTS_MAX_ATTEMPTS", default=10)
+# --- end of e-mail alerts -----------------------------------------------------------------

@@ -10,4 +10,8 @@ class MallsConfig(AppConfig):
 
     def ready(self):
         from . import checks  # noqa: F401  (registers the checks)
+        from .alerts import admin as _alerts_admin  # noqa: F401  (alerts: admin pages)
+        from .makeshop import alerts as makeshop_alerts  # alerts: MakeShop's states and texts
         from .makeshop import provider  # noqa: F401  (registers MakeShop, see malls.providers)
+
+        makeshop_alerts.register()

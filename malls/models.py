@@ -453,4 +453,7 @@ class RateCounter(models.Model):
     def __str__(self):
         return f"{self.key}@{self.window}"
 
+
 from .makeshop.app.models import AppInstallationEvent, MakeShopAppInstallation  # noqa: E402,F401,I001
+
+from .alerts.models import AlertMessage, AlertPreference, ShopAlert  # noqa: E402,F401,I001

@@ -16,6 +16,8 @@ from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
 from . import crypto
+from .alerts.services import note_connection_change  # alerts hook
+from .alerts.states import state_of as alert_state  # alerts hook
 from .makeshop import Check, CheckResult, MakeShopClient, Outcome, Reason, get_client
 from .models import ChangeRecord, MakeShopConnection, MallShop, new_notification_token
 from .throttle import SlotWaitTimeout, makeshop_call_slot
@@ -302,6 +304,7 @@ def verify_connection(
         shop_id=connection.makeshop_shop_id, credentials=credentials, client=client
     )
     before = {name: getattr(connection, name) for name in ("status", "failed_check")}
+    alert_before = alert_state(connection)  # alerts hook
     _record_outcome(connection, verification, timezone.now())
     fields = [
         "status", "verified_at", "last_checked_at", "failing_since", "failed_check",
@@ -313,6 +316,8 @@ def verify_connection(
             pk=connection.pk, version=connection.version
         ).update(updated_at=timezone.now(), **{name: getattr(connection, name) for name in fields})
         changes = _status_changes(before, connection)
+        if written:  # alerts hook
+            note_connection_change(connection, alert_before, alert_state(connection))
         if written and changes:
             record_change(
                 shop=connection.shop, actor=actor, source=source, action="makeshop.verified",
@@ -407,6 +412,7 @@ def save_makeshop_settings(
 
     with transaction.atomic():
         target = _lock_for_edit(connection, expected_version)
+        alert_before = alert_state(target)  # alerts hook
         changes = _apply_settings(target, shop_id=shop_id, new_secrets=new_secrets)
         before = {"status": target.status}
         if verification is not None:
@@ -427,6 +433,7 @@ def save_makeshop_settings(
             ).exists():
                 raise ShopIdTakenError(shop_id) from exc
             raise ConcurrentEditError(str(target.pk)) from exc
+        note_connection_change(target, alert_before, alert_state(target))  # alerts hook
         record_change(
             shop=target.shop, actor=actor, source=source,
             action="makeshop.created" if is_new else "makeshop.settings_saved", changes=changes,
@@ -485,6 +492,7 @@ def stage_makeshop_settings(
     is_new = connection._state.adding
     with transaction.atomic():
         target = _lock_for_edit(connection, expected_version)
+        alert_before = alert_state(target)  # alerts hook
         changes = _apply_settings(target, shop_id=shop_id, new_secrets=new_secrets)
         # Only something MakeShop can check is marked 確認待ち: a shop ID without any
         # secret would otherwise stay pending for ever.
@@ -499,6 +507,7 @@ def stage_makeshop_settings(
             changes["status"] = [target.status, new_status]
             target.status = new_status
         target.save()
+        note_connection_change(target, alert_before, alert_state(target))  # alerts hook
         if changes:
             record_change(
                 shop=target.shop, actor=actor, source=source,

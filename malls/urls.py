@@ -1,6 +1,6 @@
 """Merchant screens: 各種設定 → モール詳細設定 → a shop's MakeShop settings."""
 
-from django.urls import path
+from django.urls import include, path
 from django.views.generic import RedirectView
 
 from . import views
@@ -28,4 +28,5 @@ urlpatterns = [
         views.makeshop_new_notification_url,
         name="makeshop_new_notification_url",
     ),
+    path("settings/alerts/", include("malls.alerts.urls")),  # alert e-mail choices
 ]

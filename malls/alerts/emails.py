@@ -1,0 +1,105 @@
+"""Subjects and bodies of alert e-mails, in the recipient's language.
+
+Everything here is built from the shop's names, the state's label and advice (the
+mall package's texts, the same as its screens) and links; nothing reads a secret, so
+no e-mail can carry one. Times are written in Japan time whatever the language.
+"""
+
+import re
+from dataclasses import dataclass
+from urllib.parse import urljoin
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import translation
+
+from . import states
+
+TOKYO = ZoneInfo("Asia/Tokyo")
+SUBJECT_PREFIX = "[GoQSystem] "
+
+
+def _tidy(body: str) -> str:
+    # Template tags leave blank lines where optional parts were left out.
+    return re.sub(r"\n{3,}", "\n\n", body).strip() + "\n"
+
+
+@dataclass(frozen=True, slots=True)
+class Rendered:
+    subject: str
+    body: str
+
+
+def absolute_url(path: str) -> str:
+    """``path`` under GOQ_BASE_URL: e-mails are read outside any request."""
+    return urljoin(settings.GOQ_BASE_URL.rstrip("/") + "/", path.lstrip("/"))
+
+
+def tokyo_time(moment) -> str:
+    return moment.astimezone(TOKYO).strftime("%Y-%m-%d %H:%M") if moment else ""
+
+
+def preferences_url() -> str:
+    return absolute_url(reverse("malls:alerts:preferences"))
+
+
+def _one_line(text: str) -> str:
+    # A subject is a header: a name with a line break must not start another header.
+    return " ".join(str(text).split())
+
+
+def render_shop_alert(*, kind: str, language: str, shop, state, opened_at, at,
+                      reminder_number: int = 0) -> Rendered:
+    """A "broken", "fixed" or "reminder" e-mail about ``shop`` for one recipient.
+
+    ``state`` is the connection's state the e-mail is about (for "fixed", the state
+    it was in while broken); ``at`` is when this happened.
+    """
+    provider = states.provider_for(shop.mall.code)
+    with translation.override(language):
+        description = provider.describe(state)
+        context = {
+            "kind": kind,
+            "shop_name": shop.name,
+            "store_name": shop.store.name,
+            "mall_name": shop.mall.name_en if language == "en" else shop.mall.name,
+            "label": description.label,
+            "advice": description.advice,
+            "opened_at": tokyo_time(opened_at),
+            "at": tokyo_time(at),
+            "reminder_number": reminder_number,
+            "shop_url": absolute_url(provider.shop_path(shop)),
+            "preferences_url": preferences_url(),
+        }
+        subject = render_to_string(f"alerts/email/{kind}_subject.txt", context)
+        body = render_to_string(f"alerts/email/{kind}.txt", context)
+    return Rendered(SUBJECT_PREFIX + _one_line(subject), _tidy(body))
+
+
+def render_digest(*, language: str, report) -> Rendered:
+    """The staff digest (see ``digest.DigestReport``) for one staff user."""
+    with translation.override(language):
+        causes = [
+            {
+                "label": states.provider_for(cause.mall_code).describe(cause.state).label,
+                "mall_name": cause.mall_names.get(language) or cause.mall_code,
+                "code": "/".join(part for part in (cause.state.check, cause.state.reason) if part),
+                "cause": cause,
+            }
+            for cause in report.causes
+        ]
+        context = {
+            "report": report,
+            "causes": causes,
+            "since": tokyo_time(report.since),
+            "until": tokyo_time(report.until),
+            "admin_url": absolute_url(
+                reverse("admin:malls_shopalert_changelist") + "?closed_at__isnull=True"
+            ),
+            "preferences_url": preferences_url(),
+        }
+        subject = render_to_string("alerts/email/digest_subject.txt", context)
+        body = render_to_string("alerts/email/digest.txt", context)
+    return Rendered(SUBJECT_PREFIX + _one_line(subject), _tidy(body))

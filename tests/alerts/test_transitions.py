@@ -1,0 +1,225 @@
+"""Which changes of a connection's state e-mail the store, through the real verification path
+(sandbox over HTTP) and a real SMTP server: one e-mail per transition, never a storm."""
+
+from datetime import timedelta
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from malls.alerts import outbox, states
+from malls.alerts.models import AlertMessage, AlertPreference, ShopAlert
+from malls.alerts.services import note_connection_change
+from malls.alerts.states import ConnectionState, Health
+from malls.models import MakeShopConnection
+from tests.factories import make_connection, make_shop, make_store
+
+from .helpers import (
+    enter_new_code,
+    member,
+    recheck,
+    reissue_code_in_makeshop,
+    sandbox,
+    working_shop,
+)
+
+pytestmark = pytest.mark.django_db(transaction=True)
+Kind = AlertMessage.Kind
+Delivery = AlertMessage.Status
+Status = MakeShopConnection.Status
+
+
+@pytest.fixture
+def makeshop(settings):
+    server = sandbox(settings)
+    yield server
+    server.shutdown()
+
+
+class TestClassification:
+    @pytest.mark.parametrize(
+        ("status", "reason", "health"),
+        [
+            ("verified", "", Health.WORKING),
+            ("verified", "token_rejected", Health.WORKING),  # a stale reason is ignored
+            ("rejected", "token_rejected", Health.NEEDS_MERCHANT),
+            ("rejected", "login_refused", Health.NEEDS_MERCHANT),
+            ("rejected", "not_enabled", Health.NEEDS_MERCHANT),
+            ("unverified", "unreadable", Health.NEEDS_MERCHANT),
+            ("unverified", "legacy_api_retired", Health.NEEDS_MERCHANT),
+            ("uninstalled", "", Health.NEEDS_MERCHANT),
+            ("unverified", "app_uninstalled", Health.NEEDS_MERCHANT),
+            ("unverified", "timeout", Health.NEITHER),
+            ("unverified", "maintenance", Health.NEITHER),
+            ("pending", "", Health.NEITHER),
+            ("unset", "", Health.NEITHER),
+            ("waiting_install", "", Health.NEITHER),
+            ("installed", "", Health.NEITHER),  # the app's token, not verified yet
+            ("unreachable", "", Health.NEITHER),
+            ("some_future_status", "", Health.NEITHER),
+        ],
+    )
+    def test_states_fall_in_three_kinds(self, status, reason, health):
+        assert states.classify(status, reason) == health
+
+    def test_a_mall_package_extends_the_table(self, monkeypatch):
+        monkeypatch.setattr(states, "BY_REASON", dict(states.BY_REASON))
+        monkeypatch.setattr(states, "BY_STATUS", dict(states.BY_STATUS))
+        states.register(statuses={"suspended": Health.NEEDS_MERCHANT},
+                        reasons={"shop_closed": Health.NEEDS_MERCHANT})
+        assert states.classify("suspended") == Health.NEEDS_MERCHANT
+        assert states.classify("unverified", "shop_closed") == Health.NEEDS_MERCHANT
+
+
+class TestBrokenAndFixed:
+    def test_a_shop_that_breaks_e_mails_each_member_once_however_often_it_fails(
+        self, smtp, makeshop
+    ):
+        connection = working_shop()
+        store = connection.shop.store
+        japanese = member(store)
+        english = member(store)
+        AlertPreference.objects.create(user=english, language="en")
+        member(store, email="")  # no address: nothing to send to
+        member(store, is_active=False)
+        opted_out = member(store)
+        AlertPreference.objects.create(user=opted_out, alerts_enabled=False)
+        member(make_store())  # another store's member hears nothing
+
+        reissue_code_in_makeshop(makeshop)
+        for _ in range(3):
+            connection = recheck(connection)
+            assert connection.status == Status.REJECTED
+
+        assert sorted(rcpt for mail in smtp.received for rcpt in mail.rcpt_tos) == sorted(
+            [japanese.email, english.email]
+        )
+        assert ShopAlert.objects.filter(shop=connection.shop, closed_at=None).count() == 1
+        ja_mail, = smtp.to(japanese.email)
+        en_mail, = smtp.to(english.email)
+        assert ja_mail.subject == "[GoQSystem] 本店ショップ: MakeShopとの接続が切れました"
+        assert en_mail.subject == (
+            "[GoQSystem] 本店ショップ: the connection to MakeShop stopped working"
+        )
+        shop_url = "https://goq.example" + reverse(
+            "malls:makeshop_settings", args=[connection.shop.pk]
+        )
+        assert shop_url in ja_mail.text and shop_url in en_mail.text
+        # The advice of the screen, in each language.
+        assert "注文データ連携 認証コード" in ja_mail.text and "変更" in ja_mail.text
+        assert "MakeShop did not accept this order data auth code" in en_mail.text
+        assert "(日本時間)" in ja_mail.text and "(Japan time)" in en_mail.text
+        assert ja_mail.message["Auto-Submitted"] == "auto-generated"
+
+    def test_a_fixed_shop_e_mails_once_that_it_works_again(self, smtp, makeshop):
+        connection = working_shop()
+        someone = member(connection.shop.store)
+        reissue_code_in_makeshop(makeshop)
+        recheck(connection)
+
+        connection = enter_new_code(connection)
+        recheck(connection)  # still fine: nothing more
+
+        kinds = [mail.subject for mail in smtp.to(someone.email)]
+        assert kinds == [
+            "[GoQSystem] 本店ショップ: MakeShopとの接続が切れました",
+            "[GoQSystem] 本店ショップ: MakeShopとの接続が復旧しました",
+        ]
+        assert not ShopAlert.objects.filter(closed_at=None).exists()
+        assert "復旧" in smtp.to(someone.email)[1].text
+
+    def test_a_shop_that_never_worked_is_not_an_alert(self, smtp, makeshop):
+        shop = make_shop()
+        someone = member(shop.store)
+        connection = make_connection(
+            shop=shop, makeshop_shop_id="alert-shop", order_auth_code="f" * 32,
+            password=None, product_auth_code=None,
+        )
+        assert recheck(connection).status == Status.REJECTED
+        assert not smtp.to(someone.email) and not ShopAlert.objects.exists()
+
+    def test_makeshop_down_is_not_a_break_but_a_rejection_after_it_is(self, smtp, makeshop,
+                                                                       settings):
+        connection = working_shop()
+        someone = member(connection.shop.store)
+        settings.MAKESHOP_API_BASE_URL = "http://127.0.0.1:9"  # nothing listens
+        assert recheck(connection).status == Status.UNVERIFIED
+        assert not smtp.received
+
+        settings.MAKESHOP_API_BASE_URL = makeshop.url
+        reissue_code_in_makeshop(makeshop)
+        assert recheck(connection).status == Status.REJECTED  # unverified -> rejected
+        assert len(smtp.to(someone.email)) == 1
+
+    def test_a_reason_change_while_broken_updates_the_alert_without_an_e_mail(self, smtp):
+        connection = make_connection(status=Status.VERIFIED, verified_at=timezone.now())
+        someone = member(connection.shop.store)
+        broken = ConnectionState("rejected", "token_rejected", "order_auth_code")
+        note_connection_change(connection, ConnectionState("verified"), broken)
+        note_connection_change(
+            connection, broken, ConnectionState("rejected", "login_refused", "password")
+        )
+        note_connection_change(connection, broken, ConnectionState("unverified", "timeout"))
+
+        alert = ShopAlert.objects.get()
+        assert (alert.status, alert.reason) == ("unverified", "timeout")
+        assert len(smtp.to(someone.email)) == 1
+
+
+    def test_an_uninstalled_app_says_what_to_do_in_both_languages(self, smtp):
+        connection = make_connection(status=Status.VERIFIED, verified_at=timezone.now())
+        japanese = member(connection.shop.store)
+        english = member(connection.shop.store)
+        AlertPreference.objects.create(user=english, language="en")
+        note_connection_change(connection, ConnectionState("verified"),
+                               ConnectionState("uninstalled"))
+        assert "アンインストールされました" in smtp.to(japanese.email)[0].text
+        assert "Install GoQ's app in MakeShop again" in smtp.to(english.email)[0].text
+
+    def test_a_caller_may_say_whether_the_shop_ever_worked(self, smtp):
+        connection = make_connection(status=Status.UNSET)
+        someone = member(connection.shop.store)
+        note_connection_change(connection, ConnectionState("installed"),
+                               ConnectionState("rejected", "token_rejected"), ever_worked=False)
+        assert not smtp.received
+        note_connection_change(connection, ConnectionState("unreachable"),
+                               ConnectionState("rejected", "token_rejected"), ever_worked=True)
+        assert len(smtp.to(someone.email)) == 1
+
+
+class TestFlapping:
+    """A shop flapping faster than ALERTS_SETTLE_SECONDS sends nothing until it settles."""
+
+    def setup_shop(self, settings):
+        settings.ALERTS_SETTLE_SECONDS = 600
+        connection = make_connection(status=Status.VERIFIED, verified_at=timezone.now())
+        return connection, member(connection.shop.store)
+
+    def test_a_blip_shorter_than_the_settle_time_sends_nothing(self, smtp, no_sender, settings):
+        connection, someone = self.setup_shop(settings)
+        working, broken = ConnectionState("verified"), ConnectionState("rejected", "x")
+        for _ in range(5):
+            note_connection_change(connection, working, broken)
+            note_connection_change(connection, broken, working)
+
+        outbox.send_due(now=timezone.now() + timedelta(hours=1))
+        assert not smtp.received
+        assert set(AlertMessage.objects.values_list("status", flat=True)) == {Delivery.CANCELLED}
+        assert not ShopAlert.objects.filter(closed_at=None).exists()
+
+    def test_broken_again_while_fixed_waits_keeps_the_first_alert(self, smtp, no_sender,
+                                                                   settings):
+        connection, someone = self.setup_shop(settings)
+        working, broken = ConnectionState("verified"), ConnectionState("rejected", "x")
+        start = timezone.now()
+        note_connection_change(connection, working, broken, now=start)
+        outbox.send_due(now=start + timedelta(minutes=11))  # "broken" is sent
+        note_connection_change(connection, broken, working, now=start + timedelta(minutes=20))
+        note_connection_change(connection, working, broken, now=start + timedelta(minutes=22))
+        outbox.send_due(now=start + timedelta(hours=2))
+
+        assert [mail.subject.split(": ")[-1] for mail in smtp.to(someone.email)] == [
+            "MakeShopとの接続が切れました"
+        ]
+        alert = ShopAlert.objects.get()
+        assert alert.closed_at is None and alert.opened_at == start
