@@ -9,7 +9,7 @@ stored text (rows keep ``failure_reason`` as text); unknown text is shown as is.
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from .api import Check, Reason
+from .api import LEGACY_CHECKS, Check, Reason
 
 CHECK_LABELS = {
     Check.ORDER_AUTH_CODE: _("Order data auth code"),
@@ -17,8 +17,9 @@ CHECK_LABELS = {
     Check.PASSWORD: _("Password"),
     Check.APP_TOKEN: _("MakeShop app token"),
 }
-# For ``MakeShopConnection.failed_check``.
-CHECK_CHOICES = [(check.value, label) for check, label in CHECK_LABELS.items()]
+# For ``MakeShopConnection.failed_check``: the legacy checks (the app token's verdict is
+# kept on its installation).
+CHECK_CHOICES = [(check.value, CHECK_LABELS[check]) for check in LEGACY_CHECKS]
 
 REASON_LABELS = {
     Reason.TOKEN_REJECTED: _("code refused"),
