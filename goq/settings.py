@@ -30,13 +30,14 @@ MAKESHOP_API_BASE_URL = env.str("MAKESHOP_API_BASE_URL", default="https://www.ma
 
 INSTALLED_APPS = [
     "malls",
-    "django.contrib.admin",
+    # The admin and django-tasks-db, as GoQ staff see them (malls/admin_site.py).
+    "malls.admin_site.GoQAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
-    "django_tasks_db",
+    "malls.admin_site.BackgroundJobsConfig",
 ]
 
 MIDDLEWARE = [

@@ -31,7 +31,7 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django_tasks_db.admin import DBTaskResultAdmin
 from django_tasks_db.models import DBTaskResult
 
-from . import services, tasks
+from . import connection_columns, overview_filters, services, tasks
 from .models import (
     ChangeRecord,
     MakeShopConnection,
@@ -467,12 +467,13 @@ class MakeShopConnectionAdmin(ValidOnlyAutocompleteMixin, admin.ModelAdmin):
     """Every MakeShop shop across stores: verification, application, history."""
 
     form = MakeShopConnectionAdminForm
+    # Fits 1,366 pixels: long texts are tooltips here, in full on the detail page.
     list_display = [
-        "store_name",
         "makeshop_shop_id",
+        "store_name",
         "verification",
-        "verified_at",
-        "problem",
+        connection_columns.last_verified,
+        connection_columns.failure,
         "application",
         "last_notification",
     ]
@@ -482,6 +483,10 @@ class MakeShopConnectionAdmin(ValidOnlyAutocompleteMixin, admin.ModelAdmin):
         "shop__application_status",
         "shop__mall",
         FailingForFilter,
+        # The overview's links (malls/overview.py) select shops through these.
+        overview_filters.BrokeWithinFilter,
+        overview_filters.FailureCauseFilter,
+        overview_filters.FailingCheckFilter,
     ]
     search_fields = ["makeshop_shop_id", "shop__store__name"]
     search_help_text = _("Store name or MakeShop shop ID")
