@@ -471,7 +471,7 @@ class MakeShopConnectionAdmin(ValidOnlyAutocompleteMixin, admin.ModelAdmin):
     list_display = [
         "makeshop_shop_id",
         "store_name",
-        "verification",
+        connection_columns.verification,
         connection_columns.last_verified,
         connection_columns.failure,
         "application",
@@ -504,7 +504,7 @@ class MakeShopConnectionAdmin(ValidOnlyAutocompleteMixin, admin.ModelAdmin):
         "secrets_summary",
         "verification_summary",
         "failed_check",
-        "failure_reason",
+        connection_columns.failure_reason,  # the reason in words, not its code
         "makeshop_message",
         "last_checked_at",
         "verified_at",
@@ -545,7 +545,8 @@ class MakeShopConnectionAdmin(ValidOnlyAutocompleteMixin, admin.ModelAdmin):
             secrets,
             (
                 _("Verification"),
-                {"fields": ["verification_summary", "failed_check", "failure_reason",
+                {"fields": ["verification_summary", "failed_check",
+                            connection_columns.failure_reason,
                             "makeshop_message", "last_checked_at", "verified_at",
                             "failing_since"]},
             ),

@@ -8,6 +8,7 @@ from django.contrib import admin
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.html import format_html
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from . import overview
@@ -33,3 +34,29 @@ def failure(connection):
     if not details:
         return label
     return format_html('<span class="goq-hint" title="{}">{}</span>', "\n".join(details), label)
+
+
+@admin.display(description=_("failure reason"))
+def failure_reason(connection):
+    """The reason in staff's words, with MakeShop's code for talking to MakeShop."""
+    if not connection.failure_reason:
+        return None
+    label = overview.reason_label(connection.failure_reason)
+    if label == connection.failure_reason:
+        return label
+    return f"{label} ({connection.failure_reason})"
+
+
+@admin.display(description=_("verification status"), ordering="status")
+def verification(connection):
+    """The status; a shop that worked before is in bold (its last success is the next column)."""
+    from .admin import is_broken
+
+    if not is_broken(connection):
+        return connection.get_status_display()
+    when = date_format(timezone.localtime(connection.verified_at), "SHORT_DATETIME_FORMAT")
+    return format_html(
+        '<strong class="goq-hint" title="{}">{}</strong>',
+        gettext("worked until %(when)s") % {"when": when},
+        connection.get_status_display(),
+    )

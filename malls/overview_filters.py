@@ -53,7 +53,7 @@ class FailingCheckFilter(admin.SimpleListFilter):
 class BrokeWithinFilter(admin.SimpleListFilter):
     """Shops that worked and have been rejected since a recent moment."""
 
-    title = _("broke")
+    title = _("when it broke")
     parameter_name = "broke_within"
 
     def lookups(self, request, model_admin):
