@@ -42,13 +42,18 @@ BROKEN = Q(status=Status.REJECTED, verified_at__isnull=False)
 NO_VALUE = "none"
 
 
+def reason_labels() -> dict:
+    """Failure reason code -> staff's words, from the one place that names reasons."""
+    from .admin import REASON_LABELS
+
+    return REASON_LABELS
+
+
 def reason_label(reason: str) -> str:
     """Staff's words for a failure reason code (MakeShop's raw code when we have none)."""
-    from .admin import REASON_LABELS  # the one place that names reasons, for now
-
     if not reason:
         return str(_("no reason given"))
-    return str(REASON_LABELS.get(reason, reason))
+    return str(reason_labels().get(reason, reason))
 
 
 def changelist_url(params: dict) -> str:

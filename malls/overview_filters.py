@@ -19,9 +19,7 @@ class FailureCauseFilter(admin.SimpleListFilter):
     parameter_name = "cause"
 
     def lookups(self, request, model_admin):
-        from .admin import REASON_LABELS  # the reasons staff have words for
-
-        return [(reason, overview.reason_label(reason)) for reason in REASON_LABELS]
+        return [(reason, overview.reason_label(reason)) for reason in overview.reason_labels()]
 
     def queryset(self, request, queryset):
         value = self.value()

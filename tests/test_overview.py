@@ -319,3 +319,50 @@ class TestIndexPage:
         assert "Tasks Database Backend" not in html
         assert "Task Results" not in html
         assert "バックグラウンドジョブ" in html
+
+
+class TestConnectionList:
+    """The list's compact columns and the texts Django leaves in English."""
+
+    CHANGELIST = reverse("admin:malls_makeshopconnection_changelist")
+
+    def test_a_row_names_the_failure_in_a_few_words_with_the_details_on_hover(self, client):
+        rejected(makeshop_shop_id="broken", makeshop_message="認証に失敗しました")
+        client.force_login(make_staff())
+
+        html = client.get(self.CHANGELIST).text
+
+        reason = overview.reason_label("token_rejected")
+        assert f"{Check.ORDER_AUTH_CODE.label}: {reason}" in html
+        assert 'title="認証に失敗しました\n' in html  # the message, then the likely cause
+
+    def test_the_change_form_gives_the_reason_in_words_and_makeshops_code(self, client):
+        connection = rejected(makeshop_shop_id="broken")
+        client.force_login(make_staff())
+
+        html = client.get(
+            reverse("admin:malls_makeshopconnection_change", args=[connection.pk])
+        ).text
+
+        assert f"{overview.reason_label('token_rejected')} (token_rejected)" in html
+
+    def test_the_actions_menu_and_filters_speak_japanese(self, client):
+        make_connection()
+        client.force_login(make_staff())
+
+        html = client.get(self.CHANGELIST).text
+
+        assert "- Select an option -" not in html
+        assert "- 選択してください -" in html
+        assert "失敗の原因 で絞り込む" in html
+
+    def test_a_reason_without_words_is_still_a_filter_value(self, client):
+        make_connection(makeshop_shop_id="down", status=Status.UNVERIFIED,
+                        failed_check=Check.ORDER_AUTH_CODE, failure_reason="http_503")
+        make_connection(makeshop_shop_id="old-failure", status=Status.PENDING,
+                        failed_check=Check.ORDER_AUTH_CODE, failure_reason="http_503")
+        client.force_login(make_staff())
+
+        response = client.get(self.CHANGELIST, {"cause": "http_503"})
+
+        assert [c.makeshop_shop_id for c in response.context["cl"].result_list] == ["down"]
