@@ -9,9 +9,6 @@ Prints, for each size, the median time and the query count of one changelist pag
     comparison the brief suggested.
 The ratio ours / plain is the figure to watch (goal <= 2); the query count must be the
 same at both sizes. A filtered and a searched page are timed at the larger size too.
-The admin's index, which holds the staff overview (counts and the 30-day chart read from
-the history; each shop has one or two status changes recorded), is timed at both sizes;
-its query count must not grow either.
 
 Usage: .venv/bin/python bench/admin.py [--rows 100000] [--small 1000] [--repeat 15]
 Uses a throw-away test database (SQLite unless DATABASE_URL says otherwise); secrets
@@ -109,37 +106,7 @@ def add_rows(target: int) -> None:
                 last_notification_kind="new_order" if n % 3 else "",
             ))
         MakeShopConnection.objects.bulk_create(connections)
-        _add_history(shops, connections, now)
     _analyze()
-
-
-def _add_history(shops, connections, now):
-    """Each shop's status changes, as the services record them, over the last 40 days."""
-    from malls.models import ChangeRecord
-
-    # Dated in the past on purpose: the column is auto_now_add for everyone else.
-    at = ChangeRecord._meta.get_field("at")
-    at.auto_now_add = False
-    try:
-        records = []
-        for shop, connection in zip(shops, connections, strict=True):
-            if connection.verified_at is None:
-                continue
-            status = connection.status
-            records.append(ChangeRecord(
-                shop=shop, source="task", action="makeshop.verified",
-                at=connection.verified_at - timedelta(days=shop.pk % 35),
-                changes={"status": ["unset", "verified"]},
-            ))
-            if status != "verified":
-                records.append(ChangeRecord(
-                    shop=shop, source="task", action="makeshop.verified",
-                    at=connection.failing_since or now - timedelta(hours=shop.pk % 200),
-                    changes={"status": ["verified", status]},
-                ))
-        ChangeRecord.objects.bulk_create(records)
-    finally:
-        at.auto_now_add = True
 
 
 def _analyze():
@@ -203,7 +170,6 @@ def main():
             "ours": "/admin/malls/makeshopconnection/",
             "plain": "/plain/malls/makeshopconnection/",
             "plain shops": "/plain/malls/mallshop/",
-            "overview": "/admin/",
         }
         print(f"database: {connection.vendor}; one page = 100 rows; median of {args.repeat}")
         results = {}
@@ -235,11 +201,6 @@ def main():
         verdict = "constant" if small_q == large_q else "GROWS"
         print(f"\nqueries per page: {small_q} at {args.small:,}, {large_q} at {args.rows:,}"
               f" ({verdict})")
-        small_q = results[args.small, "overview"][1]
-        large_q = results[args.rows, "overview"][1]
-        verdict = "constant" if small_q == large_q else "GROWS"
-        print(f"queries of the overview: {small_q} at {args.small:,}, {large_q} at "
-              f"{args.rows:,} ({verdict})")
     finally:
         connection.close()
         connection.creation.destroy_test_db(test_name, verbosity=0)

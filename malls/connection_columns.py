@@ -24,13 +24,13 @@ def last_verified(connection):
 @admin.display(description=_("cause of failure"), ordering="failure_reason")
 def failure(connection):
     """"Order data auth code: code refused"; MakeShop's message and the advice on hover."""
-    from .admin import likely_cause  # the advice staff read on the connection's page
-
     if connection.status not in overview.FAILING or not connection.failed_check:
         return ""
     reason = overview.reason_label(connection.failure_reason)
     label = f"{connection.get_failed_check_display()}: {reason}"
-    details = [text for text in (connection.makeshop_message, likely_cause(connection)) if text]
+    details = [
+        text for text in (connection.makeshop_message, overview.likely_cause(connection)) if text
+    ]
     if not details:
         return label
     return format_html('<span class="goq-hint" title="{}">{}</span>', "\n".join(details), label)
@@ -50,9 +50,7 @@ def failure_reason(connection):
 @admin.display(description=_("verification status"), ordering="status")
 def verification(connection):
     """The status; a shop that worked before is in bold (its last success is the next column)."""
-    from .admin import is_broken
-
-    if not is_broken(connection):
+    if not overview.is_broken(connection):
         return connection.get_status_display()
     when = date_format(timezone.localtime(connection.verified_at), "SHORT_DATETIME_FORMAT")
     return format_html(

@@ -42,8 +42,13 @@ BROKEN = Q(status=Status.REJECTED, verified_at__isnull=False)
 NO_VALUE = "none"
 
 
+# --- Staff's words for MakeShop's verdicts ----------------------------------------------
+# Read from malls.admin, which names them today; the only imports of it in the overview's
+# modules (overview_filters and connection_columns come through here).
+
+
 def reason_labels() -> dict:
-    """Failure reason code -> staff's words, from the one place that names reasons."""
+    """Failure reason code -> staff's words."""
     from .admin import REASON_LABELS
 
     return REASON_LABELS
@@ -54,6 +59,20 @@ def reason_label(reason: str) -> str:
     if not reason:
         return str(_("no reason given"))
     return str(reason_labels().get(reason, reason))
+
+
+def is_broken(connection) -> bool:
+    """Verified once, rejected now (``BROKEN`` for one row)."""
+    from .admin import is_broken
+
+    return is_broken(connection)
+
+
+def likely_cause(connection) -> str:
+    """Staff's one-line guess at why a shop that worked is now rejected ("" otherwise)."""
+    from .admin import likely_cause
+
+    return likely_cause(connection)
 
 
 def changelist_url(params: dict) -> str:
