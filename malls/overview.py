@@ -14,7 +14,6 @@ from urllib.parse import urlencode
 
 from django.db.models import Count, Q
 from django.db.models.fields.json import KT
-from django.db.models.functions import TruncDate
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -238,51 +237,60 @@ def daily_series(
 
     A day's value is the number of shops in each state at the end of that day in the
     site's time zone (Asia/Tokyo); today's is the state now. It is worked out
-    backwards: start from today's ``counts`` and undo, day by day, the status changes
-    the history recorded (``ChangeRecord.changes["status"] == [old, new]``). One
-    grouped query, whatever the number of shops or changes. A shop with no recorded
-    change is taken to have been in its current state all along; a deleted connection
-    counts until its deletion only if the deletion recorded its status.
+    backwards: a day's state is today's ``counts`` with every status change recorded
+    after that day's end undone (``ChangeRecord.changes["status"] == [old, new]``).
+    One query, whatever the number of shops or changes: the changes are grouped by
+    (old, new) with one count per day's end. Day ends are computed here, so the
+    database compares timestamps only (no per-row time-zone arithmetic). A shop with
+    no recorded change is taken to have been in its current state all along; a
+    deleted connection counts until its deletion only if the deletion recorded its
+    status.
     """
     now = now or timezone.now()
     zone = timezone.get_default_timezone()
     today = timezone.localdate(now, zone)
-    first = today - timedelta(days=days - 1)
-    # Changes made after the end of the first day are the ones to undo.
-    since = datetime.combine(first + timedelta(days=1), time.min, tzinfo=zone)
-    changes = (
-        ChangeRecord.objects.filter(at__gte=since, at__lte=now, changes__has_key="status")
-        .order_by()
-        .annotate(
-            day=TruncDate("at", tzinfo=zone),
-            old=KT("changes__status__0"),
-            new=KT("changes__status__1"),
+    listed = [today - timedelta(days=offset) for offset in range(days - 1, -1, -1)]
+    # The end of each listed day but today: midnight (Tokyo) that starts the next day.
+    ends = {
+        day: datetime.combine(day + timedelta(days=1), time.min, tzinfo=zone)
+        for day in listed[:-1]
+    }
+    after = {f"after_{index}": day for index, day in enumerate(ends)}
+    undone: dict[date, Counter] = {day: Counter() for day in ends}
+    if ends:
+        rows = (
+            ChangeRecord.objects.filter(at__gte=min(ends.values()), changes__has_key="status")
+            .order_by()
+            .annotate(old=KT("changes__status__0"), new=KT("changes__status__1"))
+            .values("old", "new")
+            .annotate(**{
+                name: Count("pk", filter=Q(at__gte=ends[day])) for name, day in after.items()
+            })
         )
-        .values("day", "old", "new")
-        .annotate(n=Count("pk"))
-    )
-    # net[day][status]: how much that day's changes added to each status.
-    net: dict[date, Counter] = {}
-    for row in changes:
-        day_net = net.setdefault(row["day"], Counter())
-        if row["old"]:
-            day_net[row["old"]] -= row["n"]
-        if row["new"]:
-            day_net[row["new"]] += row["n"]
+        for row in rows:
+            for name, day in after.items():
+                if row["old"]:
+                    undone[day][row["old"]] += row[name]
+                if row["new"]:
+                    undone[day][row["new"]] -= row[name]
 
-    state = Counter({status.value: counts[status.value] for status in Status})
+    current = Counter({status.value: counts[status.value] for status in Status})
     points = []
-    for offset in range(days):
-        day = today - timedelta(days=offset)
+    for day in listed:
+        state = current if day == today else _undo(current, undone[day])
         points.append(
             Day(day, **{
                 series: sum(state[status] for status in statuses)
                 for series, statuses in SERIES.items()
             })
         )
-        state.subtract(net.get(day, Counter()))
-    points.reverse()
     return points
+
+
+def _undo(current: Counter, undone: Counter) -> Counter:
+    state = Counter(current)
+    state.update(undone)  # update() adds, keeping negative counts (unlike +)
+    return state
 
 
 # --- All of it ----------------------------------------------------------------------------
