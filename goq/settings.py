@@ -41,13 +41,14 @@ MAKESHOP_APP_WEBHOOK_SECRET = env.str("MAKESHOP_APP_WEBHOOK_SECRET", default="")
 INSTALLED_APPS = [
     "goq",  # before axes: its sign-in commands and admin labels take precedence
     "malls",
-    "django.contrib.admin",
+    # The admin and django-tasks-db, as GoQ staff see them (malls/admin_site.py).
+    "malls.admin_site.GoQAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
-    "django_tasks_db",
+    "malls.admin_site.BackgroundJobsConfig",  # django_tasks_db
     "goq.apps.SigninLimitsConfig",  # django-axes
 ]
 

@@ -31,7 +31,7 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django_tasks_db.admin import DBTaskResultAdmin
 from django_tasks_db.models import DBTaskResult
 
-from . import services, tasks
+from . import connection_columns, overview_filters, services, tasks
 from .makeshop.verdicts import likely_cause, reason_label
 from .models import (
     ChangeRecord,
@@ -431,12 +431,13 @@ class MakeShopConnectionAdmin(ValidOnlyAutocompleteMixin, admin.ModelAdmin):
     """Every MakeShop shop across stores: verification, application, history."""
 
     form = MakeShopConnectionAdminForm
+    # Fits 1,366 pixels: long texts are tooltips here, in full on the detail page.
     list_display = [
-        "store_name",
         "makeshop_shop_id",
-        "verification",
-        "verified_at",
-        "problem",
+        "store_name",
+        connection_columns.verification,
+        connection_columns.last_verified,
+        connection_columns.failure,
         "application",
         "last_notification",
     ]
@@ -446,6 +447,10 @@ class MakeShopConnectionAdmin(ValidOnlyAutocompleteMixin, admin.ModelAdmin):
         "shop__application_status",
         "shop__mall",
         FailingForFilter,
+        # The overview's links (malls/overview.py) select shops through these.
+        overview_filters.BrokeWithinFilter,
+        overview_filters.FailureCauseFilter,
+        overview_filters.FailingCheckFilter,
     ]
     search_fields = ["makeshop_shop_id", "shop__store__name"]
     search_help_text = _("Store name or MakeShop shop ID")
@@ -463,7 +468,7 @@ class MakeShopConnectionAdmin(ValidOnlyAutocompleteMixin, admin.ModelAdmin):
         "secrets_summary",
         "verification_summary",
         "failed_check",
-        "failure_reason",
+        connection_columns.failure_reason,  # the reason in words, not its code
         "makeshop_message",
         "last_checked_at",
         "verified_at",
@@ -504,7 +509,8 @@ class MakeShopConnectionAdmin(ValidOnlyAutocompleteMixin, admin.ModelAdmin):
             secrets,
             (
                 _("Verification"),
-                {"fields": ["verification_summary", "failed_check", "failure_reason",
+                {"fields": ["verification_summary", "failed_check",
+                            connection_columns.failure_reason,
                             "makeshop_message", "last_checked_at", "verified_at",
                             "failing_since"]},
             ),

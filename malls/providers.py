@@ -17,7 +17,9 @@ A provider has:
   ``message``, ``ok``; see ``VerificationResult``) and never raises. The caller
   spaces the calls (``malls.throttle``) and must not hold a transaction open.
 - ``reason_label(reason)``, ``check_label(check)``, ``advice(check, reason,
-  *, rejected)``: what staff and merchants read about a verdict, translated.
+  *, rejected)``: what staff and merchants read about a verdict, translated;
+  ``reason_labels()`` every reason the mall can give with its label (staff filters),
+  ``likely_cause(connection)`` staff's guess at why a shop that worked is refused.
 - ``parse_notification(*sources)``: read one update notification from its
   parameter sources (path, body, query; earliest wins) into a ``Notification``
   (with a ``NotificationKind``), raising ``MalformedNotification`` for values the
@@ -104,6 +106,10 @@ class MallProvider(Protocol):
     def check_label(self, check: str) -> str: ...
 
     def reason_label(self, reason: str) -> str: ...
+
+    def reason_labels(self) -> dict[str, str]: ...
+
+    def likely_cause(self, connection) -> str: ...
 
     def advice(self, check: str | None, reason: str | None, *, rejected: bool) -> str: ...
 

@@ -26,6 +26,12 @@ class MakeShopProvider:
     def reason_label(self, reason: str) -> str:
         return verdicts.reason_label(reason)
 
+    def reason_labels(self) -> dict[str, str]:
+        return {reason.value: label for reason, label in verdicts.REASON_LABELS.items()}
+
+    def likely_cause(self, connection) -> str:
+        return verdicts.likely_cause(connection)
+
     def advice(self, check: str | None, reason: str | None, *, rejected: bool) -> str:
         return verdicts.advice(check, reason, rejected=rejected)
 

@@ -1,0 +1,60 @@
+"""Compact columns for staff's MakeShop connection list, so that it fits a 1,366-pixel screen.
+
+A row says what failed in a few words; MakeShop's full message and the likely cause
+are a tooltip here and stay in full on the connection's page.
+"""
+
+from django.contrib import admin
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.html import format_html
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+
+from . import overview
+
+
+@admin.display(description=_("last verified at"), ordering="verified_at")
+def last_verified(connection):
+    if connection.verified_at is None:
+        return None  # the list's empty mark
+    return date_format(timezone.localtime(connection.verified_at), "SHORT_DATETIME_FORMAT")
+
+
+@admin.display(description=_("cause of failure"), ordering="failure_reason")
+def failure(connection):
+    """"Order data auth code: code refused"; MakeShop's message and the advice on hover."""
+    if connection.status not in overview.FAILING or not connection.failed_check:
+        return ""
+    reason = overview.reason_label(connection.failure_reason)
+    label = f"{connection.get_failed_check_display()}: {reason}"
+    details = [
+        text for text in (connection.makeshop_message, overview.likely_cause(connection)) if text
+    ]
+    if not details:
+        return label
+    return format_html('<span class="goq-hint" title="{}">{}</span>', "\n".join(details), label)
+
+
+@admin.display(description=_("failure reason"))
+def failure_reason(connection):
+    """The reason in staff's words, with MakeShop's code for talking to MakeShop."""
+    if not connection.failure_reason:
+        return None
+    label = overview.reason_label(connection.failure_reason)
+    if label == connection.failure_reason:
+        return label
+    return f"{label} ({connection.failure_reason})"
+
+
+@admin.display(description=_("verification status"), ordering="status")
+def verification(connection):
+    """The status; a shop that worked before is in bold (its last success is the next column)."""
+    if not overview.is_broken(connection):
+        return connection.get_status_display()
+    when = date_format(timezone.localtime(connection.verified_at), "SHORT_DATETIME_FORMAT")
+    return format_html(
+        '<strong class="goq-hint" title="{}">{}</strong>',
+        gettext("worked until %(when)s") % {"when": when},
+        connection.get_status_display(),
+    )
