@@ -145,7 +145,7 @@ def cause_figures() -> list[Figure]:
         .values("failure_reason", "failed_check")
         .annotate(n=Count("pk"))
     )
-    checks = dict(MakeShopConnection.Check.choices)
+    checks = dict(MakeShopConnection._meta.get_field("failed_check").choices)
     figures = [
         Figure(
             f"cause:{row['failure_reason']}:{row['failed_check']}",

@@ -38,7 +38,7 @@ class FailingCheckFilter(admin.SimpleListFilter):
     parameter_name = "check"
 
     def lookups(self, request, model_admin):
-        return MakeShopConnection.Check.choices
+        return MakeShopConnection._meta.get_field("failed_check").choices
 
     def queryset(self, request, queryset):
         value = self.value()

@@ -1,8 +1,12 @@
 """Fixtures shared across the test tree."""
 
+from pathlib import Path
+
 import pytest
 
 from malls.makeshop.sandbox import make_server
+
+BROWSER_TESTS = Path(__file__).resolve().parent / "browser"
 
 
 @pytest.fixture
@@ -12,3 +16,10 @@ def makeshop_sandbox(settings):
     settings.MAKESHOP_API_BASE_URL = server.url
     yield server
     server.shutdown()
+
+
+def pytest_collection_modifyitems(items):
+    """Browser tests run last: Playwright's sync API keeps an event loop running in the
+    main thread for the whole session, and any later test that drives async code from
+    that thread (the ASGI entry point's) would find the loop taken."""
+    items.sort(key=lambda item: item.path.is_relative_to(BROWSER_TESTS))

@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from malls import overview, overview_chart, services
+from malls.makeshop.verdicts import check_label
 from malls.models import ChangeRecord, MakeShopConnection, MallShop
 
 from .admin_factories import make_staff
@@ -102,7 +103,7 @@ class TestCounts:
         }
         first = figures[0]
         assert first.count == 2
-        assert str(Check.ORDER_AUTH_CODE.label) in first.label
+        assert check_label(Check.ORDER_AUTH_CODE) in first.label
         assert overview.reason_label("token_rejected") in first.label
         assert sum(f.count for f in figures) == 5
 
@@ -335,7 +336,7 @@ class TestConnectionList:
         html = client.get(self.CHANGELIST).text
 
         reason = overview.reason_label("token_rejected")
-        assert f"{Check.ORDER_AUTH_CODE.label}: {reason}" in html
+        assert f"{check_label(Check.ORDER_AUTH_CODE)}: {reason}" in html
         assert 'title="認証に失敗しました\n' in html  # the message, then the likely cause
 
     def test_the_change_form_gives_the_reason_in_words_and_makeshops_code(self, client):
