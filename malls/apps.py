@@ -1,4 +1,4 @@
-"""App configuration: registers the system checks."""
+"""App configuration: registers the system checks and the background jobs."""
 
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
@@ -9,4 +9,6 @@ class MallsConfig(AppConfig):
     verbose_name = _("Mall settings")
 
     def ready(self):
-        from . import checks  # noqa: F401  (registers the checks)
+        # Imported for their side effects: the checks register themselves, and the
+        # tasks hand their jobs to services.queue.
+        from . import checks, tasks  # noqa: F401

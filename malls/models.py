@@ -396,12 +396,13 @@ class OrderRefreshRequest(models.Model):
 
 
 class ChangeRecord(models.Model):
-    """Who changed what on a shop, and through which door.
+    """Who changed what on a store or one of its shops, and through which door.
 
-    Secrets appear only as "changed", never with a value. Kept by hand rather than by
-    django-simple-history or django-auditlog: both copy field values into their
-    tables (simple-history every column, auditlog at best half-masked), which would
-    keep old secrets around.
+    Written only by ``malls.services``, one entry per change. Secrets appear only as
+    "changed", never with a value. An entry names an action taken through a door, not
+    a row diff, which is why it is kept by hand rather than by django-simple-history
+    or django-auditlog. A shop's entries outlive the shop (``shop`` becomes empty,
+    ``store`` stays); store-wide changes such as memberships have no shop.
     """
 
     class Source(models.TextChoices):
@@ -411,8 +412,12 @@ class ChangeRecord(models.Model):
         TASK = "task", _("Background job")
         NOTIFICATION = "notification", _("Update notification")
 
+    store = models.ForeignKey(
+        Store, on_delete=models.CASCADE, related_name="changes", verbose_name=_("store")
+    )
     shop = models.ForeignKey(
-        MallShop, on_delete=models.CASCADE, related_name="changes", verbose_name=_("mall shop")
+        MallShop, on_delete=models.SET_NULL, null=True, blank=True, related_name="changes",
+        verbose_name=_("mall shop"),
     )
     at = models.DateTimeField(_("at"), auto_now_add=True, db_index=True)
     actor = models.ForeignKey(
@@ -427,7 +432,10 @@ class ChangeRecord(models.Model):
         verbose_name = _("change record")
         verbose_name_plural = _("change records")
         ordering = ["-at", "-pk"]
-        indexes = [models.Index(fields=["shop", "-at"], name="change_shop_recent")]
+        indexes = [
+            models.Index(fields=["shop", "-at"], name="change_shop_recent"),
+            models.Index(fields=["store", "-at"], name="change_store_recent"),
+        ]
 
     def __str__(self):
         return f"{self.at:%Y-%m-%d %H:%M} {self.action}"

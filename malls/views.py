@@ -320,8 +320,9 @@ def makeshop_add(request):
     mall = get_object_or_404(Mall, code=Mall.MAKESHOP)
     form = AddMakeShopShopForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
-        shop = MallShop.objects.create(
-            store=request.store, mall=mall, name=form.cleaned_data["name"]
+        shop = services.add_shop(
+            store=request.store, mall=mall, name=form.cleaned_data["name"], actor=request.user,
+            source=ChangeRecord.Source.MERCHANT,
         )
         return redirect("malls:makeshop_settings", shop_pk=shop.pk)
     return render(request, "malls/makeshop_add.html", {"form": form})
