@@ -33,6 +33,7 @@ from django_tasks_db.models import DBTaskResult
 
 from . import services
 from .models import (
+    UNREADABLE_REASON,
     ChangeRecord,
     MakeShopConnection,
     Mall,
@@ -118,6 +119,11 @@ def likely_cause(connection) -> str:
     """Staff's one-line guess at why a shop that worked is now rejected."""
     if not is_broken(connection):
         return ""
+    if connection.failure_reason == UNREADABLE_REASON:
+        return gettext(
+            "A saved secret can no longer be decrypted (a retired key, or damaged data): the "
+            "merchant must enter it again."
+        )
     if connection.failure_reason == "not_enabled":
         return gettext("MakeShop seems to have withdrawn the shop's API use.")
     if connection.failed_check == MakeShopConnection.Check.PASSWORD:
@@ -136,6 +142,7 @@ REASON_LABELS = {
     "rate_limited": _("MakeShop asked us to slow down"),
     "busy": _("shop busy with other calls"),
     "timeout": _("no answer in time"),
+    "unreadable": _("saved value unreadable: must be entered again"),
 }
 
 

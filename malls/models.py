@@ -15,6 +15,10 @@ from .fields import EncryptedSecretField
 
 SHOP_ID_MAX_LENGTH = 64
 
+# The failure reason a verification records for a secret it could not decrypt
+# (``malls.services.verification.UNREADABLE``); lists read it without decrypting.
+UNREADABLE_REASON = "unreadable"
+
 # MakeShop shop IDs are ASCII letters, digits, '-' and '_'. Nothing else is accepted, so a
 # shop ID can never change the shape of a URL or a query string we send to MakeShop.
 validate_makeshop_shop_id = RegexValidator(
@@ -263,7 +267,8 @@ class MakeShopConnection(models.Model):
 
     @property
     def has_unreadable_secret(self) -> bool:
-        return any(
+        """A secret cannot be decrypted now, or the last verification found one that could not."""
+        return self.failure_reason == UNREADABLE_REASON or any(
             self.secret_state(name).state == SecretState.UNREADABLE for name in self.SECRET_FIELDS
         )
 

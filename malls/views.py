@@ -25,7 +25,15 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from . import crypto, services
 from .forms import AddMakeShopShopForm, MakeShopSettingsForm, advice_for
-from .models import ChangeRecord, MakeShopConnection, Mall, MallShop, NotificationEvent, Store
+from .models import (
+    UNREADABLE_REASON,
+    ChangeRecord,
+    MakeShopConnection,
+    Mall,
+    MallShop,
+    NotificationEvent,
+    Store,
+)
 from .notifications import notification_path
 
 CURRENT_STORE_SESSION_KEY = "malls.current_store"
@@ -230,7 +238,7 @@ class ListedConnection:
         # page decrypts, and so catches any other damage too.
         return cls(
             *(values[key] for key in _LISTED_KEYS),
-            has_unreadable_secret=any(
+            has_unreadable_secret=values["makeshop__failure_reason"] == UNREADABLE_REASON or any(
                 token is not None and token.kid not in keyring.keys
                 for token in (values[key] for key in _SECRET_KEYS)
             ),

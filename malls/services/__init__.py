@@ -57,6 +57,7 @@ from .settings import (
 from .shops import add_shop, delete_shop, edit_shop
 from .verification import (
     CHECK_ORDER,
+    UNREADABLE,
     VERIFICATION_FRESH_FOR,
     Verification,
     check_makeshop_credentials,
@@ -70,6 +71,7 @@ __all__ = [
     "ROTATION_BATCH_SIZE",
     "SECRET_CHANGED",
     "STALLED_AFTER",
+    "UNREADABLE",
     "VERIFICATION_FRESH_FOR",
     "ConcurrentEditError",
     "CredentialsHealth",

@@ -31,6 +31,8 @@ from .verification import (
     is_fresh,
     record_outcome,
     saved_secret,
+    unreadable_checks,
+    unreadable_verification,
 )
 
 Status = MakeShopConnection.Status
@@ -144,7 +146,18 @@ def _credentials_to_check(connection, *, shop_id, new_secrets, now) -> dict[Chec
 
 @sensitive_variables()
 def _ask_makeshop(connection, shop_id, new_secrets, client) -> Verification | None:
-    """Ask MakeShop about what would change; None when nothing needs asking."""
+    """Ask MakeShop about what would change; None when nothing needs asking.
+
+    A saved secret that cannot be read and is not being replaced fails at once: the
+    settings would otherwise be saved as verified without it ever being checked.
+    """
+    if not connection._state.adding:
+        unreadable = [
+            check for check in unreadable_checks(connection)
+            if not new_secrets.get(_CHECK_FIELD[check])
+        ]
+        if unreadable:
+            return unreadable_verification(unreadable)
     credentials = _credentials_to_check(
         connection, shop_id=shop_id, new_secrets=new_secrets, now=timezone.now()
     )
@@ -213,11 +226,15 @@ def _mark_for_later(target, to_check: bool, *, no_verdict: bool) -> bool:
     """Set the status of settings MakeShop will be asked about later; True to queue a job.
 
     Only something MakeShop can check is marked 確認待ち: settings without any secret
-    would otherwise stay pending for ever, so they are 未設定.
+    would otherwise stay pending for ever, so they are 未設定. A secret that is set but
+    unreadable counts as something to check: the job records that it must be entered
+    again.
     """
-    if not any(saved_secret(target, name) for name in MakeShopConnection.SECRET_FIELDS):
+    if not any(target.__dict__.get(name) for name in MakeShopConnection.SECRET_FIELDS):
         target.status = Status.UNSET
         return False
+    if unreadable_checks(target):
+        to_check = True
     if not to_check:
         return False
     target.status = Status.UNVERIFIED if no_verdict else Status.PENDING

@@ -15,7 +15,7 @@ from django.views.decorators.debug import sensitive_variables
 
 from .. import crypto
 from ..makeshop import Check, CheckResult, MakeShopClient, Outcome, get_client
-from ..models import ChangeRecord, MakeShopConnection
+from ..models import UNREADABLE_REASON, ChangeRecord, MakeShopConnection
 from ..throttle import SlotWaitTimeout, makeshop_call_slot
 from .history import field_changes, record_change
 
@@ -29,6 +29,11 @@ _CHECK_FIELD = {
     Check.PRODUCT_AUTH_CODE: "product_auth_code",
     Check.PASSWORD: "password",
 }
+
+# The reason recorded when a saved secret cannot be decrypted (a key no longer
+# configured, a damaged or swapped ciphertext): its check fails, and the merchant must
+# enter it again. Never skipped: a connection with such a secret is never "verified".
+UNREADABLE = UNREADABLE_REASON
 
 # What a verification writes on the connection (and nothing else).
 OUTCOME_FIELDS = (
@@ -75,6 +80,26 @@ class Verification:
 
 def _busy_result(check: Check) -> CheckResult:
     return CheckResult(check=check, outcome=Outcome.UNREACHABLE, reason="busy")
+
+
+def _unreadable_result(check: Check) -> CheckResult:
+    return CheckResult(check=check, outcome=Outcome.REJECTED, reason=UNREADABLE)
+
+
+def unreadable_verification(checks) -> Verification:
+    """The verdict on saved secrets nobody can read: each one's check fails, no call made."""
+    return Verification(results={check: _unreadable_result(check) for check in checks})
+
+
+def unreadable_checks(connection) -> list[Check]:
+    """The checks whose saved secret is set but cannot be decrypted."""
+    unreadable = []
+    for check in CHECK_ORDER:
+        try:
+            getattr(connection, _CHECK_FIELD[check])
+        except crypto.DecryptionError:
+            unreadable.append(check)
+    return unreadable
 
 
 def is_fresh(connection, name: str, now) -> bool:
@@ -177,21 +202,29 @@ def verify_connection(
     changed the settings while MakeShop was answering (same ``version``);
     otherwise it describes credentials that no longer exist and is dropped.
     Returns None when there is nothing to verify (no shop ID or no secrets).
+
+    A saved secret that cannot be decrypted fails its check (``UNREADABLE``) and
+    MakeShop is not asked at all: the connection is recorded as rejected, never
+    verified, until the merchant enters the secret again.
     """
     if not connection.makeshop_shop_id:
         return None
-    now = timezone.now()
-    credentials = {}
-    for check in CHECK_ORDER:
-        name = _CHECK_FIELD[check]
-        secret = saved_secret(connection, name)
-        if secret and (force or not is_fresh(connection, name, now)):
-            credentials[check] = secret
-    if not credentials:
-        return None
-    verification = check_makeshop_credentials(
-        shop_id=connection.makeshop_shop_id, credentials=credentials, client=client
-    )
+    unreadable = unreadable_checks(connection)
+    if unreadable:
+        verification = unreadable_verification(unreadable)
+    else:
+        now = timezone.now()
+        credentials = {}
+        for check in CHECK_ORDER:
+            name = _CHECK_FIELD[check]
+            secret = saved_secret(connection, name)
+            if secret and (force or not is_fresh(connection, name, now)):
+                credentials[check] = secret
+        if not credentials:
+            return None
+        verification = check_makeshop_credentials(
+            shop_id=connection.makeshop_shop_id, credentials=credentials, client=client
+        )
     before = {name: getattr(connection, name) for name in ("status", "failed_check")}
     record_outcome(connection, verification, timezone.now())
     with transaction.atomic():
