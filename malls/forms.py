@@ -64,6 +64,15 @@ ADVICE = {
         "settings. GoQ will check again later."
     ),
     "unreachable": _("MakeShop could not be reached. GoQ will check again later."),
+    # Set by malls.services.shop_ids (not MakeShop's words).
+    "shop_id_released": _(
+        "MakeShop did not confirm this shop ID for this shop, so GoQ set it aside. Check the "
+        "shop ID and save the settings again."
+    ),
+    "shop_id_taken": _(
+        "This shop ID cannot be connected to this shop. If it is your shop's ID, contact "
+        "GoQ support."
+    ),
     "unexpected": _(
         "MakeShop gave an answer GoQ did not expect. GoQ will check again later; if this "
         "goes on, contact GoQ support."
@@ -117,9 +126,11 @@ class MakeShopSettingsForm(forms.Form):
             "was opened. Nothing was saved. Reload the page to see the current settings, then "
             "make your change again."
         ),
+        # Shown only after MakeShop accepted the settings, and says nothing of who
+        # uses GoQ: nobody can probe shop IDs with it.
         "shop_id_taken": _(
-            "This shop ID is already connected to another shop in GoQ. Check the shop ID; if "
-            "it is yours, contact GoQ support."
+            "This shop ID cannot be connected to this shop. If it is your shop's ID, contact "
+            "GoQ support."
         ),
         "unreadable": _("The saved value can no longer be read: enter it again."),
         "makeshop_said": _("MakeShop's message: %(message)s"),

@@ -167,10 +167,12 @@ class MakeShopConnection(models.Model):
     shop = models.OneToOneField(
         MallShop, on_delete=models.CASCADE, related_name="makeshop", verbose_name=_("mall shop")
     )
-    makeshop_shop_id = models.CharField(
+    # Unique only among connections MakeShop verified for it (see Meta.constraints):
+    # a claim MakeShop never verified keeps the ID from no one. NULL means "no shop ID".
+    makeshop_shop_id = models.CharField(  # noqa: DJ001
         _("MakeShop shop ID"),
         max_length=SHOP_ID_MAX_LENGTH,
-        unique=True,
+        db_index=True,
         null=True,
         blank=True,
         validators=[validate_makeshop_shop_id],
@@ -192,6 +194,8 @@ class MakeShopConnection(models.Model):
     failure_reason = models.CharField(_("failure reason"), max_length=40, blank=True)
     makeshop_message = models.CharField(_("MakeShop's message"), max_length=500, blank=True)
     last_checked_at = models.DateTimeField(_("last checked at"), null=True, blank=True)
+    # When MakeShop last accepted the settings for this shop ID; cleared when the ID
+    # changes, so it also says "MakeShop verified this connection for this ID".
     verified_at = models.DateTimeField(_("last verified at"), null=True, blank=True)
     failing_since = models.DateTimeField(_("failing since"), null=True, blank=True)
     # When each credential was last accepted by MakeShop; cleared when it changes, so a
@@ -247,6 +251,14 @@ class MakeShopConnection(models.Model):
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(version__gte=1), name="makeshop_version_positive"
+            ),
+            models.UniqueConstraint(
+                fields=["makeshop_shop_id"],
+                condition=models.Q(verified_at__isnull=False),
+                name="makeshop_shop_id_verified_once",
+                violation_error_message=_(
+                    "Another connection MakeShop verified already holds this shop ID."
+                ),
             ),
         ]
 

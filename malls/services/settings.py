@@ -23,6 +23,7 @@ from ..makeshop import Check, Outcome
 from ..models import ChangeRecord, MakeShopConnection
 from .history import SECRET_CHANGED, field_changes, record_change
 from .queue import enqueue_verification
+from .shop_ids import ShopIdTakenError, claim_shop_id, verified_holder_exists
 from .verification import (
     _CHECK_FIELD,
     CHECK_ORDER,
@@ -51,10 +52,6 @@ class Verify(StrEnum):
 
 class ConcurrentEditError(Exception):
     """The settings changed after the form was opened; the later save is refused."""
-
-
-class ShopIdTakenError(Exception):
-    """The MakeShop shop ID is already connected to another shop."""
 
 
 class VerificationBudgetExceeded(Exception):
@@ -99,15 +96,16 @@ def apply_makeshop_settings(
     as 接続未確認 rather than 確認待ち.
 
     Raises ConcurrentEditError if the saved settings changed since
-    ``expected_version`` was read, ShopIdTakenError if another shop uses
-    ``shop_id``, and VerificationBudgetExceeded when the store may not ask MakeShop
-    again this minute.
+    ``expected_version`` was read, and VerificationBudgetExceeded when the store may
+    not ask MakeShop again this minute. A shop ID is checked against other
+    connections only once MakeShop accepted these settings (see ``shop_ids``): then
+    ShopIdTakenError if a verified connection holds it, else unverified claims on it
+    lose it.
     """
     new_secrets = {name: value for name, value in new_secrets.items() if value}
     verification = None
     if verify == Verify.NOW:
         refuse_if_stale(connection, expected_version)
-        _refuse_if_taken(connection, shop_id)
         verification = _ask_makeshop(connection, shop_id, new_secrets, client)
         if verification is not None and not verification.ok:
             return SaveResult(
@@ -199,6 +197,8 @@ def _write(
         queue_job = False
         if verification is not None:
             record_outcome(target, verification, now)
+            if verification.ok:
+                claim_shop_id(target, shop_id, now=now, source=source)
         elif check_later:
             # A save that changed nothing queues nothing, unless the merchant just kept
             # settings MakeShop gave no verdict on.
@@ -247,7 +247,7 @@ def _save(target, shop_id) -> None:
         with transaction.atomic():
             target.save()
     except IntegrityError as exc:
-        if _taken_by_another(target, shop_id):
+        if verified_holder_exists(target, shop_id):
             raise ShopIdTakenError(shop_id) from exc
         raise ConcurrentEditError(str(target.pk)) from exc
 
@@ -281,29 +281,18 @@ def _lock_for_edit(connection, expected_version):
     return target
 
 
-def _taken_by_another(connection, shop_id) -> bool:
-    return (
-        MakeShopConnection.objects.filter(makeshop_shop_id=shop_id)
-        .exclude(pk=connection.pk)
-        .exists()
-    )
-
-
-def _refuse_if_taken(connection, shop_id) -> None:
-    if _taken_by_another(connection, shop_id):
-        raise ShopIdTakenError(shop_id)
-
-
 @sensitive_variables()
 def _apply_settings(target, *, shop_id, new_secrets) -> dict:
     """Set shop ID and changed secrets on ``target``; return what changed (for history).
 
-    A credential that changes, or whose shop ID changes, loses its "accepted at" time.
+    A credential that changes, or whose shop ID changes, loses its "accepted at" time;
+    a new shop ID also loses "verified at": MakeShop has not verified it for that ID.
     """
     is_new = target._state.adding
     changes = {}
     if is_new or shop_id != target.makeshop_shop_id:
         changes["makeshop_shop_id"] = [target.makeshop_shop_id, shop_id]
+        target.verified_at = target.failing_since = None
         for name in _CHECK_FIELD.values():
             setattr(target, f"{name}_verified_at", None)
     target.makeshop_shop_id = shop_id

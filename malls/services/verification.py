@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
@@ -18,6 +18,7 @@ from ..makeshop import Check, CheckResult, MakeShopClient, Outcome, get_client
 from ..models import UNREADABLE_REASON, ChangeRecord, MakeShopConnection
 from ..throttle import SlotWaitTimeout, makeshop_call_slot
 from .history import field_changes, record_change
+from .shop_ids import ShopIdTakenError, claim_shop_id, mark_taken
 
 # A credential accepted by MakeShop this recently is not checked again on a save
 # that leaves it unchanged.
@@ -226,18 +227,35 @@ def verify_connection(
             shop_id=connection.makeshop_shop_id, credentials=credentials, client=client
         )
     before = {name: getattr(connection, name) for name in ("status", "failed_check")}
-    record_outcome(connection, verification, timezone.now())
+    now = timezone.now()
+    record_outcome(connection, verification, now)
     with transaction.atomic():
-        written = MakeShopConnection.objects.filter(
+        # The outcome is about the settings as read: dropped if they changed meanwhile.
+        if not MakeShopConnection.objects.select_for_update().filter(
             pk=connection.pk, version=connection.version
-        ).update(
-            updated_at=timezone.now(),
-            **{name: getattr(connection, name) for name in OUTCOME_FIELDS},
-        )
+        ).exists():
+            return verification
+        if verification.ok:
+            try:
+                claim_shop_id(connection, connection.makeshop_shop_id, now=now, source=source)
+            except ShopIdTakenError:
+                mark_taken(connection, now=now)
+        try:
+            with transaction.atomic():
+                _write_outcome(connection)
+        except IntegrityError:  # a verified claim on the same ID committed meanwhile
+            mark_taken(connection, now=now)
+            _write_outcome(connection)
         changes = field_changes(before, connection)
-        if written and changes:
+        if changes:
             record_change(
                 shop=connection.shop, actor=actor, source=source, action="makeshop.verified",
                 changes=changes,
             )
     return verification
+
+
+def _write_outcome(connection) -> None:
+    MakeShopConnection.objects.filter(pk=connection.pk).update(
+        updated_at=timezone.now(), **{name: getattr(connection, name) for name in OUTCOME_FIELDS}
+    )
