@@ -782,12 +782,26 @@ class MakeShopConnectionAdmin(
         permissions=["change"],
     )
     def new_notification_url(self, request, queryset):
-        count = 0
+        count = refused = 0
         for connection in queryset.select_related("shop"):
-            services.rotate_notification_token(
-                connection=connection, actor=request.user, source=ChangeRecord.Source.ADMIN
-            )
+            try:
+                services.rotate_notification_token(
+                    connection=connection, actor=request.user, source=ChangeRecord.Source.ADMIN
+                )
+            except services.NotificationUrlInGrace:
+                refused += 1
+                continue
             count += 1
+        if refused:
+            self.message_user(
+                request,
+                gettext(
+                    "No new URL for %(count)d shop(s): the URL issued before is still in its "
+                    "24-hour grace period, and a new one would stop it early. Try again once "
+                    "it has passed."
+                ) % {"count": refused},
+                messages.WARNING,
+            )
         self.message_user(
             request,
             gettext(

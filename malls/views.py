@@ -16,6 +16,7 @@ from django.http import Http404, HttpResponseNotAllowed, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
@@ -502,9 +503,20 @@ def makeshop_new_notification_url(request, shop_pk):
     connection = _connection_of(shop)
     if connection._state.adding:
         raise Http404
-    services.rotate_notification_token(
-        connection=connection, actor=request.user, source=ChangeRecord.Source.MERCHANT
-    )
+    try:
+        services.rotate_notification_token(
+            connection=connection, actor=request.user, source=ChangeRecord.Source.MERCHANT
+        )
+    except services.NotificationUrlInGrace as refused:
+        messages.error(
+            request,
+            _(
+                "No new URL was issued: the previous URL still works until %(until)s, and a new "
+                "URL now would stop it early. The URL on this page is the current one; a new "
+                "one can be issued after that time."
+            ) % {"until": date_format(timezone.localtime(refused.until), "SHORT_DATETIME_FORMAT")},
+        )
+        return redirect("malls:makeshop_guide", shop_pk=shop.pk)
     messages.success(
         request,
         _(

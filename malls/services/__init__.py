@@ -35,6 +35,7 @@ from .keys import (
 from .memberships import add_member, remove_member
 from .notification_urls import (
     NOTIFICATION_TOKEN_GRACE,
+    NotificationUrlInGrace,
     forget_expired_notification_tokens,
     rotate_notification_token,
 )
@@ -76,6 +77,7 @@ __all__ = [
     "ConcurrentEditError",
     "CredentialsHealth",
     "InvalidTransition",
+    "NotificationUrlInGrace",
     "RotationReport",
     "SaveResult",
     "ShopIdTakenError",

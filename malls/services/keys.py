@@ -16,12 +16,17 @@ ROTATION_BATCH_SIZE = 1000
 
 @dataclass
 class RotationReport:
-    """What a key rotation did; counts only, never a value."""
+    """What a key rotation did; counts and row ids only, never a value.
+
+    ``undecryptable`` lists each secret no configured key can read, as (row id,
+    field name): those stay as they are and must be entered again; every readable
+    secret of the same row is rotated all the same.
+    """
 
     examined: int = 0
     rotated: int = 0
     skipped_concurrent_edit: int = 0
-    undecryptable: list[str] = field(default_factory=list)
+    undecryptable: list[tuple[str, str]] = field(default_factory=list)
 
 
 def _secret_columns():
@@ -37,7 +42,9 @@ def rotate_credentials_keys(*, batch_size=ROTATION_BATCH_SIZE, progress=None) ->
     back only if its ``version`` is unchanged since it was read, so a merchant's
     concurrent save is never overwritten (it is already under the new key anyway).
     Interrupting is safe: finished batches are committed, and a rerun skips rows
-    already under the primary key.
+    already under the primary key. A secret that cannot be decrypted is left as it is
+    and reported; the row's other secrets move, so once the report lists no readable
+    secret under an old key, that key can be retired.
     """
     keyring = crypto.get_keyring()
     columns = _secret_columns()
@@ -59,21 +66,11 @@ def rotate_credentials_keys(*, batch_size=ROTATION_BATCH_SIZE, progress=None) ->
             report.examined += 1
             if all(token is None or token.kid == keyring.primary for token in tokens):
                 continue
-            try:
-                new_tokens = [
-                    token
-                    if token is None or token.kid == keyring.primary
-                    else crypto.encrypt(
-                        crypto.decrypt(
-                            token, context=column.context_for_pk(pk), keyring=keyring
-                        ),
-                        context=column.context_for_pk(pk),
-                        keyring=keyring,
-                    )
-                    for column, token in zip(columns, tokens, strict=True)
-                ]
-            except crypto.DecryptionError:
-                report.undecryptable.append(str(pk))
+            new_tokens = [
+                _reencrypted(token, column, pk, keyring, report)
+                for column, token in zip(columns, tokens, strict=True)
+            ]
+            if new_tokens == list(tokens):  # nothing readable to move
                 continue
             updates.append((*new_tokens, pk_field.get_db_prep_value(pk, db), version))
         if updates:
@@ -88,6 +85,20 @@ def rotate_credentials_keys(*, batch_size=ROTATION_BATCH_SIZE, progress=None) ->
         if progress:
             progress(report)
     return report
+
+
+@sensitive_variables()
+def _reencrypted(token, column, pk, keyring, report):
+    """``token`` under the primary key; unchanged if it already is, or if nobody can read it."""
+    if token is None or token.kid == keyring.primary:
+        return token
+    context = column.context_for_pk(pk)
+    try:
+        plaintext = crypto.decrypt(token, context=context, keyring=keyring)
+    except crypto.DecryptionError:
+        report.undecryptable.append((str(pk), column.name))
+        return token
+    return crypto.encrypt(plaintext, context=context, keyring=keyring)
 
 
 def _secret_rows(*fields, batch_size):

@@ -1,4 +1,11 @@
-"""A shop's update-notification URL: issuing a new one, and forgetting retired ones."""
+"""A shop's update-notification URL: issuing a new one, and forgetting retired ones.
+
+When a new URL is issued the old one keeps working for ``NOTIFICATION_TOKEN_GRACE``,
+so the merchant has time to paste the new one into MakeShop. Only one retired URL is
+kept: a second new URL while an earlier one is in its grace period is refused
+(``NotificationUrlInGrace``), so every URL ever shown works for its full grace
+period, however often someone presses the button.
+"""
 
 from __future__ import annotations
 
@@ -14,10 +21,25 @@ from .history import record_change
 NOTIFICATION_TOKEN_GRACE = timedelta(hours=24)
 
 
+class NotificationUrlInGrace(Exception):
+    """A URL retired earlier still works until ``until``; a new one now would cut it off."""
+
+    def __init__(self, until):
+        super().__init__(until.isoformat())
+        self.until = until
+
+
 def rotate_notification_token(*, connection, actor=None, source=ChangeRecord.Source.MERCHANT):
-    """Issue a new notification URL token; the old one keeps working for the grace period."""
+    """Issue a new notification URL token; the old one keeps working for the grace period.
+
+    Raises NotificationUrlInGrace while a URL retired earlier is still in its grace.
+    """
     with transaction.atomic():
         locked = MakeShopConnection.objects.select_for_update().get(pk=connection.pk)
+        if locked.previous_notification_token and (
+            locked.previous_token_expires_at and locked.previous_token_expires_at > timezone.now()
+        ):
+            raise NotificationUrlInGrace(locked.previous_token_expires_at)
         locked.previous_notification_token = locked.notification_token
         locked.previous_token_expires_at = timezone.now() + NOTIFICATION_TOKEN_GRACE
         locked.notification_token = new_notification_token()
