@@ -255,3 +255,14 @@ def test_the_stores_verification_budget_is_charged_only_when_makeshop_is_asked(
     assert len(makeshop_sandbox.calls) == calls
     saved = MakeShopConnection.objects.get(pk=connection.pk)
     assert saved.password.reveal() == DEMO.password
+
+
+def test_a_save_that_changes_nothing_is_still_one_history_entry(makeshop_sandbox):
+    """It bumps the version (a form opened before it is stale), so it is recorded, once."""
+    connection = verified_connection(makeshop_sandbox)
+    ChangeRecord.objects.all().delete()
+
+    save(connection)
+
+    record = ChangeRecord.objects.get()
+    assert (record.action, record.changes) == ("makeshop.settings_saved", {})

@@ -207,12 +207,13 @@ def _write(
             )
         changes.update(field_changes(before, target))
         _save(target, shop_id)
-        if changes:
-            record_change(
-                shop=target.shop, actor=actor, source=source,
-                action="makeshop.created" if is_new else "makeshop.settings_saved",
-                changes=changes,
-            )
+        # Every save is recorded, even one that changed nothing (as Django's admin log
+        # does): it bumped the version, so a form opened before it is now stale.
+        record_change(
+            shop=target.shop, actor=actor, source=source,
+            action="makeshop.created" if is_new else "makeshop.settings_saved",
+            changes=changes,
+        )
         if queue_job:
             transaction.on_commit(
                 lambda: enqueue_verification(
