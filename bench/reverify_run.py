@@ -56,15 +56,16 @@ def create_connections(shops):
 
 
 def enqueue(connections, single):
-    """Queue the jobs on the database backend, the way ``enqueue_reverification`` does."""
+    """Queue the jobs on the database backend, the way ``services.enqueue_verification`` does."""
     from malls import tasks
+    from malls.services.queue import BATCH_SIZE
 
     ids = [str(connection.pk) for connection in connections]
     if single:
-        task = tasks.verify_connection_task.using(backend=BACKEND)
+        task = tasks.verify_shop_task.using(backend=BACKEND)
         return [task.enqueue(pk).id for pk in ids]
-    task = tasks.verify_connections_task.using(backend=BACKEND)
-    return [task.enqueue(list(batch)).id for batch in batched(ids, tasks.BATCH_SIZE, strict=False)]
+    task = tasks.verify_batch_task.using(backend=BACKEND)
+    return [task.enqueue(list(batch)).id for batch in batched(ids, BATCH_SIZE, strict=False)]
 
 
 def start_workers(count, sandbox_url, db_name, log):

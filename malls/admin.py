@@ -31,7 +31,7 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django_tasks_db.admin import DBTaskResultAdmin
 from django_tasks_db.models import DBTaskResult
 
-from . import connection_columns, overview_filters, services, tasks
+from . import connection_columns, overview_filters, services
 from .makeshop.verdicts import likely_cause, reason_label
 from .models import (
     ChangeRecord,
@@ -120,11 +120,15 @@ ACTION_LABELS = {
     "makeshop.deleted": _("MakeShop settings deleted"),
     "shop.created": _("Shop added"),
     "shop.edited": _("Shop edited"),
+    "shop.deleted": _("Shop deleted"),
+    "membership.added": _("Member added"),
+    "membership.removed": _("Member removed"),
+    "notification_url.old_forgotten": _("Previous update notification URL stopped"),
 }
 
 
 def _field(name):
-    for model in (MakeShopConnection, MallShop):
+    for model in (MakeShopConnection, MallShop, Membership):
         try:
             return model._meta.get_field(name)
         except FieldDoesNotExist:
@@ -203,11 +207,42 @@ class MembershipInline(ValidOnlyAutocompleteMixin, admin.TabularInline):
     autocomplete_fields = ["user"]
 
 
+class HistoryByServicesMixin:
+    """No django.contrib.admin LogEntry: ``malls.services`` records these changes.
+
+    One door, one trail: the shop's history (ChangeRecord) is the audit trail, and
+    a second, unlinked one in Django's own words would only disagree with it.
+    """
+
+    def log_addition(self, request, obj, message):
+        return None
+
+    def log_change(self, request, obj, message):
+        return None
+
+    def log_deletions(self, request, queryset):
+        return None
+
+
 @admin.register(Store)
 class StoreAdmin(admin.ModelAdmin):
     list_display = ["name", "created_at"]
     search_fields = ["name"]
     inlines = [MembershipInline]
+
+    def save_formset(self, request, form, formset, change):
+        """Memberships change through the service, which records them in the store's history."""
+        if formset.model is not Membership:
+            return super().save_formset(request, form, formset, change)
+        memberships = formset.save(commit=False)
+        for membership in formset.deleted_objects:
+            services.remove_member(membership=membership, actor=request.user)
+        for membership, _fields in formset.changed_objects:  # a row now names another user
+            services.remove_member(
+                membership=Membership.objects.get(pk=membership.pk), actor=request.user
+            )
+        for membership in memberships:
+            services.add_member(store=form.instance, user=membership.user, actor=request.user)
 
 
 @admin.register(Mall)
@@ -217,7 +252,7 @@ class MallAdmin(admin.ModelAdmin):
 
 
 @admin.register(MallShop)
-class MallShopAdmin(ValidOnlyAutocompleteMixin, admin.ModelAdmin):
+class MallShopAdmin(HistoryByServicesMixin, ValidOnlyAutocompleteMixin, admin.ModelAdmin):
     """A store's shops on every mall. The application moves only through its workflow."""
 
     list_display = ["name", "store", "mall", "order_retrieval", "application_status", "updated_at"]
@@ -241,19 +276,23 @@ class MallShopAdmin(ValidOnlyAutocompleteMixin, admin.ModelAdmin):
         return history_table(obj)
 
     def save_model(self, request, obj, form, change):
-        """Save, and record staff's edit in the shop's history."""
-        before = MallShop.objects.filter(pk=obj.pk).first() if change else None
-        super().save_model(request, obj, form, change)
-        if change and not form.changed_data:
-            return
-        services.record_change(
-            shop=obj, actor=request.user, source=ChangeRecord.Source.ADMIN,
-            action="shop.edited" if change else "shop.created",
-            changes={
-                name: [str(getattr(before, name)) if before else None, str(getattr(obj, name))]
-                for name in form.changed_data
-            },
-        )
+        """Add or edit through the service, which records it in the shop's history."""
+        values = {name: getattr(obj, name) for name in services.shops.EDITABLE_FIELDS}
+        if change:
+            saved = services.edit_shop(shop=obj, actor=request.user, **values)
+        else:
+            saved = services.add_shop(
+                actor=request.user, source=ChangeRecord.Source.ADMIN, **values
+            )
+        obj.pk, obj._state = saved.pk, saved._state
+
+    def delete_model(self, request, obj):
+        services.delete_shop(shop=obj, actor=request.user)
+
+    def delete_queryset(self, request, queryset):
+        with transaction.atomic():
+            for shop in queryset.select_related("store"):
+                services.delete_shop(shop=shop, actor=request.user)
 
 
 class ChangeActionFilter(admin.SimpleListFilter):
@@ -275,9 +314,9 @@ class ChangeRecordAdmin(admin.ModelAdmin):
 
     list_display = ["at", "shop_label", "actor_name", "source", "action_label", "change_lines"]
     list_filter = ["source", ChangeActionFilter]
-    search_fields = ["shop__store__name", "shop__name", "shop__makeshop__makeshop_shop_id"]
+    search_fields = ["store__name", "shop__name", "shop__makeshop__makeshop_shop_id"]
     search_help_text = _("Store name, shop name or MakeShop shop ID")
-    list_select_related = ["shop__store", "actor"]
+    list_select_related = ["store", "shop", "actor"]
     show_full_result_count = False
     fields = ["at", "shop", "actor_name", "source", "action_label", "change_lines"]
     readonly_fields = fields
@@ -291,9 +330,9 @@ class ChangeRecordAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return False
 
-    @admin.display(description=_("mall shop"), ordering="shop__store__name")
+    @admin.display(description=_("mall shop"), ordering="store__name")
     def shop_label(self, obj):
-        return f"{obj.shop.store.name} / {obj.shop.name}"
+        return f"{obj.store.name} / {obj.shop.name}" if obj.shop else obj.store.name
 
     @admin.display(description=_("by"))
     def actor_name(self, obj):
@@ -408,14 +447,10 @@ class MakeShopConnectionAdminForm(forms.ModelForm):
 
     def clean(self):
         cleaned = super().clean()
-        if not self.instance._state.adding:
-            current = (
-                MakeShopConnection.objects.filter(pk=self.instance.pk)
-                .values_list("version", flat=True)
-                .first()
-            )
-            if cleaned.get("expected_version") != current:
-                raise ValidationError(self.error_messages["stale"], code="stale")
+        try:
+            services.refuse_if_stale(self.instance, cleaned.get("expected_version"))
+        except services.ConcurrentEditError:
+            raise ValidationError(self.error_messages["stale"], code="stale") from None
         return cleaned
 
     def new_secrets(self) -> dict[str, str]:
@@ -427,7 +462,9 @@ class MakeShopConnectionAdminForm(forms.ModelForm):
 
 
 @admin.register(MakeShopConnection)
-class MakeShopConnectionAdmin(ValidOnlyAutocompleteMixin, admin.ModelAdmin):
+class MakeShopConnectionAdmin(
+    HistoryByServicesMixin, ValidOnlyAutocompleteMixin, admin.ModelAdmin
+):
     """Every MakeShop shop across stores: verification, application, history."""
 
     form = MakeShopConnectionAdminForm
@@ -547,26 +584,22 @@ class MakeShopConnectionAdmin(ValidOnlyAutocompleteMixin, admin.ModelAdmin):
         self.delete_queryset(request, MakeShopConnection.objects.filter(pk=obj.pk))
 
     def delete_queryset(self, request, queryset):
-        """Delete, leaving a line in each shop's history (which outlives the settings)."""
+        """Delete through the service, leaving a line in each shop's history."""
         with transaction.atomic():
             for connection in queryset.select_related("shop"):
-                services.record_change(
-                    shop=connection.shop, actor=request.user, source=ChangeRecord.Source.ADMIN,
-                    action="makeshop.deleted",
-                    changes={"makeshop_shop_id": [connection.makeshop_shop_id, None]},
-                )
-            queryset.delete()
+                services.delete_makeshop_connection(connection=connection, actor=request.user)
 
     def save_model(self, request, obj, form, change):
         """Save through the service: secrets encrypted, history written, check queued."""
-        saved = services.stage_makeshop_settings(
+        saved = services.apply_makeshop_settings(
             connection=obj,
             shop_id=form.cleaned_data["makeshop_shop_id"],
             new_secrets=form.new_secrets(),
             expected_version=form.cleaned_data.get("expected_version") if change else None,
+            verify=services.Verify.LATER,
             actor=request.user,
             source=ChangeRecord.Source.ADMIN,
-        )
+        ).connection
         obj.pk, obj.version = saved.pk, saved.version
 
     # --- columns and read-only fields ---
@@ -687,11 +720,11 @@ class MakeShopConnectionAdmin(ValidOnlyAutocompleteMixin, admin.ModelAdmin):
     def reverify(self, request, queryset):
         selected = queryset.count()
         ids = list(
-            queryset.filter(pk__in=tasks.verifiable_connections().values("pk")).values_list(
+            queryset.filter(pk__in=services.verifiable_connections().values("pk")).values_list(
                 "pk", flat=True
             )
         )
-        queued, already_open = tasks.enqueue_reverification(connection_ids=ids)
+        queued, already_open = services.enqueue_verification(connection_ids=ids)
         jobs_url = reverse("admin:django_tasks_database_dbtaskresult_changelist")
         self.message_user(
             request,
@@ -712,12 +745,26 @@ class MakeShopConnectionAdmin(ValidOnlyAutocompleteMixin, admin.ModelAdmin):
         permissions=["change"],
     )
     def new_notification_url(self, request, queryset):
-        count = 0
+        count = refused = 0
         for connection in queryset.select_related("shop"):
-            services.rotate_notification_token(
-                connection=connection, actor=request.user, source=ChangeRecord.Source.ADMIN
-            )
+            try:
+                services.rotate_notification_token(
+                    connection=connection, actor=request.user, source=ChangeRecord.Source.ADMIN
+                )
+            except services.NotificationUrlInGrace:
+                refused += 1
+                continue
             count += 1
+        if refused:
+            self.message_user(
+                request,
+                gettext(
+                    "No new URL for %(count)d shop(s): the URL issued before is still in its "
+                    "24-hour grace period, and a new one would stop it early. Try again once "
+                    "it has passed."
+                ) % {"count": refused},
+                messages.WARNING,
+            )
         self.message_user(
             request,
             gettext(
@@ -926,12 +973,12 @@ class VerificationJobAdmin(DBTaskResultAdmin):
         permissions=["verify"],
     )
     def requeue_stalled(self, request, queryset):
-        count = tasks.requeue_stalled_jobs(among=queryset)
+        count = services.requeue_stalled_jobs(among=queryset)
         self.message_user(
             request,
             gettext(
                 "%(count)d job(s) put back on the queue. Only jobs running for longer than "
                 "%(minutes)d minutes are taken as stalled."
-            ) % {"count": count, "minutes": tasks.STALLED_AFTER // timedelta(minutes=1)},
+            ) % {"count": count, "minutes": services.STALLED_AFTER // timedelta(minutes=1)},
             messages.SUCCESS if count else messages.WARNING,
         )

@@ -1,4 +1,4 @@
-"""App configuration: registers the system checks and the mall providers."""
+"""App configuration: registers the system checks, the mall providers and the background jobs."""
 
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
@@ -9,7 +9,9 @@ class MallsConfig(AppConfig):
     verbose_name = _("Mall settings")
 
     def ready(self):
-        from . import checks  # noqa: F401  (registers the checks)
+        # Imported for their side effects: the checks register themselves, the tasks
+        # hand their jobs to services.queue, MakeShop registers its provider.
+        from . import checks, tasks  # noqa: F401
         from .alerts import admin as _alerts_admin  # noqa: F401  (alerts: admin pages)
         from .makeshop import alerts as makeshop_alerts  # alerts: MakeShop's states and texts
         from .makeshop import provider  # noqa: F401  (registers MakeShop, see malls.providers)

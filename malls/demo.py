@@ -3,6 +3,11 @@
 Each MakeShop shop shows one verification or application state, so every screen
 has something to show. Idempotent: rows are looked up by their names and created
 only when missing; secrets are set only on creation.
+
+Shops and memberships are created through ``malls.services`` like any others, so
+they have their history. The verification and application states are written
+directly: they are fixtures for the screens, and no service may invent a verdict
+MakeShop never gave or skip the application's workflow.
 """
 
 from datetime import timedelta
@@ -12,9 +17,10 @@ from django.contrib.auth.models import Group, Permission
 from django.db import transaction
 from django.utils import timezone
 
+from . import services
 from .makeshop.api import Check, Reason
 from .makeshop.sandbox import DEMO_SHOPS
-from .models import MakeShopConnection, Mall, MallShop, Membership, Store
+from .models import ChangeRecord, MakeShopConnection, Mall, MallShop, Store
 
 DEMO_PASSWORD = "demo-pass-2026"  # noqa: S105 (documented demo login, refused when DEBUG is off)
 STAFF_GROUP = "GoQ staff"
@@ -82,6 +88,17 @@ def _staff_group():
     return group
 
 
+def _shop(store, mall, name) -> tuple[MallShop, bool]:
+    """The store's shop of that name on ``mall``, added through the service if missing."""
+    shop = MallShop.objects.filter(store=store, mall=mall, name=name).first()
+    if shop is not None:
+        return shop, False
+    return (
+        services.add_shop(store=store, mall=mall, name=name, source=ChangeRecord.Source.COMMAND),
+        True,
+    )
+
+
 @transaction.atomic
 def seed_demo() -> list[str]:
     """Create the demo users, stores and shops; return the lines to print."""
@@ -91,23 +108,20 @@ def seed_demo() -> list[str]:
     stores = {}
     for name, user in merchants.items():
         stores[name], _ = Store.objects.get_or_create(name=name)
-        Membership.objects.get_or_create(user=user, store=stores[name])
+        services.add_member(store=stores[name], user=user, source=ChangeRecord.Source.COMMAND)
     makeshop = Mall.objects.get(code=Mall.MAKESHOP)
     now = timezone.now()
     for store_name, shop_name, shop_id, status, application, extra in MAKESHOP_SHOPS:
-        shop, _ = MallShop.objects.get_or_create(
-            store=stores[store_name],
-            mall=makeshop,
-            name=shop_name,
-            defaults={
-                "application_status": application,
-                "order_retrieval": (
+        shop, created = _shop(stores[store_name], makeshop, shop_name)
+        if created:
+            MallShop.objects.filter(pk=shop.pk).update(
+                application_status=application,
+                order_retrieval=(
                     MallShop.OrderRetrieval.API
                     if application == Application.APPROVED
                     else MallShop.OrderRetrieval.CSV
                 ),
-            },
-        )
+            )
         if hasattr(shop, "makeshop"):
             continue
         connection = MakeShopConnection(shop=shop, status=status, makeshop_shop_id=shop_id)
@@ -126,9 +140,7 @@ def seed_demo() -> list[str]:
             connection.failing_since = now - timedelta(days=days_failing)
         connection.save()
     for store_name, mall_code, shop_name in OTHER_MALL_SHOPS:
-        MallShop.objects.get_or_create(
-            store=stores[store_name], mall=Mall.objects.get(code=mall_code), name=shop_name
-        )
+        _shop(stores[store_name], Mall.objects.get(code=mall_code), shop_name)
     return [
         f"Demo logins (password for all: {DEMO_PASSWORD}):",
         "  staff           -> /admin/  (GoQ staff)",

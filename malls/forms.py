@@ -1,18 +1,17 @@
 """Forms of the merchant screens.
 
 The MakeShop settings form does not save by itself: ``save()`` hands the cleaned
-values to ``services.save_makeshop_settings`` (which asks MakeShop first) and turns
+values to ``services.apply_makeshop_settings`` (which asks MakeShop first) and turns
 the answer into coded errors on the fields they concern, the way
 ``AuthenticationForm.clean()`` turns a refused login into a form error.
 """
 
 from django import forms
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.debug import sensitive_variables
 
-from . import ratelimits, services
+from . import services
 from .makeshop import Outcome
 from .makeshop.verdicts import advice
 from .models import SHOP_ID_MAX_LENGTH, MakeShopConnection, SecretState, validate_makeshop_shop_id
@@ -54,9 +53,11 @@ class MakeShopSettingsForm(forms.Form):
             "was opened. Nothing was saved. Reload the page to see the current settings, then "
             "make your change again."
         ),
+        # Shown only after MakeShop accepted the settings, and says nothing of who
+        # uses GoQ: nobody can probe shop IDs with it.
         "shop_id_taken": _(
-            "This shop ID is already connected to another shop in GoQ. Check the shop ID; if "
-            "it is yours, contact GoQ support."
+            "This shop ID cannot be connected to this shop. If it is your shop's ID, contact "
+            "GoQ support."
         ),
         "unreadable": _("The saved value can no longer be read: enter it again."),
         "makeshop_said": _("MakeShop's message: %(message)s"),
@@ -154,13 +155,18 @@ class MakeShopSettingsForm(forms.Form):
         MakeShop is put on the field it concerns; nothing is saved in that case.
         """
         data = self.cleaned_data
-        # Each save may cost MakeShop calls the shop's rate limit pays for: a few per
-        # store per minute, counted across every process.
-        if not keep_unverified and not ratelimits.hit(
-            f"verify:store:{self.connection.shop.store_id}",
-            limit=settings.VERIFICATIONS_PER_STORE_PER_MINUTE,
-            window_seconds=60,
-        ):
+        try:
+            result = services.apply_makeshop_settings(
+                connection=self.connection,
+                shop_id=data["shop_id"],
+                new_secrets={name: data[name] for name in MakeShopConnection.SECRET_FIELDS},
+                expected_version=data["version"],
+                verify=services.Verify.LATER if keep_unverified else services.Verify.NOW,
+                no_verdict=keep_unverified,
+                client=client,
+                actor=actor,
+            )
+        except services.VerificationBudgetExceeded:
             self.add_error(
                 None,
                 ValidationError(
@@ -168,18 +174,6 @@ class MakeShopSettingsForm(forms.Form):
                 ),
             )
             return None
-        try:
-            result = services.save_makeshop_settings(
-                connection=self.connection,
-                shop_id=data["shop_id"],
-                password=data["password"] or None,
-                order_auth_code=data["order_auth_code"] or None,
-                product_auth_code=data["product_auth_code"] or None,
-                expected_version=data["version"],
-                keep_unverified=keep_unverified,
-                client=client,
-                actor=actor,
-            )
         except services.ConcurrentEditError:
             self.add_error(
                 None,

@@ -18,6 +18,10 @@ from .providers import RAW_COMMAND_MAX_LENGTH, NotificationKind
 
 SHOP_ID_MAX_LENGTH = makeshop_api.SHOP_ID_MAX_LENGTH
 
+# The failure reason a verification records for a secret it could not decrypt; lists
+# read it without decrypting.
+UNREADABLE_REASON = makeshop_api.Reason.UNREADABLE.value
+
 # The rule is MakeShop's (see makeshop.api): it keeps a shop ID from changing the shape
 # of a URL or a query string we send to MakeShop.
 validate_makeshop_shop_id = RegexValidator(
@@ -162,10 +166,12 @@ class MakeShopConnection(models.Model):
     shop = models.OneToOneField(
         MallShop, on_delete=models.CASCADE, related_name="makeshop", verbose_name=_("mall shop")
     )
-    makeshop_shop_id = models.CharField(
+    # Unique only among connections MakeShop verified for it (see Meta.constraints):
+    # a claim MakeShop never verified keeps the ID from no one. NULL means "no shop ID".
+    makeshop_shop_id = models.CharField(  # noqa: DJ001
         _("MakeShop shop ID"),
         max_length=SHOP_ID_MAX_LENGTH,
-        unique=True,
+        db_index=True,
         null=True,
         blank=True,
         validators=[validate_makeshop_shop_id],
@@ -187,6 +193,8 @@ class MakeShopConnection(models.Model):
     failure_reason = models.CharField(_("failure reason"), max_length=40, blank=True)
     makeshop_message = models.CharField(_("MakeShop's message"), max_length=500, blank=True)
     last_checked_at = models.DateTimeField(_("last checked at"), null=True, blank=True)
+    # When MakeShop last accepted the settings for this shop ID; cleared when the ID
+    # changes, so it also says "MakeShop verified this connection for this ID".
     verified_at = models.DateTimeField(_("last verified at"), null=True, blank=True)
     failing_since = models.DateTimeField(_("failing since"), null=True, blank=True)
     # When each credential was last accepted by MakeShop; cleared when it changes, so a
@@ -243,6 +251,14 @@ class MakeShopConnection(models.Model):
             models.CheckConstraint(
                 condition=models.Q(version__gte=1), name="makeshop_version_positive"
             ),
+            models.UniqueConstraint(
+                fields=["makeshop_shop_id"],
+                condition=models.Q(verified_at__isnull=False),
+                name="makeshop_shop_id_verified_once",
+                violation_error_message=_(
+                    "Another connection MakeShop verified already holds this shop ID."
+                ),
+            ),
         ]
 
     def __str__(self):
@@ -262,7 +278,8 @@ class MakeShopConnection(models.Model):
 
     @property
     def has_unreadable_secret(self) -> bool:
-        return any(
+        """A secret cannot be decrypted now, or the last verification found one that could not."""
+        return self.failure_reason == UNREADABLE_REASON or any(
             self.secret_state(name).state == SecretState.UNREADABLE for name in self.SECRET_FIELDS
         )
 
@@ -396,12 +413,13 @@ class OrderRefreshRequest(models.Model):
 
 
 class ChangeRecord(models.Model):
-    """Who changed what on a shop, and through which door.
+    """Who changed what on a store or one of its shops, and through which door.
 
-    Secrets appear only as "changed", never with a value. Kept by hand rather than by
-    django-simple-history or django-auditlog: both copy field values into their
-    tables (simple-history every column, auditlog at best half-masked), which would
-    keep old secrets around.
+    Written only by ``malls.services``, one entry per change. Secrets appear only as
+    "changed", never with a value. An entry names an action taken through a door, not
+    a row diff, which is why it is kept by hand rather than by django-simple-history
+    or django-auditlog. A shop's entries outlive the shop (``shop`` becomes empty,
+    ``store`` stays); store-wide changes such as memberships have no shop.
     """
 
     class Source(models.TextChoices):
@@ -411,8 +429,12 @@ class ChangeRecord(models.Model):
         TASK = "task", _("Background job")
         NOTIFICATION = "notification", _("Update notification")
 
+    store = models.ForeignKey(
+        Store, on_delete=models.CASCADE, related_name="changes", verbose_name=_("store")
+    )
     shop = models.ForeignKey(
-        MallShop, on_delete=models.CASCADE, related_name="changes", verbose_name=_("mall shop")
+        MallShop, on_delete=models.SET_NULL, null=True, blank=True, related_name="changes",
+        verbose_name=_("mall shop"),
     )
     at = models.DateTimeField(_("at"), auto_now_add=True, db_index=True)
     actor = models.ForeignKey(
@@ -427,7 +449,10 @@ class ChangeRecord(models.Model):
         verbose_name = _("change record")
         verbose_name_plural = _("change records")
         ordering = ["-at", "-pk"]
-        indexes = [models.Index(fields=["shop", "-at"], name="change_shop_recent")]
+        indexes = [
+            models.Index(fields=["shop", "-at"], name="change_shop_recent"),
+            models.Index(fields=["store", "-at"], name="change_store_recent"),
+        ]
 
     def __str__(self):
         return f"{self.at:%Y-%m-%d %H:%M} {self.action}"

@@ -16,6 +16,7 @@ from django.http import Http404, HttpResponseNotAllowed, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
@@ -26,7 +27,15 @@ from django.views.decorators.http import require_http_methods, require_POST
 from . import crypto, providers, services
 from .forms import AddMakeShopShopForm, MakeShopSettingsForm
 from .makeshop.notifications import notification_path
-from .models import ChangeRecord, MakeShopConnection, Mall, MallShop, NotificationEvent, Store
+from .models import (
+    UNREADABLE_REASON,
+    ChangeRecord,
+    MakeShopConnection,
+    Mall,
+    MallShop,
+    NotificationEvent,
+    Store,
+)
 
 CURRENT_STORE_SESSION_KEY = "malls.current_store"
 PENDING_SESSION_KEY = "malls.pending.{shop_pk}"
@@ -231,7 +240,7 @@ class ListedConnection:
         # page decrypts, and so catches any other damage too.
         return cls(
             *(values[key] for key in _LISTED_KEYS),
-            has_unreadable_secret=any(
+            has_unreadable_secret=values["makeshop__failure_reason"] == UNREADABLE_REASON or any(
                 token is not None and token.kid not in keyring.keys
                 for token in (values[key] for key in _SECRET_KEYS)
             ),
@@ -321,8 +330,9 @@ def makeshop_add(request):
     mall = get_object_or_404(Mall, code=Mall.MAKESHOP)
     form = AddMakeShopShopForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
-        shop = MallShop.objects.create(
-            store=request.store, mall=mall, name=form.cleaned_data["name"]
+        shop = services.add_shop(
+            store=request.store, mall=mall, name=form.cleaned_data["name"], actor=request.user,
+            source=ChangeRecord.Source.MERCHANT,
         )
         return redirect("malls:makeshop_settings", shop_pk=shop.pk)
     return render(request, "malls/makeshop_add.html", {"form": form})
@@ -495,9 +505,20 @@ def makeshop_new_notification_url(request, shop_pk):
     connection = _connection_of(shop)
     if connection._state.adding:
         raise Http404
-    services.rotate_notification_token(
-        connection=connection, actor=request.user, source=ChangeRecord.Source.MERCHANT
-    )
+    try:
+        services.rotate_notification_token(
+            connection=connection, actor=request.user, source=ChangeRecord.Source.MERCHANT
+        )
+    except services.NotificationUrlInGrace as refused:
+        messages.error(
+            request,
+            _(
+                "No new URL was issued: the previous URL still works until %(until)s, and a new "
+                "URL now would stop it early. The URL on this page is the current one; a new "
+                "one can be issued after that time."
+            ) % {"until": date_format(timezone.localtime(refused.until), "SHORT_DATETIME_FORMAT")},
+        )
+        return redirect("malls:makeshop_guide", shop_pk=shop.pk)
     messages.success(
         request,
         _(

@@ -12,7 +12,7 @@ from django.utils import timezone
 from django.utils.html import escape
 from django_tasks_db.models import DBTaskResult
 
-from malls import tasks
+from malls import services
 from malls.makeshop.verdicts import likely_cause
 from malls.models import ChangeRecord, MakeShopConnection, Mall, MallShop, NotificationEvent
 
@@ -400,7 +400,7 @@ class TestJobList:
             "default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}
         }
         before = set(DBTaskResult.objects.values_list("pk", flat=True))
-        tasks.enqueue_reverification(connection_ids=[c.pk for c in connections])
+        services.enqueue_verification(connection_ids=[c.pk for c in connections])
         return DBTaskResult.objects.exclude(pk__in=before).get()
 
     def test_the_title_counts_jobs_by_status_and_rows_show_outcomes(self, staff_client, settings):

@@ -12,7 +12,7 @@ from django.tasks import TaskResultStatus
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
-from malls import tasks
+from malls import services, tasks
 from malls.makeshop.sandbox import DEMO_SHOPS
 from malls.models import ChangeRecord, MakeShopConnection
 
@@ -156,10 +156,10 @@ class TestEnqueue:
     def test_jobs_whose_worker_died_are_put_back_on_the_queue(self, settings):
         settings.TASKS = DATABASE_QUEUE
         connection = make_connection()
-        job = tasks.verify_connection_task.enqueue(str(connection.pk))
+        job = tasks.verify_shop_task.enqueue(str(connection.pk))
         DBTaskResult.objects.filter(pk=job.id).update(
             status=TaskResultStatus.RUNNING,
-            started_at=timezone.now() - tasks.STALLED_AFTER - timedelta(minutes=1),
+            started_at=timezone.now() - services.STALLED_AFTER - timedelta(minutes=1),
         )
 
         output = run("--all", "--enqueue")

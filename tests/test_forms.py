@@ -1,7 +1,7 @@
 """The MakeShop settings form: what it requires, what it renders, how verdicts land on fields."""
 
 import pytest
-from django.utils import translation
+from django.utils import timezone, translation
 
 from malls import crypto, throttle
 from malls.forms import AddMakeShopShopForm, MakeShopSettingsForm
@@ -200,14 +200,28 @@ class TestSave:
         assert form.has_error("__all__", code="concurrent_edit")
 
     def test_a_shop_id_connected_elsewhere_is_refused_on_the_shop_id(self, no_spacing):
-        make_connection(makeshop_shop_id="taken-shop")
+        """Said only once MakeShop accepted the settings, so it reveals nothing to a guesser."""
+        make_connection(makeshop_shop_id="taken-shop", verified_at=timezone.now())
         scripted = ScriptedMakeShop()
 
         form, result = self.submit(new_connection(), scripted, shop_id="taken-shop")
 
         assert result is None
         assert form.has_error("shop_id", code="shop_id_taken")
-        assert scripted.calls == []
+        assert scripted.calls  # MakeShop was asked first
+        assert MakeShopConnection.objects.filter(makeshop_shop_id="taken-shop").count() == 1
+
+    def test_a_shop_id_connected_elsewhere_is_not_revealed_to_rejected_settings(
+        self, no_spacing
+    ):
+        make_connection(makeshop_shop_id="taken-shop", verified_at=timezone.now())
+        scripted = ScriptedMakeShop(order_auth_code=(Outcome.REJECTED, "token_rejected"))
+
+        form, result = self.submit(new_connection(), scripted, shop_id="taken-shop")
+
+        assert not result.saved
+        assert not form.has_error("shop_id", code="shop_id_taken")
+        assert form.has_error("order_auth_code", code="token_rejected")
 
 
 def test_a_new_shop_needs_a_display_name():

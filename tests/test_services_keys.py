@@ -1,6 +1,9 @@
 """Key rotation and the credentials health check (the commands: test_commands_credentials.py)."""
 
+import io
+
 import pytest
+from django.core.management import call_command
 from django.test import override_settings
 
 from malls import crypto, services
@@ -59,7 +62,7 @@ def test_rotation_never_overwrites_a_concurrent_edit(old_and_new_keys, monkeypat
         assert MakeShopConnection.objects.get(pk=conn.pk).password.reveal() == "merchant-new-pass"
 
 
-def test_rotation_reports_undecryptable_rows_and_keeps_them(old_and_new_keys):
+def test_rotation_reports_undecryptable_secrets_keeps_them_and_moves_the_rest(old_and_new_keys):
     _, rotated = old_and_new_keys
     good = make_connection()
     bad = make_connection()
@@ -67,6 +70,30 @@ def test_rotation_reports_undecryptable_rows_and_keeps_them(old_and_new_keys):
     MakeShopConnection.objects.filter(pk=bad.pk).update(password=stolen)
     with override_settings(CREDENTIALS_KEYS=rotated):
         report = services.rotate_credentials_keys()
-    assert report.undecryptable == [str(bad.pk)]
+        row = MakeShopConnection.objects.get(pk=bad.pk)
+        assert row.order_auth_code.reveal() == "0123456789abcdef0123456789abcdef"
+    assert report.undecryptable == [(str(bad.pk), "password")]
+    assert report.rotated == 2
     assert MakeShopConnection.objects.values_list("password", flat=True).get(pk=bad.pk) == stolen
+    # Every readable secret, the bad row's included, is under the new key.
+    tokens = MakeShopConnection.objects.values_list(*MakeShopConnection.SECRET_FIELDS)
+    assert {t.kid for row in tokens for t in row if t is not None and t != stolen} == {"new"}
+
+
+def test_the_rotation_command_lists_what_it_could_not_read_and_exits_1(old_and_new_keys):
+    _, rotated = old_and_new_keys
+    good, bad = make_connection(), make_connection()
+    for name in ("password", "product_auth_code"):
+        stolen = MakeShopConnection.objects.values_list(name, flat=True).get(pk=good.pk)
+        MakeShopConnection.objects.filter(pk=bad.pk).update(**{name: stolen})
+    out, err = io.StringIO(), io.StringIO()
+
+    with override_settings(CREDENTIALS_KEYS=rotated), pytest.raises(SystemExit) as exit_:
+        call_command("rotate_credentials_keys", stdout=out, stderr=err)
+
+    assert exit_.value.code == 1
+    assert f"connection {bad.pk}: password" in err.getvalue()
+    assert f"connection {bad.pk}: product_auth_code" in err.getvalue()
+    assert "Done: 2 rows re-encrypted of 2 examined." in out.getvalue()
+    assert "gqc1." not in out.getvalue() + err.getvalue()
 

@@ -28,11 +28,11 @@ def new_connection():
 
 
 def save(connection, shop_id="demo-shop", version=None, **secrets):
-    return services.save_makeshop_settings(
+    return services.apply_makeshop_settings(
         connection=connection,
         shop_id=shop_id,
+        new_secrets=secrets,
         expected_version=version if version is not None else connection.version,
-        **secrets,
     )
 
 
@@ -98,9 +98,9 @@ def test_makeshop_down_asks_before_saving_unverified(makeshop_sandbox):
     assert not MakeShopConnection.objects.exists()
 
     calls = len(makeshop_sandbox.calls)
-    kept = services.save_makeshop_settings(
-        connection=new_connection(), shop_id="demo-maint", expected_version=None,
-        keep_unverified=True, **secrets,
+    kept = services.apply_makeshop_settings(
+        connection=new_connection(), shop_id="demo-maint", new_secrets=secrets,
+        expected_version=None, verify=services.Verify.LATER, no_verdict=True,
     )
     assert kept.saved and kept.verification is None
     saved = MakeShopConnection.objects.get(pk=kept.connection.pk)
@@ -239,3 +239,31 @@ def test_processes_verifying_one_shop_are_spaced_and_never_overlap(makeshop_sand
     other = [c for c in makeshop_sandbox.calls if c.shop_id == "demo-eucjp"]
     # The other shop's two checks ran while demo-shop's six were still queued.
     assert max(c.finished_at for c in other) < calls[-1].started_at
+
+
+def test_the_stores_verification_budget_is_charged_only_when_makeshop_is_asked(
+    settings, makeshop_sandbox
+):
+    connection = verified_connection(makeshop_sandbox)  # one check run: the budget is spent
+    settings.VERIFICATIONS_PER_STORE_PER_MINUTE = 1
+    calls = len(makeshop_sandbox.calls)
+
+    unchanged = save(connection)  # nothing MakeShop needs to check: costs nothing
+    with pytest.raises(services.VerificationBudgetExceeded):
+        save(MakeShopConnection.objects.get(pk=connection.pk), password="another-password")
+
+    assert unchanged.saved and unchanged.verification is None
+    assert len(makeshop_sandbox.calls) == calls
+    saved = MakeShopConnection.objects.get(pk=connection.pk)
+    assert saved.password.reveal() == DEMO.password
+
+
+def test_a_save_that_changes_nothing_is_still_one_history_entry(makeshop_sandbox):
+    """It bumps the version (a form opened before it is stale), so it is recorded, once."""
+    connection = verified_connection(makeshop_sandbox)
+    ChangeRecord.objects.all().delete()
+
+    save(connection)
+
+    record = ChangeRecord.objects.get()
+    assert (record.action, record.changes) == ("makeshop.settings_saved", {})

@@ -12,7 +12,8 @@ from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
 from malls import services, tasks
-from malls.models import MakeShopCallSlot, MakeShopConnection
+from malls.models import ChangeRecord, MakeShopCallSlot, MakeShopConnection
+from malls.services import queue, verification
 
 from .admin_factories import make_demo_connection, sandbox_for
 from .factories import make_connection
@@ -25,7 +26,7 @@ DATABASE_QUEUE = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUE
 
 def on_the_database_queue(connection):
     """Queue a job in the "database" backend, which only a db_worker process runs."""
-    return tasks.verify_connection_task.using(backend="database").enqueue(str(connection.pk))
+    return tasks.verify_shop_task.using(backend="database").enqueue(str(connection.pk))
 
 
 def start_worker(worker_id, sandbox, *options):
@@ -64,7 +65,7 @@ class TestTheJob:
         connection = make_demo_connection(status=Status.PENDING)
 
         with sandbox_for(settings) as sandbox:
-            result = tasks.verify_connection_task.enqueue(str(connection.pk))
+            result = tasks.verify_shop_task.enqueue(str(connection.pk))
 
         assert result.status == TaskResultStatus.SUCCESSFUL
         assert result.return_value == {
@@ -82,14 +83,14 @@ class TestTheJob:
         connection.save()
 
         with sandbox_for(settings):
-            result = tasks.verify_connection_task.enqueue(str(connection.pk))
+            result = tasks.verify_shop_task.enqueue(str(connection.pk))
 
         assert result.return_value["outcome"] == "rejected"
         assert result.return_value["failed_check"] == "order_auth_code"
         assert MakeShopConnection.objects.get(pk=connection.pk).status == Status.REJECTED
 
     def test_a_connection_deleted_before_its_job_ran_is_reported_gone(self):
-        result = tasks.verify_connection_task.enqueue(GONE)
+        result = tasks.verify_shop_task.enqueue(GONE)
         assert result.return_value == {"outcome": "gone"}
 
     def test_a_batch_verifies_its_shops_side_by_side(self, settings):
@@ -98,7 +99,7 @@ class TestTheJob:
 
         with sandbox_for(settings, latency=0.05) as sandbox:
             started = time.monotonic()
-            result = tasks.verify_connections_task.enqueue(ids)
+            result = tasks.verify_batch_task.enqueue(ids)
             elapsed = time.monotonic() - started
 
         assert result.return_value == {"shops": 3, "outcomes": {"accepted": 2, "gone": 1}}
@@ -111,16 +112,16 @@ class TestTheJob:
 
     def test_one_shop_failing_in_a_batch_costs_the_others_nothing(self, settings, monkeypatch):
         good, bad = make_demo_connection(only_order_code=True), make_connection()
-        verify = services.verify_connection
+        verify = verification.verify_connection
 
         def verify_or_crash(*, connection, **kwargs):
             if connection.pk == bad.pk:
                 raise RuntimeError("a bug, say")
             return verify(connection=connection, **kwargs)
 
-        monkeypatch.setattr(services, "verify_connection", verify_or_crash)
+        monkeypatch.setattr(verification, "verify_connection", verify_or_crash)
         with sandbox_for(settings):
-            result = tasks.verify_connections_task.enqueue([str(good.pk), str(bad.pk)])
+            result = tasks.verify_batch_task.enqueue([str(good.pk), str(bad.pk)])
 
         assert result.return_value["outcomes"] == {"accepted": 1, "error": 1}
         assert MakeShopConnection.objects.get(pk=good.pk).status == Status.VERIFIED
@@ -130,10 +131,11 @@ class TestTheJob:
                                      product_auth_code=None, order_auth_code=None)
 
         with sandbox_for(settings) as sandbox:
-            services.stage_makeshop_settings(
+            services.apply_makeshop_settings(
                 connection=connection, shop_id="demo-shop",
                 new_secrets={"order_auth_code": "0123456789abcdef0123456789abcdef"},
-                expected_version=connection.version,
+                expected_version=connection.version, verify=services.Verify.LATER,
+                source=ChangeRecord.Source.ADMIN,
             )
 
         assert MakeShopConnection.objects.get(pk=connection.pk).status == Status.VERIFIED
@@ -145,35 +147,56 @@ class TestQueueing:
     def test_shops_with_a_job_waiting_or_running_are_not_queued_twice(self, settings):
         settings.TASKS = DATABASE_QUEUE
         waiting, running, finished, fresh = (make_connection() for _ in range(4))
-        tasks.verify_connection_task.enqueue(str(waiting.pk))
-        DBTaskResult.objects.filter(pk=tasks.verify_connection_task.enqueue(
+        tasks.verify_shop_task.enqueue(str(waiting.pk))
+        DBTaskResult.objects.filter(pk=tasks.verify_shop_task.enqueue(
             str(running.pk)).id).update(status=TaskResultStatus.RUNNING)
-        DBTaskResult.objects.filter(pk=tasks.verify_connection_task.enqueue(
+        DBTaskResult.objects.filter(pk=tasks.verify_shop_task.enqueue(
             str(finished.pk)).id).update(status=TaskResultStatus.SUCCESSFUL)
 
-        queued, already_open = tasks.enqueue_reverification(
+        queued, already_open = services.enqueue_verification(
             connection_ids=[c.pk for c in (waiting, running, finished, fresh)]
         )
 
         assert (queued, already_open) == (2, 2)
-        batch = DBTaskResult.objects.get(task_path=tasks.verify_connections_task.module_path)
-        assert tasks.connection_ids_of(batch.args_kwargs) == [str(finished.pk), str(fresh.pk)]
-        assert tasks.open_verification_ids() == {
+        batch = DBTaskResult.objects.get(task_path=tasks.verify_batch_task.module_path)
+        assert queue.connection_ids_of(batch.args_kwargs) == [str(finished.pk), str(fresh.pk)]
+        assert queue.open_verification_ids() == {
             str(c.pk) for c in (waiting, running, finished, fresh)
         }
+
+    def test_saved_settings_are_covered_by_a_waiting_job_but_not_by_a_running_one(
+        self, settings
+    ):
+        """A running job read the settings before the save: its answer will be dropped."""
+        settings.TASKS = DATABASE_QUEUE
+        waiting, running = make_connection(), make_connection()
+        tasks.verify_shop_task.enqueue(str(waiting.pk))
+        DBTaskResult.objects.filter(pk=tasks.verify_shop_task.enqueue(
+            str(running.pk)).id).update(status=TaskResultStatus.RUNNING)
+
+        queued = services.enqueue_verification(
+            connection_ids=[waiting.pk, running.pk, running.pk], settings_changed=True
+        )
+
+        assert queued == (1, 1)
+        new = DBTaskResult.objects.filter(status=TaskResultStatus.READY).exclude(
+            args_kwargs__args__0=str(waiting.pk)
+        ).get()
+        assert new.task_path == tasks.verify_shop_task.module_path
+        assert queue.connection_ids_of(new.args_kwargs) == [str(running.pk)]
 
     def test_only_jobs_running_longer_than_a_live_job_can_are_requeued(self, settings):
         settings.TASKS = DATABASE_QUEUE
         stalled, live = make_connection(), make_connection()
         now = timezone.now()
-        for connection, started in ((stalled, now - tasks.STALLED_AFTER - timedelta(seconds=1)),
+        for connection, started in ((stalled, now - services.STALLED_AFTER - timedelta(seconds=1)),
                                     (live, now - timedelta(minutes=1))):
-            result = tasks.verify_connection_task.enqueue(str(connection.pk))
+            result = tasks.verify_shop_task.enqueue(str(connection.pk))
             DBTaskResult.objects.filter(pk=result.id).update(
                 status=TaskResultStatus.RUNNING, started_at=started, worker_ids=["gone"]
             )
 
-        assert tasks.requeue_stalled_jobs() == 1
+        assert services.requeue_stalled_jobs() == 1
 
         job = DBTaskResult.objects.get(args_kwargs__args__0=str(stalled.pk))
         assert job.status == TaskResultStatus.READY and job.worker_ids == ["gone"]
@@ -187,7 +210,7 @@ class TestQueueing:
         no_id = make_connection()
         MakeShopConnection.objects.filter(pk=no_id.pk).update(makeshop_shop_id=None)
 
-        assert list(tasks.verifiable_connections()) == [ready]
+        assert list(services.verifiable_connections()) == [ready]
 
 
 @pytest.mark.django_db(transaction=True)
@@ -249,7 +272,7 @@ class TestWorkers:
             MakeShopCallSlot.objects.filter(pk="demo-shop").update(
                 busy_until=0.0, next_call_at=time.time() + 1.02
             )
-            assert tasks.requeue_stalled_jobs(older_than=timedelta(0)) == 1
+            assert services.requeue_stalled_jobs(older_than=timedelta(0)) == 1
 
             second = start_worker("second", sandbox, "--batch")
             _, err = second.communicate(timeout=60)

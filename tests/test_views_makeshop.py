@@ -10,6 +10,7 @@ import time
 import pytest
 import time_machine
 from django.urls import reverse
+from django.utils import timezone
 
 from malls import views
 from malls.models import MakeShopConnection
@@ -237,8 +238,9 @@ class TestSavedSettings:
         assert connection.version == 2
         assert connection.product_auth_code.reveal() == codes["product_auth_code"]
 
-    def test_a_shop_id_connected_to_another_shop_is_refused(self, client, shop):
-        make_connection(makeshop_shop_id="demo-shop")
+    def test_a_shop_id_connected_to_another_shop_is_refused(self, client, shop, sandbox):
+        """Only after MakeShop accepted the settings: a guesser learns nothing."""
+        make_connection(makeshop_shop_id="demo-shop", verified_at=timezone.now())
 
         response = client.post(settings_url(shop), demo_codes())
 

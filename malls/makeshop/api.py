@@ -14,7 +14,9 @@ accepted      (none: ``CheckResult.reason`` is None)
 rejected      ``token_rejected`` (order or product code refused),
               ``not_enabled`` (MakeShop has not approved API use for the shop),
               ``login_refused`` (the webftp login answered ``FAILURE``),
-              ``unreadable`` (GoQ cannot decrypt the saved secret: enter it again)
+              ``unreadable`` (GoQ cannot decrypt the saved secret: enter it again),
+              ``shop_id_released`` / ``shop_id_taken`` (GoQ's rule: a shop ID belongs to
+              the shop MakeShop verified it for)
 unreachable   ``timeout``, ``refused``, ``dns``, ``tls``, ``connection``,
               ``redirect``, ``maintenance``, ``rate_limited``, ``http_5xx``,
               ``busy`` (our own call slot for the shop stayed taken)
@@ -86,6 +88,11 @@ class Reason(StrEnum):
     # Not MakeShop's word: GoQ cannot decrypt the saved secret (key missing, row damaged),
     # so it cannot be checked; the merchant must enter it again.
     UNREADABLE = "unreadable"
+    # Not MakeShop's word either: GoQ's rule that a shop ID belongs to the shop MakeShop
+    # verified it for (malls.services.shop_ids). Set aside from an unverified claim; or
+    # already held by a verified connection of another shop.
+    SHOP_ID_RELEASED = "shop_id_released"
+    SHOP_ID_TAKEN = "shop_id_taken"
     # No usable answer.
     TIMEOUT = "timeout"
     REFUSED = "refused"
@@ -154,7 +161,14 @@ class Reason(StrEnum):
 
 
 _REJECTIONS = frozenset(
-    {Reason.TOKEN_REJECTED, Reason.NOT_ENABLED, Reason.LOGIN_REFUSED, Reason.UNREADABLE}
+    {
+        Reason.TOKEN_REJECTED,
+        Reason.NOT_ENABLED,
+        Reason.LOGIN_REFUSED,
+        Reason.UNREADABLE,
+        Reason.SHOP_ID_RELEASED,
+        Reason.SHOP_ID_TAKEN,
+    }
 )
 _UNREACHABLE = frozenset(
     {

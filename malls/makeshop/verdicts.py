@@ -25,6 +25,8 @@ REASON_LABELS = {
     Reason.TOKEN_REJECTED: _("code refused"),
     Reason.NOT_ENABLED: _("API use not approved by MakeShop"),
     Reason.UNREADABLE: _("saved value unreadable: must be entered again"),
+    Reason.SHOP_ID_RELEASED: _("shop ID set aside: verified for another shop"),
+    Reason.SHOP_ID_TAKEN: _("shop ID held by another verified shop"),
     Reason.LOGIN_REFUSED: _("login refused"),
     Reason.TIMEOUT: _("no answer in time"),
     Reason.REFUSED: _("connection refused"),
@@ -69,6 +71,14 @@ ADVICE = {
     Reason.UNREADABLE: _(
         "GoQ can no longer read the value saved here (it must be entered again). Nothing "
         "was sent to MakeShop: enter the value again and save."
+    ),
+    Reason.SHOP_ID_RELEASED: _(
+        "MakeShop did not confirm this shop ID for this shop, so GoQ set it aside. Check the "
+        "shop ID and save the settings again."
+    ),
+    Reason.SHOP_ID_TAKEN: _(
+        "This shop ID cannot be connected to this shop. If it is your shop's ID, contact "
+        "GoQ support."
     ),
     Reason.NOT_ENABLED: _(
         "MakeShop has not approved API use for this shop yet. GoQ applies to MakeShop on your "
@@ -130,6 +140,11 @@ def likely_cause(connection) -> str:
     """Staff's one-line guess at why a shop that worked is now rejected."""
     if not connection.is_broken:
         return ""
+    if Reason.of(connection.failure_reason) is Reason.UNREADABLE:
+        return gettext(
+            "A saved secret can no longer be decrypted (a retired key, or damaged data): the "
+            "merchant must enter it again."
+        )
     if Reason.of(connection.failure_reason) is Reason.NOT_ENABLED:
         return gettext("MakeShop seems to have withdrawn the shop's API use.")
     if connection.failed_check == Check.PASSWORD:

@@ -1,10 +1,8 @@
 """Periodic clean-up: expired rate counters and notification tokens past their grace."""
 
 from django.core.management.base import BaseCommand
-from django.utils import timezone
 
-from malls import ratelimits
-from malls.models import MakeShopConnection
+from malls import ratelimits, services
 
 
 class Command(BaseCommand):
@@ -12,9 +10,5 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         counters = ratelimits.prune()
-        tokens = MakeShopConnection.objects.filter(
-            previous_token_expires_at__lt=timezone.now()
-        ).exclude(previous_notification_token="").update(
-            previous_notification_token="", previous_token_expires_at=None
-        )
+        tokens = services.forget_expired_notification_tokens()
         self.stdout.write(f"removed {counters} rate counters, forgot {tokens} retired tokens")

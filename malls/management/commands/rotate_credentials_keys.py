@@ -1,4 +1,8 @@
-"""Re-encrypt every stored secret under the first key of CREDENTIALS_KEYS."""
+"""Re-encrypt every readable stored secret under the first key of CREDENTIALS_KEYS.
+
+Exits 1 when some secret could not be decrypted (listed by row and field, never a
+value): the readable ones moved all the same.
+"""
 
 from django.core.management.base import BaseCommand
 
@@ -35,7 +39,10 @@ class Command(BaseCommand):
             )
         if report.undecryptable:
             self.stderr.write(
-                f"{len(report.undecryptable)} rows could not be decrypted with any configured "
-                "key (see `manage.py check_credentials`); their merchants must re-enter them."
+                f"{len(report.undecryptable)} secrets could not be decrypted with any configured "
+                "key and were left as they are; their merchants must enter them again. Every "
+                "readable secret was re-encrypted."
             )
+            for pk, field_name in report.undecryptable:
+                self.stderr.write(f"  connection {pk}: {field_name}")
             raise SystemExit(1)

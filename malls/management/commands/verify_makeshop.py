@@ -20,7 +20,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db.models import F, Q
 from django.utils import timezone
 
-from malls import services, tasks
+from malls import services
 from malls.makeshop import Outcome
 from malls.models import ChangeRecord, MakeShopConnection
 from malls.tasks import JobOutcome
@@ -61,7 +61,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, shop, every_shop, stale, enqueue, **options):
-        connections = tasks.verifiable_connections()
+        connections = services.verifiable_connections()
         if shop:
             if not MakeShopConnection.objects.filter(makeshop_shop_id=shop).exists():
                 raise CommandError(f"No MakeShop connection has the shop ID {shop!r}.")
@@ -89,10 +89,10 @@ class Command(BaseCommand):
             self._verify_now(ids)
 
     def _enqueue(self, ids):
-        requeued = tasks.requeue_stalled_jobs()
+        requeued = services.requeue_stalled_jobs()
         if requeued:
             self.stdout.write(f"put back on the queue: {requeued} job(s) whose worker died")
-        queued, already_open = tasks.enqueue_reverification(connection_ids=ids)
+        queued, already_open = services.enqueue_verification(connection_ids=ids)
         self.stdout.write(
             f"queued {queued} shop(s) for verification; {already_open} already had a job open"
         )

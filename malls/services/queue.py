@@ -1,0 +1,131 @@
+"""Queueing background verifications: one de-duplicating entry point, and stalled-job recovery.
+
+The jobs themselves are the ``@task`` functions of ``malls.tasks``, which call the
+services. So that the services never import ``malls.tasks`` back (no cycle), the tasks
+module hands its two jobs to ``use_jobs`` when it is imported, and the app's
+``ready()`` imports it in every process, the way signal receivers are connected.
+
+django-tasks-db marks a job RUNNING when a worker claims it and keeps no heartbeat:
+a worker killed mid-job (``kill -9``, out of memory, host lost) leaves its job
+RUNNING for ever, and no other worker takes it. ``requeue_stalled_jobs`` puts such
+jobs back on the queue. Running a verification twice is harmless: it asks MakeShop
+again, through the same per-shop slot, and records the latest answer.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from itertools import batched
+
+from django.db.models import Q
+from django.tasks import TaskResultStatus
+from django.utils import timezone
+
+from ..models import MakeShopConnection
+
+# Shops per batch job, each verified in its own thread (and database connection). The
+# MakeShop client's session pools 32 connections per host; more threads than that
+# would open and discard a connection per call.
+BATCH_SIZE = 20
+
+# A live job makes at most three calls per shop, each waiting at most two minutes for
+# the shop's slot (throttle.DEFAULT_WAIT_TIMEOUT) plus the client's 20 s deadline:
+# under eight minutes, batch or not. A job RUNNING for longer lost its worker.
+STALLED_AFTER = timedelta(minutes=15)
+
+
+class _Jobs:
+    """The ``@task`` functions this module queues; set by ``malls.tasks`` on import."""
+
+    shop = None  # one shop: (connection_id, force)
+    batch = None  # several shops side by side: (connection_ids, force)
+
+
+def use_jobs(*, shop, batch) -> None:
+    """Register the job that verifies one shop and the one that verifies a batch."""
+    _Jobs.shop, _Jobs.batch = shop, batch
+
+
+def _jobs() -> _Jobs:
+    if _Jobs.shop is None or _Jobs.batch is None:
+        raise RuntimeError("malls.tasks is not loaded: is the malls app installed?")
+    return _Jobs
+
+
+def verifiable_connections():
+    """Connections with a shop ID and at least one saved secret: something to ask about."""
+    has_secret = Q()
+    for name in MakeShopConnection.SECRET_FIELDS:
+        has_secret |= Q(**{f"{name}__isnull": False})
+    return MakeShopConnection.objects.filter(has_secret, makeshop_shop_id__isnull=False)
+
+
+def verification_jobs():
+    """Every verification job django-tasks-db holds, of either kind."""
+    from django_tasks_db.models import DBTaskResult  # the queue's own table, not an app model
+
+    jobs = _jobs()
+    return DBTaskResult.objects.filter(
+        task_path__in=[jobs.shop.module_path, jobs.batch.module_path]
+    )
+
+
+def connection_ids_of(args_kwargs) -> list[str]:
+    """The connection ids a job's stored arguments name."""
+    args = args_kwargs.get("args") or [None]
+    ids = args[0] if isinstance(args[0], list) else [args[0]]
+    return [str(pk) for pk in ids if pk]
+
+
+def open_verification_ids(*, statuses=(TaskResultStatus.READY, TaskResultStatus.RUNNING)) -> set:
+    """Connections that already have a verification job in one of ``statuses``."""
+    jobs = verification_jobs().filter(status__in=list(statuses))
+    return {
+        pk
+        for args_kwargs in jobs.values_list("args_kwargs", flat=True).iterator()
+        for pk in connection_ids_of(args_kwargs)
+    }
+
+
+def enqueue_verification(
+    *, connection_ids, force: bool = True, settings_changed: bool = False
+) -> tuple[int, int]:
+    """Queue background verification of these connections, skipping those already covered.
+
+    A connection is covered by a job that is waiting (it reads the row when it runs)
+    or, unless ``settings_changed``, by one already running: a running job read the
+    settings before they changed, so its answer will be dropped and a new job is
+    needed. Settings just saved get a job of their own, whose result names the shop;
+    re-verification runs go in batches of ``BATCH_SIZE``. Returns ``(queued,
+    already_open)`` counted in shops. Skipping keeps an hourly cron from piling
+    duplicates onto a queue still working through the last run.
+    """
+    jobs = _jobs()
+    wanted = list(dict.fromkeys(str(pk) for pk in connection_ids))
+    covering = (
+        (TaskResultStatus.READY,)
+        if settings_changed
+        else (TaskResultStatus.READY, TaskResultStatus.RUNNING)
+    )
+    open_ids = open_verification_ids(statuses=covering) if wanted else set()
+    new = [pk for pk in wanted if pk not in open_ids]
+    if settings_changed:
+        for pk in new:
+            jobs.shop.enqueue(pk, force=force)
+    else:
+        for batch in batched(new, BATCH_SIZE, strict=False):
+            jobs.batch.enqueue(list(batch), force=force)
+    return len(new), len(wanted) - len(new)
+
+
+def requeue_stalled_jobs(*, older_than: timedelta = STALLED_AFTER, among=None, now=None) -> int:
+    """Put verification jobs whose worker died back on the queue; returns how many.
+
+    ``among`` narrows the search to some jobs (a queryset of them). A requeued job
+    keeps its id and its list of workers, so the admin shows who claimed it before.
+    """
+    cutoff = (now or timezone.now()) - older_than
+    jobs = verification_jobs() if among is None else among & verification_jobs()
+    return jobs.filter(status=TaskResultStatus.RUNNING, started_at__lt=cutoff).update(
+        status=TaskResultStatus.READY, started_at=None
+    )

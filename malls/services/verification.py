@@ -1,0 +1,252 @@
+"""Asking MakeShop whether saved or new credentials work, and recording its answer.
+
+Nothing here holds a database transaction open while MakeShop is being called, and
+every call goes through the shop's call slot (``malls.throttle``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.views.decorators.debug import sensitive_variables
+
+from .. import crypto
+from ..alerts.services import note_connection_change
+from ..alerts.states import state_of as alert_state
+from ..makeshop import Check, CheckResult, MakeShopClient, Outcome, Reason, get_client
+from ..makeshop.provider import MAKESHOP
+from ..models import ChangeRecord, MakeShopConnection
+from ..throttle import SlotWaitTimeout, makeshop_call_slot
+from .history import field_changes, record_change
+from .shop_ids import ShopIdTakenError, claim_shop_id, mark_taken
+
+# A credential accepted by MakeShop this recently is not checked again on a save
+# that leaves it unchanged.
+VERIFICATION_FRESH_FOR = timedelta(hours=24)
+
+# The checks a MakeShop connection's saved settings get, in order (the provider's).
+CHECK_ORDER = MAKESHOP.checks
+
+# The reason recorded when a saved secret cannot be decrypted (a key no longer
+# configured, a damaged or swapped ciphertext): its check fails, and the merchant must
+# enter it again. Never skipped: a connection with such a secret is never "verified".
+UNREADABLE = Reason.UNREADABLE
+
+# What a verification writes on the connection (and nothing else).
+OUTCOME_FIELDS = (
+    "status", "verified_at", "last_checked_at", "failing_since", "failed_check",
+    "failure_reason", "makeshop_message", "password_verified_at",
+    "order_auth_code_verified_at", "product_auth_code_verified_at",
+)
+
+
+@dataclass(frozen=True)
+class Verification:
+    """The outcome of the checks run against MakeShop, one result per credential.
+
+    ``results`` holds only the checks that ran; a check skipped because MakeShop was
+    unreachable on an earlier one is listed in ``not_run``.
+    """
+
+    results: dict[Check, CheckResult]
+    not_run: tuple[Check, ...] = ()
+
+    @property
+    def outcome(self) -> Outcome:
+        outcomes = {result.outcome for result in self.results.values()}
+        for worst in (Outcome.REJECTED, Outcome.UNREACHABLE, Outcome.UNEXPECTED):
+            if worst in outcomes:
+                return worst
+        return Outcome.ACCEPTED
+
+    @property
+    def ok(self) -> bool:
+        return self.outcome == Outcome.ACCEPTED and not self.not_run
+
+    @property
+    def calls(self) -> int:
+        return len(self.results)
+
+    def first_failure(self) -> CheckResult | None:
+        for check in CHECK_ORDER:
+            result = self.results.get(check)
+            if result is not None and result.outcome == self.outcome and not result.ok:
+                return result
+        return None
+
+
+def _busy_result(check: Check) -> CheckResult:
+    return CheckResult(check=check, outcome=Outcome.UNREACHABLE, reason=Reason.BUSY)
+
+
+def _unreadable_result(check: Check) -> CheckResult:
+    return CheckResult(check=check, outcome=Outcome.REJECTED, reason=UNREADABLE)
+
+
+def unreadable_verification(checks) -> Verification:
+    """The verdict on saved secrets nobody can read: each one's check fails, no call made."""
+    return Verification(results={check: _unreadable_result(check) for check in checks})
+
+
+def unreadable_checks(connection) -> list[Check]:
+    """The checks whose saved secret is set but cannot be decrypted."""
+    unreadable = []
+    for check in CHECK_ORDER:
+        try:
+            getattr(connection, check.secret_field)
+        except crypto.DecryptionError:
+            unreadable.append(check)
+    return unreadable
+
+
+def is_fresh(connection, name: str, now) -> bool:
+    """Whether MakeShop accepted the credential ``name`` within ``VERIFICATION_FRESH_FOR``."""
+    verified_at = getattr(connection, f"{name}_verified_at")
+    return bool(verified_at and now - verified_at < VERIFICATION_FRESH_FOR)
+
+
+@sensitive_variables()
+def saved_secret(connection, name) -> str | None:
+    """The saved secret's value; None when unset or unreadable (see ``secret_state``)."""
+    try:
+        value = getattr(connection, name)
+    except crypto.DecryptionError:
+        return None
+    return value.reveal() if value else None
+
+
+@sensitive_variables()
+def check_makeshop_credentials(
+    *,
+    shop_id: str,
+    credentials: dict[Check, str],
+    client: MakeShopClient | None = None,
+) -> Verification:
+    """Ask MakeShop whether each given credential is accepted; change nothing here.
+
+    Calls go one at a time through the shop's call slot. After an UNREACHABLE answer
+    the remaining checks are not attempted: they would only wait for the same outage.
+    Must not run inside a transaction (the slot needs autocommit, and a transaction
+    must never stay open across a remote call).
+    """
+    if transaction.get_connection().in_atomic_block:
+        raise RuntimeError("MakeShop must not be called inside a database transaction")
+    client = client or get_client()
+    results: dict[Check, CheckResult] = {}
+    pending = [check for check in CHECK_ORDER if credentials.get(check)]
+    while pending:
+        check = pending.pop(0)
+        secret = credentials[check]
+        try:
+            with makeshop_call_slot(shop_id):
+                results[check] = MAKESHOP.verify(check, shop_id=shop_id, secret=secret,
+                                                 client=client)
+        except SlotWaitTimeout:
+            results[check] = _busy_result(check)
+        if results[check].outcome == Outcome.UNREACHABLE:
+            return Verification(results=results, not_run=tuple(pending))
+    return Verification(results=results)
+
+
+def record_outcome(connection, verification: Verification, now) -> None:
+    """Copy a verification's outcome onto ``connection`` (not saved here)."""
+    connection.last_checked_at = now
+    for check, result in verification.results.items():
+        # A credential MakeShop did not accept this time is no longer "fresh".
+        setattr(connection, f"{check.secret_field}_verified_at", now if result.ok else None)
+    if verification.ok:
+        connection.status = MakeShopConnection.Status.VERIFIED
+        connection.verified_at = now
+        connection.failing_since = None
+        connection.failed_check = connection.failure_reason = connection.makeshop_message = ""
+        return
+    failure = verification.first_failure()
+    if verification.outcome == Outcome.REJECTED:
+        connection.status = MakeShopConnection.Status.REJECTED
+        connection.failing_since = connection.failing_since or now
+    else:
+        connection.status = MakeShopConnection.Status.UNVERIFIED
+    reason_limit = MakeShopConnection._meta.get_field("failure_reason").max_length
+    message_limit = MakeShopConnection._meta.get_field("makeshop_message").max_length
+    connection.failed_check = str(failure.check) if failure else ""
+    connection.failure_reason = ((failure.reason if failure else None) or "")[:reason_limit]
+    connection.makeshop_message = (failure.message if failure else "")[:message_limit]
+
+
+@sensitive_variables()
+def verify_connection(
+    *,
+    connection: MakeShopConnection,
+    force: bool = True,
+    client=None,
+    actor=None,
+    source=ChangeRecord.Source.COMMAND,
+) -> Verification | None:
+    """Re-verify saved settings with MakeShop and record the outcome on the shop.
+
+    With ``force=False`` only credentials not accepted within
+    ``VERIFICATION_FRESH_FOR`` are checked. The outcome is written only if nobody
+    changed the settings while MakeShop was answering (same ``version``);
+    otherwise it describes credentials that no longer exist and is dropped.
+    Returns None when there is nothing to verify (no shop ID or no secrets).
+
+    A saved secret that cannot be decrypted fails its check (``UNREADABLE``) and
+    MakeShop is not asked at all: the connection is recorded as rejected, never
+    verified, until the merchant enters the secret again.
+    """
+    if not connection.makeshop_shop_id:
+        return None
+    unreadable = unreadable_checks(connection)
+    if unreadable:
+        verification = unreadable_verification(unreadable)
+    else:
+        now = timezone.now()
+        credentials = {}
+        for check in CHECK_ORDER:
+            name = check.secret_field
+            secret = saved_secret(connection, name)
+            if secret and (force or not is_fresh(connection, name, now)):
+                credentials[check] = secret
+        if not credentials:
+            return None
+        verification = check_makeshop_credentials(
+            shop_id=connection.makeshop_shop_id, credentials=credentials, client=client
+        )
+    before = {name: getattr(connection, name) for name in ("status", "failed_check")}
+    alert_before = alert_state(connection)
+    now = timezone.now()
+    record_outcome(connection, verification, now)
+    with transaction.atomic():
+        # The outcome is about the settings as read: dropped if they changed meanwhile.
+        if not MakeShopConnection.objects.select_for_update().filter(
+            pk=connection.pk, version=connection.version
+        ).exists():
+            return verification
+        if verification.ok:
+            try:
+                claim_shop_id(connection, connection.makeshop_shop_id, now=now, source=source)
+            except ShopIdTakenError:
+                mark_taken(connection, now=now)
+        try:
+            with transaction.atomic():
+                _write_outcome(connection)
+        except IntegrityError:  # a verified claim on the same ID committed meanwhile
+            mark_taken(connection, now=now)
+            _write_outcome(connection)
+        note_connection_change(connection, alert_before, alert_state(connection))
+        changes = field_changes(before, connection)
+        if changes:
+            record_change(
+                shop=connection.shop, actor=actor, source=source, action="makeshop.verified",
+                changes=changes,
+            )
+    return verification
+
+
+def _write_outcome(connection) -> None:
+    MakeShopConnection.objects.filter(pk=connection.pk).update(
+        updated_at=timezone.now(), **{name: getattr(connection, name) for name in OUTCOME_FIELDS}
+    )

@@ -1,0 +1,88 @@
+"""Issuing new update-notification URLs keeps every earlier URL working for its full grace
+period, however often the button is pressed (security L4): a new URL is refused while the
+one before it is still in its grace period, and every screen says so."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import time_machine
+from django.contrib.messages import get_messages
+from django.urls import reverse
+
+from malls import services
+from malls.models import ChangeRecord, MakeShopConnection
+
+from .admin_factories import make_staff
+from .factories import make_connection, make_shop, make_store, make_user
+
+pytestmark = pytest.mark.django_db
+START = datetime(2026, 11, 30, 9, 0, 30, tzinfo=UTC)
+GRACE = services.NOTIFICATION_TOKEN_GRACE
+
+
+def works(client, token) -> bool:
+    path = reverse("makeshop_notify:receive", kwargs={"token": token})
+    status = client.get(path, {"cmd": "order", "shopid": "url-shop"}).status_code
+    assert status in (200, 404), status
+    return status == 200
+
+
+def test_three_rotations_in_a_row_never_cut_an_earlier_url_short(client):
+    connection = make_connection(makeshop_shop_id="url-shop")
+    first = connection.notification_token
+
+    with time_machine.travel(START, tick=False) as clock:
+        second = services.rotate_notification_token(connection=connection).notification_token
+        for _ in range(2):  # the second and the third press, straight after
+            with pytest.raises(services.NotificationUrlInGrace) as refused:
+                services.rotate_notification_token(connection=connection)
+            assert refused.value.until == START + GRACE
+        assert MakeShopConnection.objects.get(pk=connection.pk).notification_token == second
+
+        clock.move_to(START + GRACE - timedelta(seconds=1))
+        assert works(client, first) and works(client, second)
+
+        clock.move_to(START + GRACE + timedelta(seconds=1))
+        assert not works(client, first)
+        third = services.rotate_notification_token(connection=connection).notification_token
+        assert third not in (first, second)
+
+        clock.move_to(START + 2 * GRACE)  # the second URL gets its own full day
+        assert works(client, second) and works(client, third) and not works(client, first)
+
+    assert ChangeRecord.objects.filter(action="notification_url.rotated").count() == 2
+
+
+def test_the_merchant_is_told_why_no_new_url_was_issued(client):
+    merchant = make_user()
+    connection = make_connection(shop=make_shop(store=make_store(members=[merchant])))
+    url = reverse("malls:makeshop_new_notification_url", args=[connection.shop.pk])
+    client.force_login(merchant)
+
+    client.post(url)
+    current = MakeShopConnection.objects.get(pk=connection.pk).notification_token
+    response = client.post(url, follow=True)
+
+    said = [str(message) for message in get_messages(response.wsgi_request)]
+    assert any("新しいURLは発行していません" in text for text in said), said
+    assert MakeShopConnection.objects.get(pk=connection.pk).notification_token == current
+    assert current in response.text  # the page still shows the URL that is current
+
+
+def test_staff_are_told_which_shops_got_no_new_url(client):
+    client.force_login(make_staff())
+    fresh, recent = make_connection(), make_connection()
+    services.rotate_notification_token(connection=recent)
+    recent_token = MakeShopConnection.objects.get(pk=recent.pk).notification_token
+
+    response = client.post(
+        reverse("admin:malls_makeshopconnection_changelist"),
+        {"action": "new_notification_url", "_selected_action": [fresh.pk, recent.pk]},
+        follow=True,
+    )
+
+    said = [str(message) for message in get_messages(response.wsgi_request)]
+    assert any("1件のショップには新しいURLを発行していません" in text for text in said), said
+    assert MakeShopConnection.objects.get(pk=recent.pk).notification_token == recent_token
+    issued = MakeShopConnection.objects.get(pk=fresh.pk).notification_token
+    assert issued != fresh.notification_token
