@@ -113,7 +113,9 @@ class TestAdminDoor:
         assert added.changes["name"] == [None, "新店"] and added.actor == superuser
         deleted = ChangeRecord.objects.get(action="makeshop.deleted")
         assert deleted.shop_id == connection.shop_id
-        assert deleted.changes == {"makeshop_shop_id": ["to-delete", None]}
+        assert deleted.changes == {
+            "makeshop_shop_id": ["to-delete", None], "status": ["unset", None]
+        }
         assert not MakeShopConnection.objects.exists()
 
     def test_the_change_page_lists_history_newest_first_with_who_and_through_what(self, client):

@@ -126,4 +126,4 @@ def test_lists_and_admin_show_must_be_entered_again(client, settings):
     admin_list = client.get(reverse("admin:malls_makeshopconnection_changelist")).text
 
     assert "再入力が必要" in merchant_list and "接続確認済み" not in merchant_list
-    assert "保存値を読めません" in admin_list
+    assert "保存済みの値を読み取れません" in admin_list

@@ -72,8 +72,8 @@ def recheck(connection):
 def enter_new_code(connection, code=CANARY_NEW_ORDER_CODE):
     """The merchant enters the new code on the settings screen."""
     connection = fresh(connection)
-    result = services.save_makeshop_settings(
-        connection=connection, shop_id=SHOP_ID, order_auth_code=code,
+    result = services.apply_makeshop_settings(
+        connection=connection, shop_id=SHOP_ID, new_secrets={"order_auth_code": code},
         expected_version=connection.version,
     )
     assert result.saved

@@ -35,7 +35,7 @@ def test_a_crash_during_a_makeshop_save_shows_no_secret(member_client, settings,
                                                         accept):
     client, shop = member_client
     settings.DEBUG = True
-    monkeypatch.setattr(services, "save_makeshop_settings", crash)
+    monkeypatch.setattr(services, "apply_makeshop_settings", crash)
     url = reverse("malls:makeshop_settings", args=[shop.pk])
 
     # A new shop: no version yet.

@@ -31,11 +31,14 @@ def test_every_reason_the_client_returns_is_a_reason():
 
 
 def test_every_reason_but_a_few_is_seen_in_the_client_tests():
-    """DNS failures need a resolver (see test_transport); busy and unreadable are the
-    service's; GraphQL errors are the new API's (tests/makeshop/app)."""
+    """DNS failures need a resolver (see test_transport); busy, unreadable and the
+    shop-ID reasons are the services'; GraphQL errors are the new API's (tests/makeshop/app)."""
     unseen = set(Reason) - {Reason(reason) for reason in expected_reasons()}
 
-    assert unseen == {Reason.DNS, Reason.BUSY, Reason.UNREADABLE, Reason.GRAPHQL_ERROR}
+    assert unseen == {
+        Reason.DNS, Reason.BUSY, Reason.UNREADABLE, Reason.SHOP_ID_RELEASED,
+        Reason.SHOP_ID_TAKEN, Reason.GRAPHQL_ERROR,
+    }
 
 
 @pytest.mark.parametrize("reason", list(Reason))

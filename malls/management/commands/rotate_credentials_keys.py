@@ -41,7 +41,8 @@ class Command(BaseCommand):
             self.stderr.write(
                 f"{len(report.undecryptable)} secrets could not be decrypted with any configured "
                 "key and were left as they are; their merchants must enter them again. Every "
-                "readable secret was re-encrypted."
+                "readable secret was re-encrypted; `manage.py check_credentials` lists what "
+                "still uses each key id."
             )
             for pk, field_name in report.undecryptable:
                 self.stderr.write(f"  connection {pk}: {field_name}")
