@@ -11,8 +11,8 @@ database (every process and machine sees the same rows):
   this one finished, so k calls take (k-1) seconds plus MakeShop's answer times,
   and calls for different shops never wait on each other.
 - All shops together: ``settings.MAKESHOP_MAX_CALLS_PER_SECOND`` (the ceiling).
-  Once it holds its shop's slot, a call claims the next tick of the ceiling row
-  (``CEILING_SLOT``): ticks are ``(1 + CEILING_MARGIN) / ceiling`` seconds apart,
+  Once it holds its shop's slot, a call reserves the next tick of the ceiling row
+  (``CEILING_SLOT``) and waits for it: ticks are ``(1 + CEILING_MARGIN) / ceiling`` apart,
   so no second ever sees more calls start than the ceiling, even with some jitter
   between our start and MakeShop's clock. The re-verification batch goes through
   the same slots, so it obeys both.
@@ -52,7 +52,7 @@ CEILING_SLOT = "*"
 # Ticks are this much wider than 1/ceiling: the gap between our claim and the call
 # reaching MakeShop varies by a few milliseconds, and must not let a second in
 # MakeShop's eyes hold one call too many.
-CEILING_MARGIN = 0.05
+CEILING_MARGIN = 0.1
 DEFAULT_MAX_CALLS_PER_SECOND = 10.0
 
 
@@ -108,26 +108,33 @@ def _claim_shop(makeshop_shop_id, holder, give_up_at, clock, sleep) -> None:
 
 
 def _claim_ceiling(give_up_at, clock, sleep) -> None:
-    """Take the next tick of the ceiling: one conditional UPDATE moves it forward."""
+    """Reserve the next tick of the ceiling, then wait for it.
+
+    The reservation is a compare-and-set on the ceiling row (no lock, no transaction):
+    read the next free tick, move it on by one interval if nobody else did meanwhile.
+    Waiting comes after it, so the database's own delays never fall between a tick
+    and its call, where they would bunch calls up as MakeShop sees them.
+    """
     interval = ceiling_interval()
     if interval is None:
         return
     while True:
-        now = clock()
-        claimed = MakeShopCallSlot.objects.filter(
-            pk=CEILING_SLOT, next_call_at__lte=now
-        ).update(next_call_at=now + interval, calls=F("calls") + 1)
-        if claimed:
-            return
-        if now >= give_up_at:
-            raise SlotWaitTimeout(CEILING_SLOT)
         next_tick = MakeShopCallSlot.objects.filter(pk=CEILING_SLOT).values_list(
             "next_call_at", flat=True
         ).first()
         if next_tick is None:
             _create_slot(CEILING_SLOT)
             continue
-        _sleep_until(next_tick, now, give_up_at, sleep)
+        start = max(next_tick, clock())
+        if start > give_up_at:
+            raise SlotWaitTimeout(CEILING_SLOT)
+        reserved = MakeShopCallSlot.objects.filter(
+            pk=CEILING_SLOT, next_call_at=next_tick
+        ).update(next_call_at=start + interval, calls=F("calls") + 1)
+        if reserved:
+            break
+    while (now := clock()) < start:
+        sleep(start - now)
 
 
 class SlotSignBook:

@@ -144,7 +144,8 @@ _XML_DECLARATION = re.compile(
 )
 
 
-def _codec(label: str) -> str | None:
+def codec_for(label: str) -> str | None:
+    """The Python codec for an encoding label MakeShop may use; None if none is known."""
     label = label.strip().lower()
     codec = _CODEC_FOR_LABEL.get(label, label)
     try:
@@ -161,7 +162,7 @@ def decode_xml(body: bytes, charset: str = "") -> str:
     """
     declared = _XML_DECLARATION.match(body)
     labels = [declared[1].decode("ascii") if declared else "", charset]
-    named = [codec for label in labels if label and (codec := _codec(label))]
+    named = [codec for label in labels if label and (codec := codec_for(label))]
     if body.startswith(b"\xef\xbb\xbf"):
         named.insert(0, "utf-8-sig")
     for codec in dict.fromkeys(named + list(UNDECLARED_CODECS)):
@@ -191,7 +192,7 @@ def _product_result(reply: Reply) -> dict:
     try:
         # JSON is UTF-8 unless HTTP says otherwise; a stray byte in a message must not
         # hide the status code.
-        codec = _codec(reply.charset) or "utf-8-sig"
+        codec = codec_for(reply.charset) or "utf-8-sig"
         data = json.loads(reply.body.decode(codec, errors="replace"))
     except (ValueError, RecursionError):
         raise StopCheck(Reason.BAD_JSON, rule="bad-json") from None
