@@ -27,6 +27,9 @@ ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
 CREDENTIALS_KEYS = env.str("CREDENTIALS_KEYS", default="")
 
 MAKESHOP_API_BASE_URL = env.str("MAKESHOP_API_BASE_URL", default="https://www.makeshop.jp")
+# A ceiling on all of GoQ's calls to MakeShop together, across processes and machines
+# (malls.throttle), on top of the one-call-per-second spacing per shop.
+MAKESHOP_MAX_CALLS_PER_SECOND = env.float("MAKESHOP_MAX_CALLS_PER_SECOND", default=10.0)
 
 # --- MakeShop's new API (app install, GraphQL, webhooks) -------------------------------
 # All four unset: the new-API path is off (webhook URLs answer 404). See

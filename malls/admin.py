@@ -388,6 +388,41 @@ class FailingForFilter(admin.SimpleListFilter):
         return queryset.filter(failing_since__lte=cutoff)
 
 
+# --- Evidence about MakeShop's answers (issue 12; one filter, re-applied on the split admin) ---
+
+
+class MakeShopEvidenceFilter(admin.SimpleListFilter):
+    """What MakeShop's answers suggest beyond one shop: counts in the choices themselves."""
+
+    title = _("MakeShop's answers")
+    parameter_name = "evidence"
+    RETIRED = "legacy_api_retired"  # makeshop.api.Reason.LEGACY_API_RETIRED
+    OTHER_SHOP_ID = "other_shop_id"
+
+    def _querysets(self, queryset):
+        return {
+            self.RETIRED: queryset.filter(failure_reason=self.RETIRED),
+            self.OTHER_SHOP_ID: queryset.filter(
+                pk__in=NotificationEvent.objects.exclude(received_shop_id="").values(
+                    "connection_id"
+                )
+            ),
+        }
+
+    def lookups(self, request, model_admin):
+        every = self._querysets(MakeShopConnection.objects.all())
+        counts = {key: rows.count() for key, rows in every.items()}
+        return [
+            (self.RETIRED, _("Legacy API did not answer as an API (%(count)d shops)")
+             % {"count": counts[self.RETIRED]}),
+            (self.OTHER_SHOP_ID, _("Notifications name another shop ID (%(count)d shops)")
+             % {"count": counts[self.OTHER_SHOP_ID]}),
+        ]
+
+    def queryset(self, request, queryset):
+        return self._querysets(queryset).get(self.value(), queryset)
+
+
 class WriteOnlySecretInput(forms.PasswordInput):
     """A secret input that never renders a value back into the page."""
 
@@ -488,6 +523,7 @@ class MakeShopConnectionAdmin(
         overview_filters.BrokeWithinFilter,
         overview_filters.FailureCauseFilter,
         overview_filters.FailingCheckFilter,
+        MakeShopEvidenceFilter,
     ]
     search_fields = ["makeshop_shop_id", "shop__store__name"]
     search_help_text = _("Store name or MakeShop shop ID")

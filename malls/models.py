@@ -328,6 +328,10 @@ class MakeShopCallSlot(models.Model):
     busy_until = models.FloatField(default=0.0)
     next_call_at = models.FloatField(default=0.0)
     calls = models.PositiveBigIntegerField(default=0)
+    # The shop's answers in a row that were not an API's (404/410, web pages), and when
+    # the last came: evidence that the legacy API was retired (malls.throttle).
+    not_api_streak = models.PositiveIntegerField(default=0)
+    not_api_at = models.FloatField(default=0.0, db_index=True)
 
     class Meta:
         verbose_name = _("MakeShop call slot")
@@ -363,6 +367,11 @@ class NotificationEvent(models.Model):
     order_number = models.CharField(_("order number"), max_length=64, blank=True)
     received_at = models.DateTimeField(_("received at"), db_index=True)
     sender_address = models.GenericIPAddressField(_("sender address"), null=True, blank=True)
+    # The [SHOPID] MakeShop sent when it differs from the saved shop ID ("" when it
+    # matches or none came): recorded for staff, never a reason to drop the notification.
+    received_shop_id = models.CharField(
+        _("other shop ID received"), max_length=SHOP_ID_MAX_LENGTH, blank=True, default=""
+    )
     dedup_window = models.BigIntegerField(editable=False)
     repeats = models.PositiveIntegerField(_("repeats"), default=0)
 

@@ -25,7 +25,8 @@ from core.client_address import client_address
 from . import providers
 from .models import MakeShopConnection, Mall, NotificationEvent, OrderRefreshRequest
 from .providers import MalformedNotification as MalformedNotification  # re-exported
-from .providers import Notification, NotificationRejected
+from .providers import Notification
+from .providers import NotificationRejected as NotificationRejected  # re-exported
 
 Kind = NotificationEvent.Kind
 
@@ -45,13 +46,6 @@ _TOKEN_RE = re.compile(r"[A-Za-z0-9_-]{20,64}", re.ASCII)
 
 # Compared against when no row matched, so a miss costs the same comparisons as a hit.
 _DUMMY_TOKEN = secrets.token_urlsafe(32).encode()
-
-
-class ShopMismatch(NotificationRejected):
-    """The shop ID sent is not the one the token belongs to: most likely the merchant
-    pasted another shop's URL into MakeShop."""
-
-    status = 403
 
 
 # --- Finding the shop -----------------------------------------------------------------
@@ -133,18 +127,21 @@ def parse_notification(*sources: Mapping, mall: str = Mall.MAKESHOP) -> Notifica
     return providers.get(mall).parse_notification(*sources)
 
 
-def check_shop(connection: MakeShopConnection, notification: Notification) -> None:
-    """Refuse a notification naming a shop other than the token's.
+def check_shop(connection: MakeShopConnection, notification: Notification) -> str:
+    """The shop ID the notification names when it is not the saved one, else "".
 
-    Compared without regard to case: the token already proves the sender; the shop ID
-    only catches a URL pasted into the wrong shop. A notification without a shop ID
-    is accepted.
+    Never a refusal: the token in the URL already proves the sender, and nothing
+    published says MakeShop's [SHOPID] is the login shop ID (MakeShop also has a
+    numeric shop number), so a mismatch is recorded for staff
+    (``NotificationEvent.received_shop_id``) and the notification is kept.
+    Compared without regard to case; a notification without a shop ID matches.
     """
     if not notification.shop_id:
-        return
+        return ""
     expected = connection.makeshop_shop_id or ""
     if notification.shop_id.casefold() != expected.casefold():
-        raise ShopMismatch(f"shop ID does not match connection {connection.pk}")
+        return notification.shop_id
+    return ""
 
 
 # --- Recording ------------------------------------------------------------------------
@@ -159,6 +156,7 @@ def record_notification(
 ) -> bool:
     """Record a notification; returns False when it repeated one already recorded.
 
+    A shop ID other than the saved one is kept on the event (``check_shop``).
     Repeats of the same (kind, order) within a ``DEDUP_WINDOW_SECONDS`` window count
     into the first event's ``repeats``; the unique constraint decides under
     concurrent deliveries. An order number leaves one open ``OrderRefreshRequest``
@@ -184,6 +182,7 @@ def record_notification(
                     raw_command=notification.raw_command,
                     received_at=now,
                     sender_address=sender,
+                    received_shop_id=check_shop(connection, notification),
                 )
             created = True
         except IntegrityError:

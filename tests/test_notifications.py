@@ -196,20 +196,32 @@ def test_only_get_and_post_are_allowed(client, connection):
 # --- Refused notifications ------------------------------------------------------------
 
 
-def test_a_shop_id_other_than_the_tokens_is_refused_and_nothing_recorded(client, connection):
+def test_a_shop_id_other_than_the_saved_one_is_accepted_and_recorded_for_staff(
+    client, connection
+):
+    """The URL's token proves the sender; nothing says [SHOPID] is the login shop ID."""
     response = client.get(in_path(connection.notification_token, "other-shop", "1", "order"))
 
-    assert response.status_code == 403
-    assert not NotificationEvent.objects.exists()
-    assert not OrderRefreshRequest.objects.exists()
+    assert response.status_code == 200
+    event = only_event()
+    assert (event.received_shop_id, event.order_number) == ("other-shop", "1")
+    assert OrderRefreshRequest.objects.filter(order_number="1").exists()
     connection.refresh_from_db()
-    assert connection.last_notification_at is None
+    assert connection.last_notification_at is not None
 
 
 def test_the_shop_id_is_compared_without_regard_to_case(client, connection):
     response = client.get(in_path(connection.notification_token, "Demo-Shop", "1", "order"))
 
     assert response.status_code == 200
+    assert only_event().received_shop_id == ""
+
+
+def test_a_notification_without_a_shop_id_is_not_flagged(client, connection):
+    response = client.get(base_path(connection.notification_token), {"ordernum": "7"})
+
+    assert response.status_code == 200
+    assert only_event().received_shop_id == ""
 
 
 @pytest.mark.parametrize("order_number", ["12 34", "1;DROP", "x" * 65, "注文1"])
@@ -353,7 +365,7 @@ def test_refusals_are_logged_without_the_token(client, connection, monkeypatch, 
     token = connection.notification_token
 
     with caplog.at_level("DEBUG"):
-        client.get(in_path(token, "other-shop", "1", "order"))  # 403
+        client.get(in_path(token, "demo-shop", "1;DROP", "order"))  # 400
         client.get(in_path(token, "demo-shop", "1", "order"))  # 429
         client.put(base_path(token))  # 405
 

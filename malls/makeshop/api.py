@@ -22,8 +22,10 @@ unreachable   ``timeout``, ``refused``, ``dns``, ``tls``, ``connection``,
               ``busy`` (our own call slot for the shop stayed taken)
 unexpected    ``too_large``, ``empty``, ``html``, ``bad_xml``, ``unsafe_xml``,
               ``unexpected_xml``, ``bad_json``, ``unexpected_json``,
-              ``unexpected_text``, ``unexpected_status``, ``graphql_error``,
-              ``internal_error``
+              ``unexpected_text``, ``unexpected_status``, ``unknown_message``
+              (MakeShop's words, not a refusal we recognise), ``legacy_api_retired``
+              (the legacy API did not answer as an API: it may have been retired),
+              ``graphql_error``, ``internal_error``
 ============  =================================================================
 
 ``http_5xx`` and ``unexpected_status`` carry the HTTP status in
@@ -115,6 +117,12 @@ class Reason(StrEnum):
     UNEXPECTED_JSON = "unexpected_json"
     UNEXPECTED_TEXT = "unexpected_text"
     UNEXPECTED_STATUS = "unexpected_status"
+    # MakeShop answered in words that are not a refusal we recognise (the words are
+    # kept in ``CheckResult.message``): never read as the merchant's fault.
+    UNKNOWN_MESSAGE = "unknown_message"
+    # The legacy API did not answer as an API (404/410 on its path, or web pages again
+    # and again): MakeShop announced its closure. See ``legacy.answers``.
+    LEGACY_API_RETIRED = "legacy_api_retired"
     GRAPHQL_ERROR = "graphql_error"  # the new API answered with an error we do not know
     INTERNAL_ERROR = "internal_error"
 

@@ -48,6 +48,8 @@ REASON_LABELS = {
     Reason.UNEXPECTED_JSON: _("unexpected JSON"),
     Reason.UNEXPECTED_TEXT: _("unexpected text"),
     Reason.UNEXPECTED_STATUS: _("unexpected HTTP status"),
+    Reason.UNKNOWN_MESSAGE: _("a message from MakeShop GoQ does not know"),
+    Reason.LEGACY_API_RETIRED: _("legacy API did not answer as an API (retired?)"),
     Reason.GRAPHQL_ERROR: _("unknown error from the new API"),
     Reason.INTERNAL_ERROR: _("error inside GoQ"),
 }
@@ -56,17 +58,18 @@ REASON_LABELS = {
 # text per kind of verdict besides. Shown on the field after a refused save and under
 # the shop's status in the list.
 ADVICE = {
+    # MakeShop's current console first, the older one's menu as the alternative.
     (Check.ORDER_AUTH_CODE, Reason.TOKEN_REJECTED): _(
         "MakeShop did not accept this order data auth code. If 変更 was pressed next to the "
         "code in MakeShop, a new code was issued and the old one stopped working: copy the "
-        "code MakeShop shows now (ショップ作成 → 外部システム連携 → 注文データ連携設定) and "
-        "enter it again."
+        "code MakeShop shows now (設定 → API → 注文; in the older admin: ショップ作成 → "
+        "外部システム連携 → 注文データ連携設定) and enter it again."
     ),
     (Check.PRODUCT_AUTH_CODE, Reason.TOKEN_REJECTED): _(
         "MakeShop did not accept this product data auth code. If 変更 was pressed next to the "
         "code in MakeShop, a new code was issued and the old one stopped working: copy the "
-        "code MakeShop shows now (ショップ作成 → 外部システム連携 → 商品データ連携設定) and "
-        "enter it again."
+        "code MakeShop shows now (設定 → API → 商品; in the older admin: ショップ作成 → "
+        "外部システム連携 → 商品データ連携設定) and enter it again."
     ),
     Reason.UNREADABLE: _(
         "GoQ can no longer read the value saved here (it must be entered again). Nothing "
@@ -96,6 +99,16 @@ ADVICE = {
     Reason.BUSY: _(
         "MakeShop is busy with other requests for this shop, so it could not check the "
         "settings. GoQ will check again later."
+    ),
+    Reason.LEGACY_API_RETIRED: _(
+        "MakeShop's legacy API did not answer as an API; it may have been retired: connect "
+        "this shop through the MakeShop app (new API) instead of auth codes, or contact GoQ "
+        "support."
+    ),
+    Reason.UNKNOWN_MESSAGE: _(
+        "MakeShop answered with a message GoQ does not recognise, so the setting is neither "
+        "confirmed nor refused. GoQ will check again later; if this goes on, contact GoQ "
+        "support with MakeShop's message."
     ),
     "rejected": _("MakeShop did not accept this value. Check it in MakeShop and enter it again."),
     "unreachable": _("MakeShop could not be reached. GoQ will check again later."),
@@ -127,8 +140,8 @@ def advice(check: str | None, reason: str | None, *, rejected: bool) -> str:
     known = Reason.of(reason)
     if rejected:
         return str(ADVICE.get((check, known)) or ADVICE.get(known) or ADVICE["rejected"])
-    if known is Reason.MAINTENANCE:
-        return str(ADVICE[Reason.MAINTENANCE])
+    if known in (Reason.MAINTENANCE, Reason.LEGACY_API_RETIRED, Reason.UNKNOWN_MESSAGE):
+        return str(ADVICE[known])
     if known is not None and known.is_busy:
         return str(ADVICE[Reason.BUSY])
     if not reason or (known is not None and known.is_unreachable):

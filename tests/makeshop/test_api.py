@@ -7,6 +7,7 @@ from malls.makeshop.api import LEGACY_CHECKS, SHOP_ID_RE
 from malls.models import MakeShopConnection
 
 from .legacy.test_client import ERROR_ANSWERS, FAULTS, LOGIN_ANSWERS, ORDER_ANSWERS, PRODUCT_ANSWERS
+from .legacy.test_evidence import EMPTY_MESSAGES, ORDERS_WITH_ERRORS
 
 
 def expected_reasons():
@@ -22,6 +23,9 @@ def expected_reasons():
     # Tested one by one: a refused port, an untrusted certificate, a redirect, the
     # sandbox's refusals, and a bug inside the client.
     reasons |= {"refused", "tls", "redirect", "token_rejected", "not_enabled", "internal_error"}
+    # test_evidence: words nobody recognises, errors inside <orders>.
+    reasons |= {str(expected[1]) for _, expected in ORDERS_WITH_ERRORS.values()}
+    reasons |= {"unknown_message"} if EMPTY_MESSAGES else set()
     return reasons
 
 

@@ -16,7 +16,7 @@ import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from functools import lru_cache
+from functools import lru_cache, partial
 
 import requests
 from django.conf import settings
@@ -35,8 +35,8 @@ from ..api import (
     CheckResult,
     Reason,
 )
-from . import answers
-from .answers import StopCheck, Verdict
+from . import answers, signs
+from .answers import Reply, StopCheck, Verdict
 
 logger = logging.getLogger("malls.makeshop")
 
@@ -57,7 +57,8 @@ class Call:
     path: str
     # (shop_id, secret, now) -> the request's ``params`` or ``data``
     request: Callable[[str, str, datetime], dict]
-    interpret: Callable[[bytes], Verdict]
+    # The answer -> its verdict (``answers.read`` for the check: the table of rules).
+    interpret: Callable[[Reply], Verdict | None]
 
 
 def _order_request(shop_id: str, secret: str, now: datetime) -> dict:
@@ -90,15 +91,17 @@ def _login_request(shop_id: str, secret: str, now: datetime) -> dict:
 
 
 CALLS: dict[Check, Call] = {
-    # The last minute's orders: any <orders> is a yes.
-    Check.ORDER_AUTH_CODE: Call("GET", ORDER_INFO_PATH, _order_request, answers.interpret_orders),
-    # Opens a product session: MakeShop's status_code 200 is a yes.
+    # The last minute's orders (usually none): an <orders> document is a yes.
+    Check.ORDER_AUTH_CODE: Call(
+        "GET", ORDER_INFO_PATH, _order_request, partial(answers.read, Check.ORDER_AUTH_CODE)
+    ),
+    # Opens a product session: MakeShop's status_code "200" is a yes.
     Check.PRODUCT_AUTH_CODE: Call(
-        "POST", PRODUCT_AUTH_PATH, _product_request, answers.interpret_product_auth
+        "POST", PRODUCT_AUTH_PATH, _product_request, partial(answers.read, Check.PRODUCT_AUTH_CODE)
     ),
     # Logs in to the bulk upload service as the main administrator.
     Check.PASSWORD: Call(
-        "POST", WEBFTP_LOGIN_PATH, _login_request, answers.interpret_webftp_login
+        "POST", WEBFTP_LOGIN_PATH, _login_request, partial(answers.read, Check.PASSWORD)
     ),
 }
 
@@ -181,12 +184,8 @@ class MakeShopClient:
                     verdict = Verdict(Reason.TIMEOUT)
                 else:
                     verdict = Verdict(Reason.INTERNAL_ERROR)
-                    # The type and the code lines only: exception texts can hold the URL.
-                    logger.error(
-                        "MakeShop check failed inside the client: %s\n%s",
-                        type(exc).__name__,
-                        "".join(traceback.format_tb(exc.__traceback__)),
-                    )
+                    _log_internal_error(exc)
+        verdict = self._remember(shop_id, verdict)
         result = CheckResult(
             check=check,
             outcome=verdict.outcome,
@@ -205,6 +204,19 @@ class MakeShopClient:
             result.elapsed,
         )
         return result
+
+    def _remember(self, shop_id: str, verdict: Verdict) -> Verdict:
+        """Note the answer in the shop's slot (if the call runs in one) and let what
+        the slot remembers decide (rule "web-pages-again" in ``answers.RULES``)."""
+        book = signs.current()
+        if book is None or verdict.rule not in answers.NOT_AN_API | answers.AN_API:
+            return verdict
+        try:
+            seen = book.note(shop_id, not_an_api=verdict.rule in answers.NOT_AN_API)
+        except Exception as exc:  # the memory is a hint: the answer's own verdict stands
+            _log_internal_error(exc)
+            return verdict
+        return answers.escalate(verdict, seen)
 
     def _exchange(self, deadline, call: Call, request: dict) -> Verdict:
         try:
@@ -225,11 +237,12 @@ class MakeShopClient:
             raise StopCheck(reason)
 
         with response:
-            status = response.status_code
-            answers.screen_status(status)
+            head = Reply(response.status_code, response.headers.get("Content-Type", ""), None)
+            verdict = call.interpret(head)  # a redirect or a 404 is not worth reading
+            if verdict is not None:
+                return verdict
             body = self._read_body(response, deadline)
-        answers.screen_body(status, body)
-        return call.interpret(body)
+        return call.interpret(Reply(head.status, head.content_type, body))
 
     def _read_body(self, response: requests.Response, deadline: transport.Deadline) -> bytes:
         declared = response.headers.get("Content-Length", "")
@@ -253,6 +266,15 @@ class MakeShopClient:
         if reason:
             raise StopCheck(reason)
         return bytes(body)
+
+
+def _log_internal_error(exc: BaseException) -> None:
+    # The type and the code lines only: exception texts can hold the URL.
+    logger.error(
+        "MakeShop check failed inside the client: %s\n%s",
+        type(exc).__name__,
+        "".join(traceback.format_tb(exc.__traceback__)),
+    )
 
 
 def _period_ending(now: datetime) -> tuple[str, str]:

@@ -9,41 +9,46 @@ call gets, ``shops`` the demo data.
 
 Demo shops (the codes are sandbox-only and worthless anywhere else):
 
-| shop id        | order auth code (`token`)        | product auth code | main admin password   |
-| -------------- | -------------------------------- | ----------------- | --------------------- |
-| `demo-shop`    | 0123456789abcdef0123456789abcdef | demo-product-0001 | demo-admin-password   |
-| `demo-eucjp`   | fedcba9876543210fedcba9876543210 | demo-product-0002 | demo-eucjp-password   |
-| `demo-pending` | 0000000000000000ffffffffffffffff | demo-product-0003 | demo-pending-password |
-| `demo-maint`   | ffffffffffffffff0000000000000000 | demo-product-0004 | demo-maint-password   |
+| shop id | order auth code (`token`) | product auth code | main admin password |
+| --- | --- | --- | --- |
+| demo-shop | 0123456789abcdef0123456789abcdef | demo-product-0001 | demo-admin-password |
+| demo-eucjp | fedcba9876543210fedcba9876543210 | demo-product-0002 | demo-eucjp-password |
+| demo-pending | 0000000000000000ffffffffffffffff | demo-product-0003 | demo-pending-password |
+| demo-maint | ffffffffffffffff0000000000000000 | demo-product-0004 | demo-maint-password |
+| demo-eucjp-bare | 0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f | demo-product-0005 | demo-bare-password |
+| demo-empty-message | 1111111111111111aaaaaaaaaaaaaaaa | demo-product-0006 | demo-empty-password |
+| demo-retired | 2222222222222222bbbbbbbbbbbbbbbb | demo-product-0007 | demo-retired-password |
+| demo-retired-page | 3333333333333333cccccccccccccccc | demo-product-0008 | demo-page-password |
+| demo-block | 4444444444444444dddddddddddddddd | demo-product-0009 | demo-block-password |
 
-- `demo-shop` answers in UTF-8.
-- `demo-eucjp` answers its XML in EUC-JP (Japanese names and addresses included).
-- `demo-pending` has not had API use approved by MakeShop yet: order and product
-  calls answer "not enabled" whatever the code; the login works.
-- `demo-maint` answers every call with an HTTP 503 maintenance page.
+What each one does is in ``shops.DEMO_SHOPS`` (``makeshop_sandbox`` prints it). The
+recent period is EMPTY unless a shop has ``recent_order`` (the EUC-JP ones): the
+order check asks for the last minute, and on MakeShop that is usually empty.
 
-Answers (MakeShop publishes no error codes: the codes below are our assumption,
-and the client matches them loosely):
+Answers: ``answers`` copies the shapes public sources show and marks every invented
+one (``Answer.invented``, header ``X-Sandbox-Invented: yes``):
 
 - Orders, ``cmd=get``: HTTP 200, ``<orders>`` holding the demo orders in the
-  asked period (one is always placed 30 s before the call, so a "last minute"
-  query finds it), or the one ``ordernum``; ``canceled=1`` adds the cancelled
-  one. Without a period or order number the orders since the previous such call
-  are returned and the shop's "last fetched" marker moves, as on MakeShop; every
+  asked period, or the one ``ordernum``; ``canceled=1`` adds the cancelled one.
+  Without a period or order number the orders since the previous such call are
+  returned and the shop's "last fetched" marker moves, as on MakeShop; every
   ``cmd=get`` is recorded in ``order_fetches`` so tests can see which kind it was.
 - Orders, ``cmd=deliver`` / ``cmd=status``: ``<response>`` with ``ordernum``,
   ``code`` 200 and ``message`` OK.
-- Wrong token or unknown shop: HTTP 200,
-  ``<response><code>401</code><message>認証に失敗しました…</message></response>``;
-  the product API answers ``{"result_data": {"status_code": 401, "message": …}}``
-  and the login answers ``FAILURE``.
-- API use not approved (``demo-pending``): the same shapes with code 403 and a
-  message saying 承認されていません ("not approved").
+- Product: ``{"result_data": {"status_code": "200", "error_message": null,
+  "access_url": ".../api/product/search/?shop_id=...&access_token=...",
+  "expire_date": "yyyymmddhhmmss"}}``.
+- Invented: a wrong token or unknown shop answers HTTP 200,
+  ``<response><code>401</code><message>認証に失敗しました…</message></response>`` or
+  ``status_code`` "401" with ``error_message``; API use not approved
+  (``demo-pending``) the same with 403 and 承認されていません; the login answers
+  ``FAILURE`` (known).
 - Rate limit: per shop id, across every endpoint, a call that starts less than
-  ``min_interval`` (1 s) after the shop's previous call, or while another call
-  for the shop is in flight, gets HTTP 429 with ``Retry-After: 1`` and code 429
-  in the endpoint's format, and is recorded as a violation. Refused calls count
-  as calls: hammering keeps being refused.
+  ``min_interval`` (1 s) after the END of the shop's previous answer, or while
+  another call for the shop is in flight, gets HTTP 429 with ``Retry-After: 1`` and
+  code 429 in the endpoint's format (invented), and is recorded as a violation.
+  Refused calls count as calls: hammering keeps being refused. ``demo-block`` is
+  blocked for a minute instead (HTTP 403 page).
 """
 
 from .server import (

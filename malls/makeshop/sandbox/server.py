@@ -1,4 +1,9 @@
-"""The sandbox's HTTP side: routing, MakeShop's per-shop rate limit, and what it records."""
+"""The sandbox's HTTP side: routing, MakeShop's per-shop rate limit, and what it records.
+
+The limit is MakeShop's "serial" rule taken strictly: a shop's call must start at
+least ``min_interval`` after the END of its previous answer (refused calls count),
+and never while another of its calls is being answered.
+"""
 
 import contextlib
 import logging
@@ -14,11 +19,13 @@ from urllib.parse import parse_qs
 from . import answers
 from .answers import Answer
 from .loopback import LoopbackHTTPServer
-from .shops import DEMO_SHOPS, DemoShop
+from .shops import DEMO_SHOPS, Behaviour, DemoShop
 
 logger = logging.getLogger("malls.makeshop.sandbox")
 
 RATE_LIMIT_INTERVAL = 1.0
+# How long a ``Behaviour.BLOCK`` shop stays blocked after breaking the limit (invented).
+BLOCK_SECONDS = 60.0
 _MAX_FORM_BYTES = 64 * 1024
 
 
@@ -58,7 +65,8 @@ class SandboxServer(LoopbackHTTPServer):
         self._lock = threading.Lock()
         self._calls: list[SandboxCall] = []
         self._order_fetches: list[OrderFetch] = []
-        self._last_started: dict[str, float] = {}
+        self._last_finished: dict[str, float] = {}
+        self._blocked_until: dict[str, float] = {}
         self._in_flight: set[str] = set()
         self._fetched_until: dict[str, datetime] = {}
         self._thread: threading.Thread | None = None
@@ -84,27 +92,38 @@ class SandboxServer(LoopbackHTTPServer):
         with self._lock:
             return frozenset(self._in_flight)
 
+    def blocked(self, shop_id: str) -> bool:
+        with self._lock:
+            return monotonic() < self._blocked_until.get(shop_id, float("-inf"))
+
+    def block(self, shop_id: str) -> None:
+        with self._lock:
+            self._blocked_until[shop_id] = monotonic() + BLOCK_SECONDS
+
     @contextlib.contextmanager
     def _admit(self, shop_id: str, endpoint: str):
         """Apply the per-shop rate limit to one call and record it."""
         started = monotonic()
         with self._lock:
-            previous = self._last_started.get(shop_id)
+            previous = self._last_finished.get(shop_id)
+            overlapping = shop_id in self._in_flight
             violated = bool(shop_id) and (
-                shop_id in self._in_flight
-                or (previous is not None and started - previous < self.min_interval)
+                overlapping or (previous is not None and started - previous < self.min_interval)
             )
-            if shop_id:
-                self._last_started[shop_id] = started
-                if not violated:
-                    self._in_flight.add(shop_id)
+            if shop_id and not overlapping:
+                self._in_flight.add(shop_id)
         try:
             yield violated
         finally:
             with self._lock:
-                if not violated:
+                finished = monotonic()
+                if shop_id and not overlapping:
                     self._in_flight.discard(shop_id)
-                self._calls.append(SandboxCall(shop_id, endpoint, started, monotonic(), violated))
+                if shop_id:
+                    # The later end wins: an overlapping call's end must not shorten the wait.
+                    last = self._last_finished.get(shop_id, finished)
+                    self._last_finished[shop_id] = max(finished, last)
+                self._calls.append(SandboxCall(shop_id, endpoint, started, finished, violated))
 
     def record_fetch(self, shop_id: str, mode: str, start: str, end: str) -> None:
         with self._lock:
@@ -150,11 +169,20 @@ class _Handler(BaseHTTPRequestHandler):
             return
         shop_id = params.get(route.shop_parameter, "")
         shop = self.server.shops.get(shop_id)
+        behaviour = shop.behaviour if shop is not None else Behaviour.NORMAL
         with self.server._admit(shop_id, route.endpoint) as violated:
-            if violated:
+            if behaviour is Behaviour.BLOCK and (violated or self.server.blocked(shop_id)):
+                if violated:
+                    self.server.block(shop_id)
+                answer = answers.blocked()
+            elif violated:
                 answer = answers.rate_limited(route.endpoint)
-            elif shop is not None and shop.maintenance:
+            elif behaviour is Behaviour.MAINTENANCE:
                 answer = answers.maintenance_page()
+            elif behaviour is Behaviour.RETIRED:
+                answer = answers.retired()
+            elif behaviour is Behaviour.RETIRED_PAGE:
+                answer = answers.retired_page()
             else:
                 sleep(self.server.latency)
                 answer = route.answer(self.server, shop, params)
@@ -176,7 +204,7 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_response(answer.status)
             self.send_header("Content-Type", answer.content_type)
             self.send_header("Content-Length", str(len(answer.body)))
-            for name, value in answer.headers:
+            for name, value in answer.all_headers():
                 self.send_header(name, value)
             self.end_headers()
             self.wfile.write(answer.body)

@@ -1,9 +1,23 @@
 """The sandbox's demo data: shops with the codes it accepts, and the orders it holds."""
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from enum import StrEnum
 from types import MappingProxyType
+
+
+class Behaviour(StrEnum):
+    """How a demo shop answers, besides its codes; all but NORMAL are alternatives to
+    what public sources show (see ``answers``: each is marked invented there)."""
+
+    NORMAL = "normal"
+    NOT_APPROVED = "not_approved"  # API use not approved by MakeShop yet
+    MAINTENANCE = "maintenance"  # every call: HTTP 503 maintenance page
+    EMPTY_MESSAGE = "empty_message"  # an empty period answers a message-only document
+    RETIRED = "retired"  # the legacy API paths answer 404 (the API was closed)
+    RETIRED_PAGE = "retired_page"  # the legacy API paths answer a web page (HTTP 200)
+    BLOCK = "block"  # a call breaking the rate limit blocks the shop for a while
 
 
 @dataclass(frozen=True)
@@ -14,51 +28,63 @@ class DemoShop:
     order_token: str
     product_code: str
     password: str
-    encoding: str = "UTF-8"  # the XML declaration's label: "UTF-8" or "EUC-JP"
-    api_enabled: bool = True
-    maintenance: bool = False
+    encoding: str = "UTF-8"  # "UTF-8" or "EUC-JP"
+    # False: the XML has no encoding declaration and HTTP names no charset.
+    declares_encoding: bool = True
+    # True: an order placed 30 s before each call, so "the last minute" is not empty.
+    recent_order: bool = False
+    behaviour: Behaviour = Behaviour.NORMAL
+    notes: str = field(default="", compare=False)
 
     @property
-    def behaviour(self) -> str:
+    def api_enabled(self) -> bool:
+        return self.behaviour is not Behaviour.NOT_APPROVED
+
+    @property
+    def maintenance(self) -> bool:
+        return self.behaviour is Behaviour.MAINTENANCE
+
+    @property
+    def description(self) -> str:
         """How the sandbox treats the shop, in a few words for the command's listing."""
-        if self.maintenance:
-            return "always under maintenance: HTTP 503"
-        if not self.api_enabled:
-            return "API use not approved yet"
-        return f"answers in {self.encoding}"
+        return self.notes or f"answers in {self.encoding}"
+
+
+def _shop(shop_id, order_token, product_code, password, notes, **options) -> DemoShop:
+    return DemoShop(shop_id, order_token, product_code, password, notes=notes, **options)
 
 
 DEMO_SHOPS: Mapping[str, DemoShop] = MappingProxyType(
     {
         shop.shop_id: shop
         for shop in (
-            DemoShop(
-                "demo-shop",
-                "0123456789abcdef0123456789abcdef",
-                "demo-product-0001",
-                "demo-admin-password",
-            ),
-            DemoShop(
-                "demo-eucjp",
-                "fedcba9876543210fedcba9876543210",
-                "demo-product-0002",
-                "demo-eucjp-password",
-                encoding="EUC-JP",
-            ),
-            DemoShop(
-                "demo-pending",
-                "0000000000000000ffffffffffffffff",
-                "demo-product-0003",
-                "demo-pending-password",
-                api_enabled=False,
-            ),
-            DemoShop(
-                "demo-maint",
-                "ffffffffffffffff0000000000000000",
-                "demo-product-0004",
-                "demo-maint-password",
-                maintenance=True,
-            ),
+            _shop("demo-shop", "0123456789abcdef0123456789abcdef", "demo-product-0001",
+                  "demo-admin-password", "a working shop (UTF-8); the last minute has no orders"),
+            _shop("demo-eucjp", "fedcba9876543210fedcba9876543210", "demo-product-0002",
+                  "demo-eucjp-password", "a working shop answering in EUC-JP, with an order "
+                  "30 s old", encoding="EUC-JP", recent_order=True),
+            _shop("demo-pending", "0000000000000000ffffffffffffffff", "demo-product-0003",
+                  "demo-pending-password", "API use not yet approved by MakeShop",
+                  behaviour=Behaviour.NOT_APPROVED),
+            _shop("demo-maint", "ffffffffffffffff0000000000000000", "demo-product-0004",
+                  "demo-maint-password", "MakeShop under maintenance (503)",
+                  behaviour=Behaviour.MAINTENANCE),
+            _shop("demo-eucjp-bare", "0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f", "demo-product-0005",
+                  "demo-bare-password", "EUC-JP without an XML declaration or HTTP charset, "
+                  "with an order 30 s old", encoding="EUC-JP", declares_encoding=False,
+                  recent_order=True),
+            _shop("demo-empty-message", "1111111111111111aaaaaaaaaaaaaaaa", "demo-product-0006",
+                  "demo-empty-password", "an empty period answers a message-only document "
+                  "(invented)", behaviour=Behaviour.EMPTY_MESSAGE),
+            _shop("demo-retired", "2222222222222222bbbbbbbbbbbbbbbb", "demo-product-0007",
+                  "demo-retired-password", "the legacy API is gone: its paths answer 404 "
+                  "(invented)", behaviour=Behaviour.RETIRED),
+            _shop("demo-retired-page", "3333333333333333cccccccccccccccc", "demo-product-0008",
+                  "demo-page-password", "the legacy API paths answer a web page "
+                  "(invented)", behaviour=Behaviour.RETIRED_PAGE),
+            _shop("demo-block", "4444444444444444dddddddddddddddd", "demo-product-0009",
+                  "demo-block-password", "a call breaking the rate limit blocks the shop for "
+                  "a minute: 403 page (invented)", behaviour=Behaviour.BLOCK),
         )
     }
 )
@@ -70,16 +96,24 @@ class DemoOrder:
     placed_at: datetime  # MakeShop local time, naive
     status: str  # 0 cancelled, 1 normal, 99 仮注文 (payment not finished)
     payment_status: str
-    paymethod: str
+    paymethod: str  # a code as seen in public clients (R, N, B, Z, D1, B1); meaning assumed
+    paymethod_name: str
     buyer: str
+    buyer_kana: str
 
 
-def demo_orders(now: datetime) -> list[DemoOrder]:
-    """Orders dated relative to ``now``: one is always 30 seconds old."""
-    return [
-        DemoOrder(
-            "D000000101", now - timedelta(seconds=30), "1", "1", "クレジットカード", "山田 太郎"
-        ),
-        DemoOrder("D000000102", now - timedelta(days=1), "99", "0", "銀行振込", "佐藤 花子"),
-        DemoOrder("D000000103", now - timedelta(days=2), "0", "0", "代金引換", "鈴木 一郎"),
+def demo_orders(now: datetime, *, recent: bool = False) -> list[DemoOrder]:
+    """Orders dated relative to ``now``; with ``recent`` one is 30 seconds old."""
+    orders = [
+        DemoOrder("D000000102", now - timedelta(days=1), "99", "0", "B", "銀行振込",
+                  "佐藤 花子", "サトウ ハナコ"),
+        DemoOrder("D000000103", now - timedelta(days=2), "0", "0", "D1", "代金引換",
+                  "鈴木 一郎", "スズキ イチロウ"),
     ]
+    if recent:
+        orders.insert(0, DemoOrder("D000000101", now - timedelta(seconds=30), "1", "1", "R",
+                                   "クレジットカード", "山田 太郎", "ヤマダ タロウ"))
+    else:
+        orders.insert(0, DemoOrder("D000000101", now - timedelta(hours=2), "1", "1", "R",
+                                   "クレジットカード", "山田 太郎", "ヤマダ タロウ"))
+    return orders

@@ -39,11 +39,12 @@ class Command(BaseCommand):
         self.stdout.write("Demo shops (sandbox-only codes):")
         for shop in DEMO_SHOPS.values():
             self.stdout.write(
-                f"  {shop.shop_id:<13} order {shop.order_token}  product {shop.product_code}"
-                f"  password {shop.password}  ({shop.behaviour})"
+                f"  {shop.shop_id:<18} order {shop.order_token}  product {shop.product_code}"
+                f"  password {shop.password}  ({shop.description})"
             )
         self.stdout.write(
-            "Rate limit: one call per second per shop, one at a time; faster calls get HTTP 429."
+            "Rate limit: one call per second per shop, counted from the end of the previous "
+            "answer, one at a time; faster calls get HTTP 429."
         )
         try:
             server.serve_forever()

@@ -254,11 +254,13 @@ FAULTS = {
         Outcome.UNEXPECTED,
         ("unexpected_status", "403"),
     ),
+    # The legacy API's documented path is gone: MakeShop announced its closure.
     "404": (
         reply(404, b"<html>Not Found</html>"),
         Outcome.UNEXPECTED,
-        ("unexpected_status", "404"),
+        ("legacy_api_retired", "404"),
     ),
+    "410": (reply(410, b""), Outcome.UNEXPECTED, ("legacy_api_retired", "410")),
     "204": (reply(204, b""), Outcome.UNEXPECTED, ("unexpected_status", "204")),
     "empty body": (reply(200, b""), Outcome.UNEXPECTED, "empty"),
     "some other page": (
@@ -390,7 +392,9 @@ ORDER_ANSWERS = {
     ),
     "garbage": (b"\x00\xff\xfe garbage \x81\x82", "bad_xml"),
     "truncated": (b'<?xml version="1.0"?><orders><order><ordernum>1', "bad_xml"),
-    "unknown encoding": (b'<?xml version="1.0" encoding="x-unheard-of"?><orders/>', "bad_xml"),
+    # A label no codec knows is passed over: the next candidates read the document.
+    "unknown encoding": (b'<?xml version="1.0" encoding="x-unheard-of"?><orders/>', True),
+    "no codec reads it": (b"<orders>\x80\xff\xfe</orders>", "bad_xml"),
     "billion laughs": (BILLION_LAUGHS, "unsafe_xml"),
     "external entity": (EXTERNAL_ENTITY, "unsafe_xml"),
     "other root": (b"<result><items/></result>", "unexpected_xml"),

@@ -77,7 +77,7 @@ def test_second_call_within_a_second_for_one_shop_is_refused_and_recorded(sandbo
     assert first[0] == 200
     assert second[0] == 429
     assert second[1]["Retry-After"] == "1"
-    assert json.loads(second[2])["result_data"]["status_code"] == 429
+    assert json.loads(second[2])["result_data"]["status_code"] == "429"
     assert sandbox.violations == 1
     assert [(c.shop_id, c.endpoint, c.violated) for c in sandbox.calls] == [
         ("demo-shop", "orderinfo", False),
@@ -150,27 +150,38 @@ def test_rate_limited_order_answer_is_xml(sandbox, sandbox_clock):
 # Order API -------------------------------------------------------------------------
 
 
-def test_orders_in_the_last_minute(sandbox):
+def test_the_last_minute_is_empty_by_default(sandbox):
+    """On MakeShop the order check's minute is usually empty: the sandbox's is too."""
     status, headers, body = orders(sandbox, **last_minute())
 
     assert status == 200
     assert body.startswith(b'<?xml version="1.0" encoding="UTF-8"?>')
     root = xml(body)
-    assert root.tag == "orders"
-    (order,) = root.findall("order")
+    assert (root.tag, list(root)) == ("orders", [])
+    assert "X-Sandbox-Invented" not in headers
+    assert [f.mode for f in sandbox.order_fetches] == ["period"]
+
+
+def test_orders_carry_the_field_names_public_clients_read(sandbox):
+    status, headers, body = orders(sandbox, EUCJP, **last_minute())
+
+    assert status == 200
+    (order,) = xml(body, "euc_jp").findall("order")
     for field in (
-        "ordernum",
-        "date",
-        "status",
-        "payment_status",
-        "paymethod/type",
-        "buyer/name",
-        "deliveries/delivery/address",
-        "orderdetail/product/name",
+        "ordernum", "date", "status", "payment_status", "paymethod/type", "paymethod/content",
+        "buyer/name", "buyer/kana", "buyer/zip", "buyer/area", "buyer/city", "buyer/street",
+        "buyer/tel", "buyer/email", "deliveries/delivery/delivery_id",
+        "deliveries/delivery/carriage/name", "orderdetail/sumprice",
+        "orderdetail/commodities/commodity/brandcode",
+        "orderdetail/commodities/commodity/orgcode",
     ):
         assert order.findtext(field), field
+    delivery = order.find("deliveries/delivery")
+    assert delivery.findtext("delivery_id") == "0"  # a single-destination order
+    for field in ("deliverydate", "deliverytime", "scheduled_shipping_date", "shipping_date"):
+        assert delivery.find(field) is not None, field
     assert order.findtext("buyer/name") == "山田 太郎"
-    assert [f.mode for f in sandbox.order_fetches] == ["period"]
+    assert order.find("deliveryid") is None and order.find("orderdetail/product") is None
 
 
 def test_eucjp_shop_answers_in_eucjp(sandbox):
@@ -243,25 +254,34 @@ def test_order_errors_are_small_xml_documents(sandbox, shop_id, token, code):
 # Product API and login ------------------------------------------------------------
 
 
-def test_product_auth_answers_json_with_a_temporary_url(sandbox):
+def test_product_auth_answers_the_real_shape_with_a_temporary_url(sandbox):
     status, headers, body = product(sandbox)
 
     data = json.loads(body)["result_data"]
     assert status == 200 and headers["Content-Type"].startswith("application/json")
-    assert data["status_code"] == 200
-    assert data["access_url"].startswith(sandbox.url)
+    assert data["status_code"] == "200"  # a string, as in MakeShop's real answer
+    assert data["error_message"] is None
+    assert data["access_url"].startswith(
+        f"{sandbox.url}/api/product/search/?shop_id=demo-shop&access_token="
+    )
+    expires = datetime.strptime(data["expire_date"], "%Y%m%d%H%M%S")
+    now = datetime.now(ZoneInfo("Asia/Tokyo")).replace(tzinfo=None)
+    assert timedelta(minutes=4) < expires - now <= timedelta(minutes=5)
+    assert "X-Sandbox-Invented" not in headers
 
 
 @pytest.mark.parametrize(
     ("shop", "code", "expected"),
-    [(DEMO, "wrong", 401), (DEMO_SHOPS["demo-pending"], None, 403)],
+    [(DEMO, "wrong", "401"), (DEMO_SHOPS["demo-pending"], None, "403")],
 )
-def test_product_auth_errors(sandbox, shop, code, expected):
+def test_product_auth_errors_are_marked_invented(sandbox, shop, code, expected):
     form = {"auth_code": code} if code else {}
 
-    data = json.loads(product(sandbox, shop, **form)[2])["result_data"]
+    _, headers, body = product(sandbox, shop, **form)
 
-    assert data["status_code"] == expected and data["message"]
+    data = json.loads(body)["result_data"]
+    assert data["status_code"] == expected and data["error_message"]
+    assert headers["X-Sandbox-Invented"] == "yes"
 
 
 def test_login_answers_an_upload_url_and_a_key(sandbox):
@@ -302,3 +322,80 @@ def test_sandbox_logs_no_query_strings(sandbox, caplog):
 
     assert "orderinfo" in caplog.text
     assert DEMO.order_token not in caplog.text
+
+
+# The limit counts from the end of the previous answer ("serial") --------------------
+
+
+def test_the_limit_counts_from_the_end_of_the_previous_answer(make_sandbox):
+    sandbox = make_sandbox(latency=0.6)
+    assert login(sandbox)[0] == 200
+    time.sleep(0.5)  # 1.1 s after the first call started, 0.5 s after its answer
+
+    assert login(sandbox)[0] == 429
+    first, second = sandbox.calls
+    assert second.started_at - first.started_at > 1.0
+    assert second.started_at - first.finished_at < 1.0
+
+
+# Alternative plausible answers, per demo shop ---------------------------------------
+
+
+def test_an_empty_period_can_answer_a_message_document(sandbox):
+    status, headers, body = orders(sandbox, DEMO_SHOPS["demo-empty-message"], **last_minute())
+
+    root = xml(body)
+    assert (status, root.tag, root.findtext("code")) == (200, "response", None)
+    assert "ありません" in root.findtext("message")
+    assert headers["X-Sandbox-Invented"] == "yes"
+
+
+def test_undeclared_eucjp_has_neither_declaration_nor_charset(sandbox):
+    _, headers, body = orders(sandbox, DEMO_SHOPS["demo-eucjp-bare"], **last_minute())
+
+    assert body.startswith(b"<orders>")
+    assert headers["Content-Type"] == "text/xml"
+    assert "山田 太郎".encode("euc_jp") in body
+
+
+def test_a_retired_api_answers_404_pages_everywhere(make_sandbox):
+    sandbox = make_sandbox(min_interval=0.0)
+    shop = DEMO_SHOPS["demo-retired"]
+
+    answers = (orders(sandbox, shop), product(sandbox, shop), login(sandbox, shop))
+    for status, headers, body in answers:
+        assert status == 404 and body.lstrip().startswith(b"<!DOCTYPE html>")
+        assert headers["X-Sandbox-Invented"] == "yes"
+
+
+def test_a_retired_api_can_answer_web_pages(make_sandbox):
+    sandbox = make_sandbox(min_interval=0.0)
+    status, headers, body = orders(sandbox, DEMO_SHOPS["demo-retired-page"])
+
+    assert status == 200 and headers["Content-Type"].startswith("text/html")
+    assert "提供を終了" in body.decode("utf-8")
+
+
+def test_a_blocking_shop_stays_blocked_after_a_call_too_many(sandbox, sandbox_clock):
+    shop = DEMO_SHOPS["demo-block"]
+    assert login(sandbox, shop)[0] == 200
+    sandbox_clock.advance(0.5)
+
+    assert login(sandbox, shop)[0] == 403  # over the limit: blocked
+    sandbox_clock.advance(5)
+    status, headers, body = login(sandbox, shop)  # spaced, but still blocked
+
+    assert status == 403 and "制限" in body.decode("utf-8")
+    assert headers["X-Sandbox-Invented"] == "yes"
+    sandbox_clock.advance(61)
+    assert login(sandbox, shop)[0] == 200
+
+
+def test_every_invented_answer_in_the_code_says_what_was_guessed():
+    """Each answer built without a known shape names its guess (``invented=``)."""
+    from malls.makeshop.sandbox import answers
+
+    for page in (answers.not_found(), answers.retired(), answers.retired_page(),
+                 answers.blocked(), answers.maintenance_page(),
+                 answers.rate_limited("orderinfo"), answers.rate_limited("webftp")):
+        assert page.invented and ("X-Sandbox-Invented", "yes") in page.all_headers()
