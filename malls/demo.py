@@ -57,6 +57,14 @@ MAKESHOP_SHOPS = [
      {"failed_check": Check.ORDER_AUTH_CODE, "failure_reason": Reason.TOKEN_REJECTED,
       "days_failing": 3}),
     ("デモ店舗", "確認待ちショップ", "demo-queued", Status.PENDING, Application.NOT_APPLIED, {}),
+    # MakeShop's legacy API answering as if retired (404 on the API path in the sandbox).
+    ("デモ店舗", "従来API終了ショップ", "demo-retired", Status.UNVERIFIED, Application.APPROVED,
+     {"failed_check": Check.ORDER_AUTH_CODE, "failure_reason": Reason.LEGACY_API_RETIRED}),
+    # An empty period answered with a message we cannot read as a verdict.
+    ("デモ店舗", "空応答メッセージショップ", "demo-empty-message", Status.UNVERIFIED,
+     Application.APPLIED,
+     {"failed_check": Check.ORDER_AUTH_CODE, "failure_reason": Reason.UNKNOWN_MESSAGE,
+      "makeshop_message": "該当する注文データがありません"}),
     ("デモ店舗", "これから設定するショップ", None, Status.UNSET, Application.WITHDRAWN, {}),
     ("別の店舗", "別の店舗のショップ", "other-shop", Status.VERIFIED, Application.APPROVED, {}),
 ]

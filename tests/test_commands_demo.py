@@ -7,7 +7,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.management import CommandError, call_command
 
-from malls.demo import STAFF_GROUP
+from malls.demo import MAKESHOP_SHOPS, OTHER_MALL_SHOPS, STAFF_GROUP
 from malls.models import MakeShopConnection, MallShop, Store
 from tests.fuzz.support import database_state
 
@@ -47,7 +47,8 @@ def test_seeding_makes_the_demo_logins_stores_and_shops(settings):
     }
     assert users.get(username="staff").groups.filter(name=STAFF_GROUP).exists()
     assert set(Store.objects.values_list("name", flat=True)) == {"デモ店舗", "別の店舗"}
-    assert MallShop.objects.count() == 11 and MakeShopConnection.objects.count() == 8
+    assert MallShop.objects.count() == len(MAKESHOP_SHOPS) + len(OTHER_MALL_SHOPS)
+    assert MakeShopConnection.objects.count() == len(MAKESHOP_SHOPS)
     assert "demo-merchant" in out
 
 
@@ -87,4 +88,4 @@ def test_with_debug_off_force_seeds_anyway(settings):
     seed(force=True)
 
     assert get_user_model().objects.filter(username="demo-merchant").exists()
-    assert MakeShopConnection.objects.count() == 8
+    assert MakeShopConnection.objects.count() == len(MAKESHOP_SHOPS)
