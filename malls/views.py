@@ -11,8 +11,7 @@ from django.contrib import messages
 from django.http import Http404, HttpResponseNotAllowed, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils import timezone
-from django.utils.formats import date_format
+from django.utils import dateformat, timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
@@ -281,7 +280,8 @@ def makeshop_guide(request, shop_pk):
 
 
 def _local(moment) -> str:
-    return date_format(timezone.localtime(moment), "SHORT_DATETIME_FORMAT")
+    """A moment as the pages print one: Japan time, 2026-11-30 09:00."""
+    return dateformat.format(timezone.localtime(moment), "Y-m-d H:i")
 
 
 @never_cache
