@@ -105,7 +105,7 @@ class TestTwoWaysToConnect:
 
         assert "the auth codes are no longer needed" in html
         assert "Installed, verified" in html and "2026-11-28 12:04" in html
-        summary = html.split('class="summary"')[1].split("</dl>")[0]
+        summary = html.split('shop-summary"')[1].split("</dl>")[0]
         assert "MakeShop app (new API)" in summary
 
     def test_with_the_new_api_off_only_the_auth_codes_are_offered_and_it_says_so(
@@ -119,7 +119,7 @@ class TestTwoWaysToConnect:
         assert "GoQ cannot connect shops through the MakeShop app yet" in html
         assert app_url(connection.shop) not in html
         assert "Recommended" not in html
-        summary = html.split('class="summary"')[1].split("</dl>")[0]
+        summary = html.split('shop-summary"')[1].split("</dl>")[0]
         assert "Auth codes (legacy API)" in summary
         page = en(client, app_url(connection.shop))
         assert "GoQ cannot connect shops through the MakeShop app yet" in page
