@@ -29,7 +29,7 @@ class BenchURLs:
         from django.urls import include, path
         from django.views.decorators.cache import never_cache
 
-        from malls.views import store_member_required
+        from malls.access import store_member_required
 
         @never_cache
         @store_member_required

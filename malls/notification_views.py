@@ -18,7 +18,7 @@ from django.http import HttpResponse, QueryDict
 from django.http.multipartparser import MultiPartParserError
 from django.views.decorators.csrf import csrf_exempt
 
-from . import notifications, ratelimits
+from . import notifications
 from .notifications import MalformedNotification, NotificationRejected
 
 logger = logging.getLogger(__name__)
@@ -43,11 +43,7 @@ def receive_notification(request, token, **path_values):
     sender = notifications.sender_address(request)
     connection = notifications.find_connection(token)
     if connection is None:
-        if not ratelimits.hit(
-            notifications.sender_rate_key(sender),
-            limit=notifications.MISS_LIMIT,
-            window_seconds=notifications.MISS_WINDOW_SECONDS,
-        ):
+        if not notifications.allow_unknown_token(sender):
             return _too_many(notifications.MISS_WINDOW_SECONDS)
         logger.debug("Notification with an unknown token from %s", sender)
         return _answer(HTTPStatus.NOT_FOUND)
@@ -63,11 +59,7 @@ def receive_notification(request, token, **path_values):
     # Refused notifications count too. The count and the record commit together:
     # commits (WAL flushes) are most of this endpoint's cost.
     with transaction.atomic():
-        if not ratelimits.hit(
-            notifications.token_rate_key(token),
-            limit=notifications.RATE_LIMIT,
-            window_seconds=notifications.RATE_WINDOW_SECONDS,
-        ):
+        if not notifications.allow_delivery(token):
             logger.warning("Notification rate limit reached for MakeShop connection %s",
                            connection.pk)
             return _too_many(notifications.RATE_WINDOW_SECONDS)

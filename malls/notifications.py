@@ -22,7 +22,7 @@ from django.utils import timezone
 
 from core.client_address import client_address
 
-from . import providers
+from . import providers, ratelimits
 from .models import MakeShopConnection, Mall, NotificationEvent, OrderRefreshRequest
 from .providers import MalformedNotification as MalformedNotification  # re-exported
 from .providers import Notification
@@ -100,6 +100,20 @@ def sender_rate_key(address: str | None) -> str:
     if ip.version == 6:
         return f"notify-miss:{ipaddress.ip_network(f'{ip}/64', strict=False)}"
     return f"notify-miss:{ip}"
+
+
+def allow_delivery(token: str) -> bool:
+    """Count one request for ``token``; False once it is over ``RATE_LIMIT`` this window."""
+    return ratelimits.hit(
+        token_rate_key(token), limit=RATE_LIMIT, window_seconds=RATE_WINDOW_SECONDS
+    )
+
+
+def allow_unknown_token(sender: str | None) -> bool:
+    """Count one wrong token from ``sender``; False once it is over ``MISS_LIMIT``."""
+    return ratelimits.hit(
+        sender_rate_key(sender), limit=MISS_LIMIT, window_seconds=MISS_WINDOW_SECONDS
+    )
 
 
 def sender_address(request) -> str | None:

@@ -1,4 +1,4 @@
-"""Merchant screens: 各種設定 → モール詳細設定 → a shop's MakeShop settings."""
+"""Merchant screens: 各種設定 → モール詳細設定 → a MakeShop shop (app or auth codes)."""
 
 from django.urls import include, path
 from django.views.generic import RedirectView
@@ -17,6 +17,12 @@ urlpatterns = [
         "settings/malls/makeshop/<int:shop_pk>/",
         views.makeshop_settings,
         name="makeshop_settings",
+    ),
+    path("settings/malls/makeshop/<int:shop_pk>/app/", views.makeshop_app, name="makeshop_app"),
+    path(
+        "settings/malls/makeshop/<int:shop_pk>/app/remove-auth-codes/",
+        views.makeshop_remove_legacy_codes,
+        name="makeshop_remove_legacy_codes",
     ),
     path(
         "settings/malls/makeshop/<int:shop_pk>/guide/",

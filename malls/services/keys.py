@@ -145,3 +145,12 @@ def check_stored_credentials(*, batch_size=ROTATION_BATCH_SIZE) -> CredentialsHe
                 except crypto.DecryptionError:
                     health.undecryptable.append((str(pk), column.name))
     return health
+
+
+def readable_key_ids() -> frozenset[str]:
+    """The ids of the configured keys: a stored secret under any other id cannot be read.
+
+    Lets a list flag unreadable secrets from their ciphertext's key id, without
+    decrypting anything.
+    """
+    return frozenset(crypto.get_keyring().keys)

@@ -14,7 +14,7 @@ from django.utils import timezone
 from hypothesis import event
 from hypothesis import strategies as st
 
-from malls import views
+from malls import pending
 from malls.models import ChangeRecord, MakeShopCallSlot, MakeShopConnection
 from tests.factories import make_connection, make_shop
 from tests.screens_factories import make_member
@@ -133,7 +133,7 @@ def test_makeshop_settings_form(client, examples):
         MakeShopConnection.objects.filter(shop__in=fresh_shops).delete()  # unconfigured again
         shop_pk = shop_pks[target]
         post_and_check(shop_pk, data, encoding)
-        asked = views.PENDING_SESSION_KEY.format(shop_pk=shop_pk) in client.session
+        asked = pending.PENDING_SESSION_KEY.format(shop_pk=shop_pk) in client.session
         if asked and decision is not None:
             event("decided after an undecided save")
             post_and_check(shop_pk, *decision)

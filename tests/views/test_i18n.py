@@ -8,8 +8,8 @@ import pytest
 from django.conf import settings
 from django.urls import reverse
 
-from .factories import make_connection, make_shop
-from .screens_factories import make_member
+from ..factories import make_connection, make_shop
+from ..screens_factories import make_member
 
 CATALOGUE = Path(settings.BASE_DIR) / "locale" / "ja" / "LC_MESSAGES" / "django.po"
 

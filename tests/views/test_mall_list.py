@@ -8,8 +8,8 @@ from django.urls import reverse
 from malls.makeshop.verdicts import check_label
 from malls.models import MakeShopConnection, MallShop
 
-from .factories import make_connection, make_shop, make_store
-from .screens_factories import make_member
+from ..factories import make_connection, make_shop, make_store
+from ..screens_factories import make_member
 
 Status = MakeShopConnection.Status
 LIST_URL = reverse("malls:mall_list")
@@ -166,14 +166,26 @@ def test_switching_store_never_redirects_off_site(client):
 
 
 @pytest.mark.django_db
-def test_opening_a_shop_of_the_users_other_store_switches_to_that_store(client):
+def test_a_shop_of_the_users_other_store_opens_and_the_switch_is_offered_not_made(client):
+    """A GET changes nothing: the shop's page opens in its own store, the session's
+    current store stays, and the page offers the switch as a POST."""
     user, (first, second) = make_member(stores=2)
+    make_shop(store=first, name="一号店")
     shop = make_shop(store=second, name="二号店")
     client.force_login(user)
+    url = reverse("malls:makeshop_settings", args=[shop.pk])
 
-    assert client.get(reverse("malls:makeshop_settings", args=[shop.pk])).status_code == 200
+    response = client.get(url)
+
+    assert response.status_code == 200
+    assert f'name="store" value="{second.pk}"' in response.text
+    html = client.get(LIST_URL).text
+    assert "一号店" in html and "二号店" not in html
+
+    client.post(reverse("malls:switch_store"), {"store": second.pk, "next": url})
 
     assert "二号店" in client.get(LIST_URL).text
+    assert f'name="store" value="{second.pk}"' not in client.get(url).text.split("<main")[1]
 
 
 @pytest.mark.django_db

@@ -6,8 +6,8 @@ from django.urls import reverse
 
 from malls.models import MakeShopConnection, Mall
 
-from .factories import make_connection, make_shop, make_store, make_user
-from .screens_factories import make_member
+from ..factories import make_connection, make_shop, make_store, make_user
+from ..screens_factories import make_member
 
 SHOP_URLS = [
     "malls:makeshop_settings", "malls:makeshop_guide", "malls:makeshop_new_notification_url",

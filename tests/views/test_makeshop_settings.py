@@ -12,11 +12,11 @@ import time_machine
 from django.urls import reverse
 from django.utils import timezone
 
-from malls import views
+from malls import pending
 from malls.models import MakeShopConnection
 
-from .factories import make_connection, make_shop
-from .screens_factories import demo_codes, make_member, running_sandbox
+from ..factories import make_connection, make_shop
+from ..screens_factories import demo_codes, make_member, running_sandbox
 
 Status = MakeShopConnection.Status
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -128,7 +128,7 @@ class TestMakeShopDown:
         assert not response.context["form"].errors
         assert_no_secret_in(response.text, all_secrets(typed))
         # The secrets wait in the session for the decision, encrypted.
-        stash = client.session[views.PENDING_SESSION_KEY.format(shop_pk=shop.pk)]
+        stash = client.session[pending.PENDING_SESSION_KEY.format(shop_pk=shop.pk)]
         assert_no_secret_in(repr(dict(client.session)), all_secrets(typed))
         assert set(stash["secrets"]) == set(MakeShopConnection.SECRET_FIELDS)
 
@@ -143,11 +143,11 @@ class TestMakeShopDown:
         assert connection.status == Status.UNVERIFIED
         assert connection.makeshop_shop_id == "demo-maint"
         assert connection.password.reveal() == typed["password"]
-        assert views.PENDING_SESSION_KEY.format(shop_pk=shop.pk) not in client.session
+        assert pending.PENDING_SESSION_KEY.format(shop_pk=shop.pk) not in client.session
 
     def test_the_choice_expires_after_ten_minutes(self, client, shop, sandbox):
         client.post(settings_url(shop), demo_codes("demo-maint"))
-        later = time.time() + views.PENDING_TTL_SECONDS + 1
+        later = time.time() + pending.PENDING_TTL_SECONDS + 1
 
         with time_machine.travel(later, tick=False):
             response = client.post(
