@@ -13,6 +13,7 @@ class MallsConfig(AppConfig):
         # hand their jobs to services.queue, MakeShop registers its provider.
         from . import checks, tasks  # noqa: F401
         from .alerts import admin as _alerts_admin  # noqa: F401  (alerts: admin pages)
+        from .alerts import tasks as _alerts_tasks  # noqa: F401  (hands its job to queueing)
         from .makeshop import alerts as makeshop_alerts  # alerts: MakeShop's states and texts
         from .makeshop import provider  # noqa: F401  (registers MakeShop, see malls.providers)
 

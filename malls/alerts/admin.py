@@ -10,6 +10,7 @@ from django.utils.translation import ngettext
 
 from . import outbox
 from .models import AlertMessage, AlertPreference, ShopAlert
+from .queueing import kick_sender
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -77,8 +78,6 @@ class AlertMessageAdmin(ReadOnlyAdmin):
     def retry_now(self, request, queryset):
         count = outbox.retry_now(queryset)
         if count:
-            from .tasks import kick_sender
-
             kick_sender()
         self.message_user(
             request,

@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from . import emails
 from .models import AlertMessage, ShopAlert
+from .queueing import kick_sender
 from .states import ConnectionState
 
 EXAMPLES_PER_CAUSE = 5
@@ -170,7 +171,5 @@ def queue_staff_digest(*, now=None) -> int:
         new = [message for message in messages if message.dedup_key not in existing]
         AlertMessage.objects.bulk_create(new, ignore_conflicts=True)
         if new:
-            from .tasks import kick_sender
-
             transaction.on_commit(kick_sender)
     return len(new)

@@ -33,6 +33,7 @@ from django.utils import timezone
 
 from . import emails
 from .models import AlertMessage, AlertPreference, ShopAlert
+from .queueing import kick_sender
 from .states import ConnectionState, Health
 
 Kind = AlertMessage.Kind
@@ -195,8 +196,6 @@ def queue_shop_emails(alert, *, kind, state, at, not_before=None, reminder_numbe
         )
     AlertMessage.objects.bulk_create(messages)
     if messages:
-        from .tasks import kick_sender
-
         transaction.on_commit(lambda: kick_sender(not_before=not_before))
     return len(messages)
 

@@ -10,11 +10,11 @@ scheduler); ``send_alerts`` also sends whatever an earlier job left behind.
 
 import logging
 
-from django.db.models import Q
-from django.tasks import TaskResultStatus, task
+from django.tasks import task
 from django.utils import timezone
 
-from . import digest, outbox, services
+from . import digest, outbox, queueing, services
+from .queueing import kick_sender
 
 logger = logging.getLogger("malls.alerts")
 
@@ -40,34 +40,4 @@ def send_staff_digest_task() -> dict:
     return {"queued": digest.queue_staff_digest()}
 
 
-def kick_sender(not_before=None) -> None:
-    """Queue a sending job, unless one that runs early enough is already waiting."""
-    backend = send_alerts_task.get_backend()
-    job = send_alerts_task
-    if not_before is not None and not_before > timezone.now() and backend.supports_defer:
-        job = send_alerts_task.using(run_after=not_before)
-    try:
-        if _already_waiting(job):
-            return
-        job.enqueue()
-    except Exception:
-        # A queue that cannot take the job loses nothing: the e-mails are in the
-        # outbox and `manage.py send_alerts` sends them.
-        logger.exception("Could not queue the alert sender")
-
-
-def _already_waiting(job) -> bool:
-    backend = job.get_backend()
-    if type(backend).__module__.split(".")[0] != "django_tasks_db":
-        return False
-    from django_tasks_db.models import DBTaskResult, get_date_max
-
-    # A job without run_after is stored with the largest date and runs at once.
-    at_once = Q(run_after=get_date_max())
-    target = job.run_after or timezone.now()
-    return DBTaskResult.objects.filter(
-        at_once | Q(run_after__lte=target),
-        task_path=send_alerts_task.module_path,
-        backend_name=job.backend,
-        status=TaskResultStatus.READY,
-    ).exists()
+queueing.use_sender(send_alerts_task)
