@@ -14,4 +14,4 @@ django-tasks-db's own registration of ``DBTaskResult``, which exists once
 - ``installations``: MakeShop app installations (new API), and assigning them.
 """
 
-from . import connections, history, jobs, shops  # noqa: F401  (registers their admins)
+from . import connections, history, installations, jobs, shops  # noqa: F401  (registers them)

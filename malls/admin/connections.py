@@ -14,6 +14,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Prefetch
 from django.http import HttpResponseRedirect
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -24,7 +25,9 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.debug import sensitive_post_parameters
 
-from .. import connection_columns, overview_filters, services
+from .. import connection_columns, overview, overview_filters, services
+from ..makeshop.app import installations, usage
+from ..makeshop.app.models import MakeShopAppInstallation
 from ..makeshop.verdicts import likely_cause
 from ..models import ChangeRecord, MakeShopConnection, Mall, NotificationEvent
 from ..widgets import WriteOnlySecretInput
@@ -37,6 +40,7 @@ from .widgets import ValidOnlyAutocompleteMixin
 RECENT_NOTIFICATIONS = 10
 
 Status = MakeShopConnection.Status
+AppState = MakeShopAppInstallation.State
 
 SECRET_INPUTS = tuple(f"new_{name}" for name in MakeShopConnection.SECRET_FIELDS)
 
@@ -80,6 +84,25 @@ class FailingForFilter(admin.SimpleListFilter):
             return queryset
         cutoff = timezone.now() - timedelta(days=int(self.value()))
         return queryset.filter(failing_since__lte=cutoff)
+
+
+class InstallationStateFilter(admin.SimpleListFilter):
+    """Shops by their MakeShop app installation's state, or without one."""
+
+    title = _("MakeShop app installation")
+    parameter_name = "app_state"
+    NONE = "none"
+
+    def lookups(self, request, model_admin):
+        return [(self.NONE, _("No installation")), *AppState.choices]
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        if value == self.NONE:
+            return queryset.filter(app_installation__isnull=True)
+        if value in AppState.values:
+            return queryset.filter(app_installation__state=value)
+        return queryset
 
 
 # --- The change form ------------------------------------------------------------------------
@@ -158,13 +181,14 @@ class MakeShopConnectionAdmin(
     ApplicationWorkflowMixin, HistoryByServicesMixin, ValidOnlyAutocompleteMixin,
     admin.ModelAdmin,
 ):
-    """Every MakeShop shop across stores: verification, application, history."""
+    """Every MakeShop shop across stores: API, verification, application, history."""
 
     form = MakeShopConnectionAdminForm
     # Fits 1,366 pixels: long texts are tooltips here, in full on the detail page.
     list_display = [
         "makeshop_shop_id",
         "store_name",
+        connection_columns.api,
         connection_columns.verification,
         connection_columns.last_verified,
         connection_columns.failure,
@@ -174,6 +198,8 @@ class MakeShopConnectionAdmin(
     list_display_links = ["makeshop_shop_id"]
     list_filter = [
         VerificationStatusFilter,
+        overview_filters.ApiFilter,
+        InstallationStateFilter,
         "shop__application_status",
         "shop__mall",
         FailingForFilter,
@@ -205,6 +231,7 @@ class MakeShopConnectionAdmin(
         "failing_since",
         "application_state",
         "application_panel",
+        "app_installation_summary",
         "last_notification",
         "recent_notifications",
         "history",
@@ -214,7 +241,12 @@ class MakeShopConnectionAdmin(
     ]
 
     def get_queryset(self, request):
-        return super().get_queryset(request).prefetch_related("shop__store")
+        # The installation's state only: its token is never loaded on these pages.
+        installation = Prefetch(
+            "app_installation",
+            queryset=MakeShopAppInstallation.objects.only("pk", "connection_id", "state"),
+        )
+        return super().get_queryset(request).prefetch_related("shop__store", installation)
 
     # --- permissions ---
 
@@ -247,6 +279,7 @@ class MakeShopConnectionAdmin(
                 {"fields": ["application_panel" if self.has_application_permission(request)
                             else "application_state"]},
             ),
+            (_("MakeShop app (new API)"), {"fields": ["app_installation_summary"]}),
             (
                 _("Update notifications"),
                 {"fields": ["last_notification", "recent_notifications"]},
@@ -338,6 +371,16 @@ class MakeShopConnectionAdmin(
             return status
         return format_html("{}<br><em>{}</em>", status, cause)
 
+    @admin.display(description=_("MakeShop app installation"))
+    def app_installation_summary(self, obj):
+        """Which API the shop uses, and its installation with a link to it (or none)."""
+        api = overview.API_LABELS.get(usage.api_of(obj), "—")
+        installation = usage.installation_of(obj)
+        if installation is None:
+            return format_html("{}<br>{}", api, gettext("No installation linked to this shop."))
+        url = reverse("admin:malls_makeshopappinstallation_change", args=[installation.pk])
+        return format_html('{}<br><a href="{}">{}</a>', api, url, installation.get_state_display())
+
     @admin.display(description=_("History"))
     def history(self, obj):
         return history_table(obj.shop)
@@ -354,6 +397,12 @@ class MakeShopConnectionAdmin(
             )
         )
         queued, already_open = services.enqueue_verification(connection_ids=ids)
+        tokens = list(
+            MakeShopAppInstallation.objects.filter(connection__in=queryset.values("pk"))
+            .exclude(state=AppState.UNINSTALLED).values_list("pk", flat=True)
+        )
+        if tokens:
+            installations.enqueue_installation_verification(installation_ids=tokens)
         jobs_url = reverse("admin:django_tasks_database_dbtaskresult_changelist")
         self.message_user(
             request,
@@ -368,6 +417,13 @@ class MakeShopConnectionAdmin(
             ),
             messages.SUCCESS,
         )
+        if tokens:
+            self.message_user(
+                request,
+                gettext("Queued %(count)d MakeShop app token(s) for verification as well.")
+                % {"count": len(tokens)},
+                messages.SUCCESS,
+            )
 
     @admin.action(
         description=_("Issue a new update-notification URL (the old one works 24 more hours)"),

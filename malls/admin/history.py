@@ -88,9 +88,10 @@ def describe_changes(changes: dict) -> list[str]:
     for name, value in (changes or {}).items():
         field = _field(name)
         label = _label(name, field)
-        if name in SECRET_NAMES:
-            text = "%(field)s: deleted" if value == SECRET_DELETED else "%(field)s: changed"
-            lines.append(gettext(text) % {"field": label})
+        if name in SECRET_NAMES and value == SECRET_DELETED:
+            lines.append(gettext("%(field)s: deleted") % {"field": label})
+        elif name in SECRET_NAMES:
+            lines.append(gettext("%(field)s: changed") % {"field": label})
         elif isinstance(value, list) and len(value) == 2:
             old, new = (_value_label(field, v) for v in value)
             lines.append(f"{label}: {old} → {new}")

@@ -67,3 +67,27 @@ class TestJobList:
         staff_client.post(self.URL, {"action": "requeue_stalled", "_selected_action": [job.pk]})
 
         assert DBTaskResult.objects.get(pk=job.pk).status == "RUNNING"
+
+
+class TestInStaffLanguage:
+    """django-tasks-db names some columns and each job's page in fixed English."""
+
+    def test_the_list_names_its_columns_in_japanese(self, staff_client, settings):
+        TestJobList().queue(settings, make_connection())
+
+        html = staff_client.get(TestJobList.URL).text
+
+        assert "Task name" not in html
+        assert "タスク名" in html and "MakeShopショップの接続確認" in html
+
+    def test_a_jobs_page_is_named_after_its_task_not_the_model(self, staff_client, settings):
+        job = TestJobList().queue(settings, make_connection())
+        url = reverse("admin:django_tasks_database_dbtaskresult_change", args=[job.pk])
+
+        html = staff_client.get(url).text
+
+        assert "DBTaskResult object" not in html
+        assert "MakeShopショップの接続確認" in html
+        for english in ("Run after", "Traceback", "run after", "traceback"):
+            assert f">{english}" not in html
+        assert "実行予定日時" in html and "トレースバック" in html

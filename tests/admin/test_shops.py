@@ -6,7 +6,7 @@ from django.urls import reverse
 from malls.models import MallShop
 
 from ..admin_factories import make_staff
-from ..factories import make_shop
+from ..factories import make_shop, make_store, make_user
 
 Application = MallShop.ApplicationStatus
 pytestmark = pytest.mark.django_db
@@ -31,3 +31,14 @@ def test_the_application_of_a_shop_cannot_be_edited_on_the_shop_form(staff_clien
     assert shop.application_status == Application.NOT_APPLIED
     assert shop.order_retrieval == MallShop.OrderRetrieval.CSV
 
+
+
+def test_the_store_page_names_its_members_column_in_japanese(client):
+    client.force_login(make_staff(permissions=(), is_superuser=True))
+    member = make_user(username="member-sato")
+    store = make_store(members=[member])
+
+    html = client.get(reverse("admin:malls_store_change", args=[store.pk])).text
+
+    assert "member-sato" in html
+    assert '<th class="column-user required">ユーザー' in html
