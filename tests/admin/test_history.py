@@ -110,3 +110,20 @@ def test_a_secret_is_described_as_changed_whatever_was_stored():
 
     assert not any(re.search("old-value|new-value", line) for line in lines)
     assert lines[1].endswith("a → b")
+
+
+def test_app_installation_entries_speak_staffs_words_and_never_show_a_token():
+    lines = describe_changes({
+        "token": "deleted",
+        "state": ["verified", "uninstalled"],
+        "how": "assigned",
+        "makeshop_shop_id": "app-shop",
+    })
+
+    assert lines == [
+        "アプリのトークン：削除",
+        "インストール状態: インストール済み・接続確認済み → アンインストール済み",
+        "方法: スタッフが割り当て",
+        "MakeShopショップID: app-shop",
+    ]
+    assert describe_changes({"token": "changed"}) == ["アプリのトークン：変更あり"]
