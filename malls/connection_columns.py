@@ -8,10 +8,18 @@ from django.contrib import admin
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.html import format_html
-from django.utils.translation import gettext
+from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 from . import overview
+from .makeshop.app import usage
+from .makeshop.app.models import MakeShopAppInstallation
+
+# The API column's words: short, the overview and the filter say them in full.
+API_SHORT = {
+    usage.APP: pgettext_lazy("MakeShop API, short", "App"),
+    usage.LEGACY: pgettext_lazy("MakeShop API, short", "Auth codes"),
+}
 
 
 @admin.display(description=_("last verified at"), ordering="verified_at")
@@ -57,4 +65,20 @@ def verification(connection):
         '<strong class="goq-hint" title="{}">{}</strong>',
         gettext("worked until %(when)s") % {"when": when},
         connection.get_status_display(),
+    )
+
+
+@admin.display(description=pgettext_lazy("MakeShop API, short", "API"))
+def api(connection):
+    """"App" or "Auth codes"; under it, an installation's state while the app is not in use.
+
+    Reads the installation prefetched by the list (``app_installation``).
+    """
+    label = API_SHORT.get(usage.api_of(connection), "—")
+    installation = usage.installation_of(connection)
+    if installation is None or installation.state == MakeShopAppInstallation.State.VERIFIED:
+        return label
+    return format_html(
+        "{}<br><small>{}: {}</small>", label, API_SHORT[usage.APP],
+        installation.get_state_display(),
     )

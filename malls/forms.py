@@ -15,28 +15,10 @@ from . import services
 from .makeshop import Outcome
 from .makeshop.verdicts import advice
 from .models import SHOP_ID_MAX_LENGTH, MakeShopConnection, SecretState, validate_makeshop_shop_id
+from .widgets import WriteOnlySecretInput
 
 # Secrets a connection cannot work without; the product code is optional.
 REQUIRED_SECRETS = ("password", "order_auth_code")
-
-
-class WriteOnlySecretInput(forms.PasswordInput):
-    """A secret input that never renders a value back into the page.
-
-    Auth codes use it too: a text input would show the code to anyone looking at
-    the screen and let the browser keep it in its form history.
-    """
-
-    def __init__(self, attrs=None):
-        super().__init__(
-            attrs={
-                "autocomplete": "new-password",
-                "autocapitalize": "none",
-                "spellcheck": "false",
-                **(attrs or {}),
-            },
-            render_value=False,
-        )
 
 
 class MakeShopSettingsForm(forms.Form):

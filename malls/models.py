@@ -58,7 +58,8 @@ class Membership(models.Model):
     """A user's access to one store; a user may belong to several stores."""
 
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships",
+        verbose_name=_("user"),
     )
     store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="memberships")
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)

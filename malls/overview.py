@@ -20,6 +20,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from . import providers
+from .makeshop.app import usage
 from .models import ChangeRecord, MakeShopConnection, MallShop
 
 Status = MakeShopConnection.Status
@@ -96,7 +97,7 @@ class Figure:
 
 
 def connection_counts(*, now: datetime | None = None) -> dict[str, int]:
-    """Connections in total, per status, broken, and broken within 24 hours / 7 days.
+    """Connections in total, per status, broken, broken within 24 hours / 7 days, per API.
 
     One query, whatever the number of shops.
     """
@@ -109,6 +110,8 @@ def connection_counts(*, now: datetime | None = None) -> dict[str, int]:
         aggregates[f"broke_{key}"] = Count(
             "pk", filter=BROKEN & Q(failing_since__gte=now - span)
         )
+    for api, condition in usage.CONDITIONS.items():
+        aggregates[f"api_{api}"] = Count("pk", filter=condition)
     return MakeShopConnection.objects.order_by().aggregate(**aggregates)
 
 
@@ -177,20 +180,24 @@ def application_figures() -> list[Figure]:
 
 
 API_LABELS = {
-    "legacy": pgettext_lazy("MakeShop API", "Auth-code API (legacy)"),
+    usage.LEGACY: pgettext_lazy("MakeShop API", "Auth-code API (legacy)"),
+    usage.APP: pgettext_lazy("MakeShop API", "MakeShop app (new API)"),
 }
 
 
 def api_counts(counts: dict[str, int]) -> dict[str, int]:
-    """Shops per MakeShop API. Every connection today uses the legacy auth-code API.
+    """Shops per MakeShop API: on the app once its installation is verified, on the
+    legacy API while they have auth codes and no verified app (``makeshop.app.usage``).
 
-    The one place to add another API: count its shops here (a query of its own) and
-    label it in ``API_LABELS``; ``api_figures`` and the page follow.
+    A shop with neither uses no API yet and is in neither count. Another API is
+    counted in ``connection_counts`` (one more aggregate, same query) and labelled in
+    ``API_LABELS``; ``api_figures`` and the page follow.
     """
-    return {"legacy": counts["total"]}
+    return {api: counts[f"api_{api}"] for api in usage.CONDITIONS}
 
 
-API_LIST_PARAMS = {"legacy": {}}
+# The connection list's API filter (malls.admin.connections.ApiFilter) takes these.
+API_LIST_PARAMS = {api: {"api": api} for api in usage.CONDITIONS}
 
 
 def api_figures(counts: dict[str, int]) -> list[Figure]:

@@ -9,6 +9,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from . import overview
+from .makeshop.app import usage
 from .models import MakeShopConnection
 
 
@@ -65,3 +66,17 @@ class BrokeWithinFilter(admin.SimpleListFilter):
         if span is None:
             return queryset
         return queryset.filter(overview.BROKEN, failing_since__gte=timezone.now() - span)
+
+
+class ApiFilter(admin.SimpleListFilter):
+    """Shops by the MakeShop API they use: the app (new API) or auth codes (legacy)."""
+
+    title = _("MakeShop API")
+    parameter_name = "api"
+
+    def lookups(self, request, model_admin):
+        return [(api, overview.API_LABELS[api]) for api in usage.CONDITIONS]
+
+    def queryset(self, request, queryset):
+        condition = usage.CONDITIONS.get(self.value())
+        return queryset if condition is None else queryset.filter(condition)

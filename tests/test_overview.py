@@ -12,6 +12,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from malls import overview, overview_chart, services
+from malls.makeshop.app import installations
+from malls.makeshop.app.models import MakeShopAppInstallation
 from malls.makeshop.verdicts import check_label
 from malls.models import ChangeRecord, MakeShopConnection, MallShop
 
@@ -21,6 +23,7 @@ from .factories import make_connection, make_shop
 Status = MakeShopConnection.Status
 Check = MakeShopConnection.Check
 Application = MallShop.ApplicationStatus
+State = MakeShopAppInstallation.State
 pytestmark = pytest.mark.django_db
 
 # 2026-11-20 12:00 in Tokyo.
@@ -54,6 +57,14 @@ def status_change(connection_or_shop, old, new, at, action="makeshop.verified"):
         changes={"status": [old, new]},
     )
     ChangeRecord.objects.filter(pk=record.pk).update(at=at)
+
+
+def installed(shop_id, *, connection=None, state=None):
+    """A MakeShop app installation, linked to ``connection`` and in ``state``."""
+    installation = installations.store_installation(shop_id=shop_id, token="tok-overview")
+    MakeShopAppInstallation.objects.filter(pk=installation.pk).update(
+        connection=connection, state=state or installation.state
+    )
 
 
 def by_key(figures):
@@ -131,15 +142,22 @@ class TestCounts:
         assert figures["not_applied"].count == 0
         assert figures["applied"].params == {"shop__application_status__exact": "applied"}
 
-    def test_every_shop_uses_the_legacy_api_today(self):
+    def test_shops_are_on_the_app_once_verified_and_on_the_legacy_api_until_then(self):
         make_connection()
         make_connection(status=Status.VERIFIED)
+        on_app = make_connection(makeshop_shop_id="on-app")
+        installed("on-app", connection=on_app, state=State.VERIFIED)
+        not_yet = make_connection(makeshop_shop_id="not-yet")
+        installed("not-yet", connection=not_yet, state=State.INSTALLED)
+        make_connection(password=None, order_auth_code=None, product_auth_code=None)
+        installed("unclaimed", state=State.VERIFIED)  # serves no GoQ shop
 
         counts = overview.connection_counts()
 
-        assert overview.api_counts(counts) == {"legacy": 2}
-        (figure,) = overview.api_figures(counts)
-        assert figure.count == 2 and figure.url == overview.changelist_url({})
+        assert overview.api_counts(counts) == {"legacy": 3, "app": 1}
+        legacy, app = overview.api_figures(counts)
+        assert legacy.count == 3 and legacy.url == overview.changelist_url({"api": "legacy"})
+        assert app.count == 1 and app.url == overview.changelist_url({"api": "app"})
 
 
 class TestConstantQueries:
@@ -265,6 +283,9 @@ class TestLinks:
         rejected(since=timedelta(hours=1))
         rejected(since=timedelta(days=5), check=Check.PASSWORD, reason="login_refused")
         rejected(since=timedelta(days=20), reason="not_enabled")
+        installed("app-shop", connection=make_connection(makeshop_shop_id="app-shop"),
+                  state=State.VERIFIED)
+        installed("app-waiting", connection=make_connection(makeshop_shop_id="app-waiting"))
         client.force_login(make_staff())
 
         summary = overview.build_overview()

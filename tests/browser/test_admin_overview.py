@@ -10,6 +10,7 @@ import pytest
 from django.utils import timezone
 
 from malls import services
+from malls.makeshop.app.models import MakeShopAppInstallation
 from malls.models import ChangeRecord, MakeShopConnection, MallShop
 
 from ..admin_factories import make_staff
@@ -17,6 +18,7 @@ from ..factories import make_connection, make_shop, make_store
 
 Status = MakeShopConnection.Status
 Check = MakeShopConnection.Check
+App = MakeShopAppInstallation.State
 PASSWORD = "pass-for-tests-2026"
 SCREEN = {"width": 1366, "height": 768}
 
@@ -35,15 +37,22 @@ LONG_MESSAGE = (
 
 
 def shops_of_every_kind():
-    """Shops in every state, with long names and MakeShop's long messages, and history."""
+    """Shops in every state, with long names and MakeShop's long messages, and history;
+    on both APIs, with the app's longest state words."""
     now = timezone.now()
     for n in range(4):
-        make_connection(
+        working = make_connection(
             makeshop_shop_id=f"working-shop-with-a-long-id-{n}",
             shop=make_shop(store=make_store(name=f"株式会社ロングネーム商事オンラインストア本店{n}"),
                            application_status=MallShop.ApplicationStatus.APPROVED),
             status=Status.VERIFIED, verified_at=now - timedelta(hours=n),
         )
+        if n < 2:
+            MakeShopAppInstallation.objects.create(
+                shop_id=working.makeshop_shop_id, token=f"browser-token-{n}",
+                connection=working, installed_at=now,
+                state=[App.VERIFIED, App.UNREACHABLE][n],
+            )
     for n, (hours, check, reason) in enumerate([
         (2, Check.ORDER_AUTH_CODE, "token_rejected"),
         (5, Check.PASSWORD, "login_refused"),

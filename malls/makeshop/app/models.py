@@ -78,6 +78,10 @@ class MakeShopAppInstallation(models.Model):
         verbose_name = _("MakeShop app installation")
         verbose_name_plural = _("MakeShop app installations")
         ordering = ["shop_id"]
+        permissions = [
+            ("assign_makeshopappinstallation",
+             _("Can assign a MakeShop app installation to a shop, or take it back")),
+        ]
         indexes = [
             models.Index(
                 fields=["created_at"], name="app_install_unclaimed",

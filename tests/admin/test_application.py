@@ -7,8 +7,8 @@ from django.urls import reverse
 
 from malls.models import ChangeRecord, MallShop
 
-from .admin_factories import make_staff
-from .factories import make_connection, make_shop
+from ..admin_factories import make_staff
+from ..factories import make_connection, make_shop
 
 Application = MallShop.ApplicationStatus
 Retrieval = MallShop.OrderRetrieval

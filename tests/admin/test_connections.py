@@ -1,23 +1,22 @@
-"""Staff's list of MakeShop connections: columns, filters, search, permissions, the change
-form, and the promise that no admin page ever shows a stored secret."""
+"""Staff's list of MakeShop connections (malls/admin/connections.py): columns, filters,
+search, permissions, the change form, and the promise that no admin page ever shows a
+stored secret."""
 
 from datetime import timedelta
 
 import pytest
 from django.db import connection as db_connection
-from django.tasks import TaskResultStatus
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import escape
 from django_tasks_db.models import DBTaskResult
 
-from malls import services
 from malls.makeshop.verdicts import likely_cause
 from malls.models import ChangeRecord, MakeShopConnection, Mall, MallShop, NotificationEvent
 
-from .admin_factories import make_staff
-from .factories import make_connection, make_shop, make_store, make_user
+from ..admin_factories import make_staff
+from ..factories import make_connection, make_shop, make_store, make_user
 
 Status = MakeShopConnection.Status
 Application = MallShop.ApplicationStatus
@@ -314,18 +313,6 @@ class TestChangeForm:
 
         assert MakeShopConnection.objects.get(pk=connection.pk).shop_id == connection.shop_id
 
-    def test_the_application_of_a_shop_cannot_be_edited_on_the_shop_form(self, staff_client):
-        shop = make_shop()
-        url = reverse("admin:malls_mallshop_change", args=[shop.pk])
-
-        staff_client.post(url, {
-            "store": shop.store_id, "mall": shop.mall_id, "name": shop.name,
-            "application_status": "approved", "order_retrieval": "api",
-        })
-
-        shop.refresh_from_db()
-        assert shop.application_status == Application.NOT_APPLIED
-        assert shop.order_retrieval == MallShop.OrderRetrieval.CSV
 
 
 class TestNoSecretInAnyPage:
@@ -388,53 +375,6 @@ class TestNoSecretInAnyPage:
                 assert secret not in body
         # What staff do see of a secret: that it is saved, and its last four characters.
         assert "9c-2" in client.get(change_url(connection)).text
-
-
-class TestJobList:
-    """django-tasks-db's job list, as staff follow a re-verification run."""
-
-    URL = reverse("admin:django_tasks_database_dbtaskresult_changelist")
-
-    def queue(self, settings, *connections):
-        settings.TASKS = {
-            "default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}
-        }
-        before = set(DBTaskResult.objects.values_list("pk", flat=True))
-        services.enqueue_verification(connection_ids=[c.pk for c in connections])
-        return DBTaskResult.objects.exclude(pk__in=before).get()
-
-    def test_the_title_counts_jobs_by_status_and_rows_show_outcomes(self, staff_client, settings):
-        job = self.queue(settings, make_connection(), make_connection())
-        DBTaskResult.objects.filter(pk=job.pk).update(
-            status="SUCCESSFUL", return_value={"shops": 2, "outcomes": {"accepted": 2}}
-        )
-        self.queue(settings, make_connection())
-
-        response = staff_client.get(self.URL)
-
-        title = response.context["title"]
-        assert "1" in title and str(TaskResultStatus.READY.label) in title
-        assert "2: accepted 2" in response.text
-
-    def test_staff_can_put_a_stalled_job_back_on_the_queue(self, staff_client, settings):
-        job = self.queue(settings, make_connection())
-        DBTaskResult.objects.filter(pk=job.pk).update(
-            status="RUNNING", started_at=timezone.now() - timedelta(hours=1), worker_ids=["dead"]
-        )
-
-        staff_client.post(self.URL, {"action": "requeue_stalled", "_selected_action": [job.pk]})
-
-        assert DBTaskResult.objects.get(pk=job.pk).status == "READY"
-
-    def test_a_job_still_within_its_time_is_left_running(self, staff_client, settings):
-        job = self.queue(settings, make_connection())
-        DBTaskResult.objects.filter(pk=job.pk).update(
-            status="RUNNING", started_at=timezone.now(), worker_ids=["alive"]
-        )
-
-        staff_client.post(self.URL, {"action": "requeue_stalled", "_selected_action": [job.pk]})
-
-        assert DBTaskResult.objects.get(pk=job.pk).status == "RUNNING"
 
 
 class TestNotificationUrl:

@@ -1,0 +1,494 @@
+"""Staff's working list: every MakeShop shop across stores, and one shop's page.
+
+What MakeShop last said of each shop, its API-use application (``application``),
+its update notifications and its history. Everything that changes a connection goes
+through ``malls.services``, which records the history. Nothing here calls MakeShop:
+the change form runs inside a transaction, so saved settings and "re-verify" go to
+the background workers. No page shows a stored secret; at most its last four
+characters.
+"""
+
+from datetime import timedelta
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Prefetch
+from django.http import HttpResponseRedirect
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.decorators import method_decorator
+from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+from django.views.decorators.debug import sensitive_post_parameters
+
+from .. import connection_columns, overview, overview_filters, services
+from ..makeshop.api import Reason
+from ..makeshop.app import installations, usage
+from ..makeshop.app.models import MakeShopAppInstallation
+from ..makeshop.verdicts import likely_cause
+from ..models import ChangeRecord, MakeShopConnection, Mall, NotificationEvent
+from ..widgets import WriteOnlySecretInput
+from .application import ApplicationWorkflowMixin
+from .formatting import when
+from .history import HistoryByServicesMixin, history_table
+from .jobs import VERIFY_PERMISSION
+from .widgets import ValidOnlyAutocompleteMixin
+
+RECENT_NOTIFICATIONS = 10
+
+Status = MakeShopConnection.Status
+AppState = MakeShopAppInstallation.State
+
+SECRET_INPUTS = tuple(f"new_{name}" for name in MakeShopConnection.SECRET_FIELDS)
+
+
+# --- Filters ------------------------------------------------------------------------------
+
+
+class VerificationStatusFilter(admin.SimpleListFilter):
+    """The statuses, plus "broken": verified once and rejected now."""
+
+    title = _("verification status")
+    parameter_name = "status"
+
+    def lookups(self, request, model_admin):
+        return [
+            *Status.choices,
+            ("broken", _("Rejected after having worked")),
+        ]
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        if value == "broken":
+            return queryset.filter(status=Status.REJECTED, verified_at__isnull=False)
+        if value in Status.values:
+            return queryset.filter(status=value)
+        return queryset
+
+
+class FailingForFilter(admin.SimpleListFilter):
+    """Shops MakeShop has kept rejecting for more than N days."""
+
+    title = _("failing for")
+    parameter_name = "failing_days"
+    DAYS = (1, 3, 7, 30)
+
+    def lookups(self, request, model_admin):
+        return [(str(days), _("more than %(days)d days") % {"days": days}) for days in self.DAYS]
+
+    def queryset(self, request, queryset):
+        if self.value() not in {str(days) for days in self.DAYS}:
+            return queryset
+        cutoff = timezone.now() - timedelta(days=int(self.value()))
+        return queryset.filter(failing_since__lte=cutoff)
+
+
+class MakeShopEvidenceFilter(admin.SimpleListFilter):
+    """What MakeShop's answers suggest beyond one shop: counts in the choices themselves."""
+
+    title = _("MakeShop's answers")
+    parameter_name = "evidence"
+    RETIRED = Reason.LEGACY_API_RETIRED.value
+    OTHER_SHOP_ID = "other_shop_id"
+
+    def _querysets(self, queryset):
+        return {
+            self.RETIRED: queryset.filter(failure_reason=self.RETIRED),
+            self.OTHER_SHOP_ID: queryset.filter(
+                pk__in=NotificationEvent.objects.exclude(received_shop_id="").values(
+                    "connection_id"
+                )
+            ),
+        }
+
+    def lookups(self, request, model_admin):
+        every = self._querysets(MakeShopConnection.objects.all())
+        counts = {key: rows.count() for key, rows in every.items()}
+        return [
+            (self.RETIRED, _("Legacy API did not answer as an API (%(count)d shops)")
+             % {"count": counts[self.RETIRED]}),
+            (self.OTHER_SHOP_ID, _("Notifications name another shop ID (%(count)d shops)")
+             % {"count": counts[self.OTHER_SHOP_ID]}),
+        ]
+
+    def queryset(self, request, queryset):
+        return self._querysets(queryset).get(self.value(), queryset)
+
+
+class InstallationStateFilter(admin.SimpleListFilter):
+    """Shops by their MakeShop app installation's state, or without one."""
+
+    title = _("MakeShop app installation")
+    parameter_name = "app_state"
+    NONE = "none"
+
+    def lookups(self, request, model_admin):
+        return [(self.NONE, _("No installation")), *AppState.choices]
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        if value == self.NONE:
+            return queryset.filter(app_installation__isnull=True)
+        if value in AppState.values:
+            return queryset.filter(app_installation__state=value)
+        return queryset
+
+
+# --- The change form ------------------------------------------------------------------------
+
+
+class MakeShopConnectionAdminForm(forms.ModelForm):
+    """Staff may set secrets (an empty input keeps the saved one); MakeShop is asked later.
+
+    ``expected_version`` travels with the page, so a save over someone else's newer
+    save is refused instead of silently replacing it.
+    """
+
+    error_messages = {
+        "stale": _(
+            "Someone saved these settings after you opened this page. Reload the page and "
+            "make your change again."
+        ),
+        "not_makeshop": _("Choose a shop on MakeShop."),
+    }
+
+    new_password = forms.CharField(
+        label=_("Password"), required=False, strip=False, widget=WriteOnlySecretInput
+    )
+    new_order_auth_code = forms.CharField(
+        label=_("Order data auth code"), required=False, widget=WriteOnlySecretInput
+    )
+    new_product_auth_code = forms.CharField(
+        label=_("Product data auth code"), required=False, widget=WriteOnlySecretInput
+    )
+    expected_version = forms.IntegerField(required=False, widget=forms.HiddenInput)
+
+    class Meta:
+        model = MakeShopConnection
+        fields = ["shop", "makeshop_shop_id"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if "makeshop_shop_id" in self.fields:  # absent when staff may only view
+            # Without a shop ID there is nothing to verify: the row would stay pending.
+            self.fields["makeshop_shop_id"].required = True
+        if self.instance.pk and not self.instance._state.adding:
+            self.fields["expected_version"].initial = self.instance.version
+            for name in MakeShopConnection.SECRET_FIELDS:
+                state = self.instance.secret_state(name)
+                self.fields[f"new_{name}"].help_text = _(
+                    "Currently: %(state)s. Leave empty to keep it."
+                ) % {"state": state}
+
+    def clean_shop(self):
+        shop = self.cleaned_data["shop"]
+        if shop is not None and shop.mall.code != Mall.MAKESHOP:
+            raise ValidationError(self.error_messages["not_makeshop"], code="not_makeshop")
+        return shop
+
+    def clean(self):
+        cleaned = super().clean()
+        try:
+            services.refuse_if_stale(self.instance, cleaned.get("expected_version"))
+        except services.ConcurrentEditError:
+            raise ValidationError(self.error_messages["stale"], code="stale") from None
+        return cleaned
+
+    def new_secrets(self) -> dict[str, str]:
+        return {
+            name: self.cleaned_data[f"new_{name}"]
+            for name in MakeShopConnection.SECRET_FIELDS
+            if self.cleaned_data.get(f"new_{name}")
+        }
+
+
+# --- The admin ------------------------------------------------------------------------------
+
+
+@admin.register(MakeShopConnection)
+class MakeShopConnectionAdmin(
+    ApplicationWorkflowMixin, HistoryByServicesMixin, ValidOnlyAutocompleteMixin,
+    admin.ModelAdmin,
+):
+    """Every MakeShop shop across stores: API, verification, application, history."""
+
+    form = MakeShopConnectionAdminForm
+    # Fits 1,366 pixels: long texts are tooltips here, in full on the detail page.
+    list_display = [
+        "makeshop_shop_id",
+        "store_name",
+        connection_columns.api,
+        connection_columns.verification,
+        connection_columns.last_verified,
+        connection_columns.failure,
+        "application",
+        "last_notification",
+    ]
+    list_display_links = ["makeshop_shop_id"]
+    list_filter = [
+        VerificationStatusFilter,
+        overview_filters.ApiFilter,
+        InstallationStateFilter,
+        "shop__application_status",
+        "shop__mall",
+        FailingForFilter,
+        # The overview's links (malls/overview.py) select shops through these.
+        overview_filters.BrokeWithinFilter,
+        overview_filters.FailureCauseFilter,
+        overview_filters.FailingCheckFilter,
+        MakeShopEvidenceFilter,
+    ]
+    search_fields = ["makeshop_shop_id", "shop__store__name"]
+    search_help_text = _("Store name or MakeShop shop ID")
+    # The page's shops and stores come in two small "IN (...)" queries (get_queryset):
+    # joining them instead makes SQLite's planner give up the shop-ID index and sort
+    # every row for each page.
+    list_select_related = False
+    # The unique index on the shop ID serves this order; a COUNT over every row is skipped
+    # when a filter is on.
+    ordering = ["makeshop_shop_id"]
+    show_full_result_count = False
+    autocomplete_fields = ["shop"]
+    actions = ["reverify", "mark_applied", "mark_approved", "withdraw", "new_notification_url"]
+    readonly_fields = [
+        "secrets_summary",
+        "verification_summary",
+        "failed_check",
+        connection_columns.failure_reason,  # the reason in words, not its code
+        "makeshop_message",
+        "last_checked_at",
+        "verified_at",
+        "failing_since",
+        "application_state",
+        "application_panel",
+        "app_installation_summary",
+        "last_notification",
+        "recent_notifications",
+        "history",
+        "version",
+        "created_at",
+        "updated_at",
+    ]
+
+    def get_queryset(self, request):
+        # The installation's state only: its token is never loaded on these pages.
+        installation = Prefetch(
+            "app_installation",
+            queryset=MakeShopAppInstallation.objects.only("pk", "connection_id", "state"),
+        )
+        return super().get_queryset(request).prefetch_related("shop__store", installation)
+
+    # --- permissions ---
+
+    def has_verify_permission(self, request):
+        return request.user.has_perm(VERIFY_PERMISSION)
+
+    # --- the change form ---
+
+    def get_fieldsets(self, request, obj=None):
+        inputs = list(SECRET_INPUTS) if self.has_change_permission(request, obj) else []
+        secrets = (
+            _("Secrets (write-only)"),
+            {"fields": ["secrets_summary", *inputs] if obj else inputs},
+        )
+        if obj is None:
+            return [(None, {"fields": ["shop", "makeshop_shop_id"]}), secrets]
+        return [
+            (None, {"fields": ["shop", "makeshop_shop_id", "expected_version"]}),
+            secrets,
+            (
+                _("Verification"),
+                {"fields": ["verification_summary", "failed_check",
+                            connection_columns.failure_reason,
+                            "makeshop_message", "last_checked_at", "verified_at",
+                            "failing_since"]},
+            ),
+            # Read-only fields see no request: pick the one with buttons here.
+            (
+                _("API-use application"),
+                {"fields": ["application_panel" if self.has_application_permission(request)
+                            else "application_state"]},
+            ),
+            (_("MakeShop app (new API)"), {"fields": ["app_installation_summary"]}),
+            (
+                _("Update notifications"),
+                {"fields": ["last_notification", "recent_notifications"]},
+            ),
+            (_("History"), {"fields": ["history"]}),
+            (_("Record"), {"fields": ["version", "created_at", "updated_at"]}),
+        ]
+
+    def get_readonly_fields(self, request, obj=None):
+        # A connection belongs to its shop for good; only a new one picks its shop.
+        return [*self.readonly_fields, "shop"] if obj else self.readonly_fields
+
+    @method_decorator(sensitive_post_parameters(*SECRET_INPUTS))
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except services.ConcurrentEditError:
+            # Raised inside the admin's transaction, which has rolled everything back.
+            self.message_user(
+                request, MakeShopConnectionAdminForm.error_messages["stale"], messages.ERROR
+            )
+            return HttpResponseRedirect(request.get_full_path())
+
+    def delete_model(self, request, obj):
+        self.delete_queryset(request, MakeShopConnection.objects.filter(pk=obj.pk))
+
+    def delete_queryset(self, request, queryset):
+        """Delete through the service, leaving a line in each shop's history."""
+        with transaction.atomic():
+            for connection in queryset.select_related("shop"):
+                services.delete_makeshop_connection(connection=connection, actor=request.user)
+
+    def save_model(self, request, obj, form, change):
+        """Save through the service: secrets encrypted, history written, check queued."""
+        saved = services.apply_makeshop_settings(
+            connection=obj,
+            shop_id=form.cleaned_data["makeshop_shop_id"],
+            new_secrets=form.new_secrets(),
+            expected_version=form.cleaned_data.get("expected_version") if change else None,
+            verify=services.Verify.LATER,
+            actor=request.user,
+            source=ChangeRecord.Source.ADMIN,
+        ).connection
+        obj.pk, obj.version = saved.pk, saved.version
+
+    # --- columns and read-only fields ---
+
+    @admin.display(description=_("store"), ordering="shop__store__name")
+    def store_name(self, obj):
+        return obj.shop.store.name
+
+    @admin.display(description=_("last update notification"), ordering="last_notification_at")
+    def last_notification(self, obj):
+        if not obj.last_notification_at:
+            return gettext("never")
+        labels = dict(NotificationEvent.Kind.choices)
+        kind = labels.get(obj.last_notification_kind, obj.last_notification_kind)
+        return f"{when(obj.last_notification_at)} {kind}".strip()
+
+    @admin.display(description=_("Recent notifications"))
+    def recent_notifications(self, obj):
+        return render_to_string(
+            "admin/malls/includes/notifications_table.html",
+            {"events": obj.notifications.all()[:RECENT_NOTIFICATIONS]},
+        )
+
+    @admin.display(description=_("Saved secrets"))
+    def secrets_summary(self, obj):
+        return format_html_join(
+            "",
+            "<div>{}: {}</div>",
+            (
+                (MakeShopConnection._meta.get_field(name).verbose_name, obj.secret_state(name))
+                for name in MakeShopConnection.SECRET_FIELDS
+            ),
+        )
+
+    @admin.display(description=_("verification status"))
+    def verification_summary(self, obj):
+        """The status; for a shop that worked, since when it no longer does and why, likely."""
+        status = obj.get_status_display()
+        if obj.is_broken:
+            status = format_html(
+                "<strong>{}</strong><br>{}", status,
+                gettext("worked until %(when)s") % {"when": when(obj.verified_at)},
+            )
+        cause = likely_cause(obj)
+        if not cause:
+            return status
+        return format_html("{}<br><em>{}</em>", status, cause)
+
+    @admin.display(description=_("MakeShop app installation"))
+    def app_installation_summary(self, obj):
+        """Which API the shop uses, and its installation with a link to it (or none)."""
+        api = overview.API_LABELS.get(usage.api_of(obj), "—")
+        installation = usage.installation_of(obj)
+        if installation is None:
+            return format_html("{}<br>{}", api, gettext("No installation linked to this shop."))
+        url = reverse("admin:malls_makeshopappinstallation_change", args=[installation.pk])
+        return format_html('{}<br><a href="{}">{}</a>', api, url, installation.get_state_display())
+
+    @admin.display(description=_("History"))
+    def history(self, obj):
+        return history_table(obj.shop)
+
+    # --- actions ---
+
+    @admin.action(description=_("Re-verify selected with MakeShop (in the background)"),
+                  permissions=["verify"])
+    def reverify(self, request, queryset):
+        selected = queryset.count()
+        ids = list(
+            queryset.filter(pk__in=services.verifiable_connections().values("pk")).values_list(
+                "pk", flat=True
+            )
+        )
+        queued, already_open = services.enqueue_verification(connection_ids=ids)
+        tokens = list(
+            MakeShopAppInstallation.objects.filter(connection__in=queryset.values("pk"))
+            .exclude(state=AppState.UNINSTALLED).values_list("pk", flat=True)
+        )
+        if tokens:
+            installations.enqueue_installation_verification(installation_ids=tokens)
+        jobs_url = reverse("admin:django_tasks_database_dbtaskresult_changelist")
+        self.message_user(
+            request,
+            format_html(
+                '{} <a href="{}">{}</a>',
+                gettext(
+                    "Queued %(queued)d shop(s) for verification; %(open)d already had a job "
+                    "open; %(skipped)d have no settings to verify."
+                ) % {"queued": queued, "open": already_open, "skipped": selected - len(ids)},
+                jobs_url,
+                gettext("Follow the jobs"),
+            ),
+            messages.SUCCESS,
+        )
+        if tokens:
+            self.message_user(
+                request,
+                gettext("Queued %(count)d MakeShop app token(s) for verification as well.")
+                % {"count": len(tokens)},
+                messages.SUCCESS,
+            )
+
+    @admin.action(
+        description=_("Issue a new update-notification URL (the old one works 24 more hours)"),
+        permissions=["change"],
+    )
+    def new_notification_url(self, request, queryset):
+        count = refused = 0
+        for connection in queryset.select_related("shop"):
+            try:
+                services.rotate_notification_token(
+                    connection=connection, actor=request.user, source=ChangeRecord.Source.ADMIN
+                )
+            except services.NotificationUrlInGrace:
+                refused += 1
+                continue
+            count += 1
+        if refused:
+            self.message_user(
+                request,
+                gettext(
+                    "No new URL for %(count)d shop(s): the URL issued before is still in its "
+                    "24-hour grace period, and a new one would stop it early. Try again once "
+                    "it has passed."
+                ) % {"count": refused},
+                messages.WARNING,
+            )
+        self.message_user(
+            request,
+            gettext(
+                "Issued a new notification URL for %(count)d shop(s). Their merchants must paste "
+                "the new URL into MakeShop within 24 hours."
+            ) % {"count": count},
+            messages.SUCCESS,
+        )
