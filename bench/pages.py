@@ -3,7 +3,9 @@
 Prints the median time of ``/settings/malls/`` for a store with 50 shops (MakeShop
 shops in every verification state, plus shops on other malls) and the median time
 of a page that renders the same layout, for the same signed-in member, with no
-data; then their ratio (goal <= 2) and each page's query count.
+data; then their ratio (for information) and each page's query count. The goal is
+absolute: the list's 95th percentile under 100 ms (the architecture review's advice: a
+ratio to an empty page penalises any template, and the rows are plain templates now).
 
 Usage: .venv/bin/python bench/pages.py [--shops 50] [--requests 300]
 Uses a throw-away test database (SQLite unless DATABASE_URL says otherwise); the
@@ -98,8 +100,8 @@ def count_queries(client, url):
     return len(queries.captured_queries)
 
 
-def median_ms(client, urls, requests):
-    """Median time per URL, the URLs taken in turn so that both see the same machine load."""
+def page_times_ms(client, urls, requests):
+    """(median, p95) per URL, the URLs taken in turn so both see the same machine load."""
     for _ in range(20):  # warm up templates, translations, connections
         for url in urls:
             assert client.get(url).status_code == 200
@@ -110,7 +112,10 @@ def median_ms(client, urls, requests):
             response = client.get(url)
             times[url].append((time.perf_counter() - started) * 1000)
             assert response.status_code == 200
-    return {url: statistics.median(values) for url, values in times.items()}
+    return {
+        url: (statistics.median(values), statistics.quantiles(values, n=20)[-1])
+        for url, values in times.items()
+    }
 
 
 def main():
@@ -136,16 +141,19 @@ def main():
             client.post("/settings/store/", {"store": store.pk})
             list_queries = count_queries(client, LIST_URL)
             empty_queries = count_queries(client, EMPTY_URL)
-            medians = median_ms(client, [LIST_URL, EMPTY_URL], args.requests)
-            list_ms, empty_ms = medians[LIST_URL], medians[EMPTY_URL]
+            medians = page_times_ms(client, [LIST_URL, EMPTY_URL], args.requests)
+            (list_ms, list_p95), (empty_ms, _) = medians[LIST_URL], medians[EMPTY_URL]
             html = client.get(LIST_URL).text
             assert html.count("<tr>") == args.shops + 1, "every shop is listed"
 
     ratio = list_ms / empty_ms
     print(f"database: {connection.vendor}; {args.requests} requests per page, taken in turn")
-    print(f"mall list, {args.shops} shops: {list_ms:.2f} ms ({list_queries} queries)")
-    print(f"same layout, no data:  {empty_ms:.2f} ms ({empty_queries} queries)")
-    print(f"ratio {ratio:.2f} (goal <= 2): {'ok' if ratio <= 2 else 'OVER GOAL'}")
+    print(f"mall list, {args.shops} shops: median {list_ms:.2f} ms, p95 {list_p95:.2f} ms "
+          f"({list_queries} queries)")
+    print(f"same layout, no data:  median {empty_ms:.2f} ms ({empty_queries} queries)")
+    print(f"ratio of medians {ratio:.2f} (for information)")
+    print(f"list p95 {list_p95:.1f} ms (goal < 100 ms): "
+          f"{'ok' if list_p95 < 100 else 'OVER GOAL'}")
 
 
 if __name__ == "__main__":
