@@ -221,7 +221,7 @@ def decrypt(token: str, *, context: str, keyring: KeyRing | None = None) -> str:
     except (AttributeError, TypeError):  # not a str at all
         reader = None
     if reader is None:
-        raise _unreadable_header(token, keyring)
+        raise _unreadable_header(token)
     key, aad_start = reader
     try:
         raw = a2b_base64(token[end:], strict_mode=True)
@@ -239,7 +239,7 @@ def decrypt(token: str, *, context: str, keyring: KeyRing | None = None) -> str:
     return plaintext.decode()
 
 
-def _unreadable_header(token, keyring: KeyRing) -> DecryptionError:
+def _unreadable_header(token) -> DecryptionError:
     """Why ``token``'s header names no configured key: another format, or an unknown key id."""
     parts = token.split(".", 2) if isinstance(token, str) else ()
     if len(parts) == 3 and parts[0] == FORMAT_VERSION and KID_PATTERN.match(parts[1]):
