@@ -27,11 +27,15 @@ class EncryptedSecretDescriptor(DeferredAttribute):
     def __get__(self, instance, cls=None):
         if instance is None:
             return self
-        value = super().__get__(instance, cls)
+        field = self.field
+        try:
+            value = instance.__dict__[field.attname]
+        except KeyError:  # deferred: let Django load it
+            value = super().__get__(instance, cls)
         if isinstance(value, crypto.Ciphertext):
-            plaintext = crypto.decrypt(value, context=self.field.context_for(instance))
+            plaintext = crypto.decrypt(value, context=field.context_for(instance))
             value = crypto.SecretValue(plaintext, source=value)
-            instance.__dict__[self.field.attname] = value
+            instance.__dict__[field.attname] = value
         return value
 
     def __set__(self, instance, value):
@@ -61,13 +65,19 @@ class EncryptedSecretField(models.TextField):
         kwargs.pop("editable", None)
         return name, path, args, kwargs
 
+    def contribute_to_class(self, cls, name, *args, **kwargs):
+        super().contribute_to_class(cls, name, *args, **kwargs)
+        # Built once per model (again for each subclass of an abstract model, which gets
+        # its own copy of the field), not once per secret read or written.
+        opts = cls._meta
+        self._context_prefix = f"{opts.app_label}.{opts.model_name}.{self.name}."
+
     def context_for(self, instance) -> str:
-        return self.context_for_pk(instance.pk)
+        return self._context_prefix + str(instance.pk)
 
     def context_for_pk(self, pk) -> str:
         """The associated data binding a value to this model, field and row."""
-        opts = self.model._meta
-        return f"{opts.app_label}.{opts.model_name}.{self.name}.{pk}"
+        return self._context_prefix + str(pk)
 
     def check(self, **kwargs):
         errors = super().check(**kwargs)

@@ -86,6 +86,40 @@ def test_malformed_values_fail_closed(junk):
         crypto.decrypt(junk, context="c", keyring=keyring(K1))
 
 
+def test_the_stored_format_is_the_documented_one():
+    # Values already in databases must keep decrypting: gqc1.<kid>.<b64(nonce|ct|tag)>,
+    # with "gqc1.<kid>|<context>" as associated data, both ways.
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+    ring = keyring(K1)
+    bare = AESGCM(base64.b64decode(K1.partition(":")[2]))
+    nonce = bytes(range(12))
+    sealed = bare.encrypt(nonce, "秘密".encode(), b"gqc1.k1|a.b.c.1")
+    written_by_hand = "gqc1.k1." + base64.b64encode(nonce + sealed).decode()
+    assert crypto.decrypt(written_by_hand, context="a.b.c.1", keyring=ring) == "秘密"
+
+    token = crypto.encrypt("秘密", context="a.b.c.1", keyring=ring)
+    raw = base64.b64decode(token.removeprefix("gqc1.k1."), validate=True)
+    assert bare.decrypt(raw[:12], raw[12:], b"gqc1.k1|a.b.c.1") == "秘密".encode()
+    assert type(token) is crypto.Ciphertext and token.kid == "k1"
+
+
+def test_a_key_id_is_matched_whole():
+    token = crypto.encrypt("secret", context="c", keyring=keyring(K1))
+    longer_id = token.replace("gqc1.k1.", "gqc1.k10.", 1)
+    with pytest.raises(crypto.DecryptionError, match="not configured"):
+        crypto.decrypt(longer_id, context="c", keyring=keyring(K1))
+    k10 = crypto.generate_key_spec("k10")
+    with pytest.raises(crypto.DecryptionError, match="not configured"):
+        crypto.decrypt(token, context="c", keyring=keyring(k10))
+
+
+@pytest.mark.parametrize("junk", [None, b"gqc1.k1.AAAA", 42, "gqc1", "gqc1.k1", "GQC1.k1.AAAA"])
+def test_values_that_are_not_tokens_fail_closed(junk):
+    with pytest.raises(crypto.DecryptionError, match="recognised format"):
+        crypto.decrypt(junk, context="c", keyring=keyring(K1))
+
+
 def test_old_keys_still_decrypt_after_a_new_primary_is_added():
     token = crypto.encrypt("secret", context="c", keyring=keyring(K1))
     assert crypto.decrypt(token, context="c", keyring=keyring(K2, K1)) == "secret"

@@ -142,6 +142,29 @@ def test_deferred_secret_loads_on_access(conn):
     assert loaded.password.reveal() == PASSWORD
 
 
+def test_a_secret_is_bound_to_app_model_field_and_row(conn):
+    field = MakeShopConnection._meta.get_field("order_auth_code")
+    context = f"malls.makeshopconnection.order_auth_code.{conn.pk}"
+    assert field.context_for(conn) == field.context_for_pk(conn.pk) == context
+    token = crypto.Ciphertext(raw_row(conn.pk)[1])
+    assert crypto.decrypt(token, context=context) == ORDER_CODE
+
+
+@isolate_apps("malls")
+def test_each_model_inheriting_the_field_binds_its_own_name():
+    base = type("SecretHolder", (models.Model,), {
+        "__module__": "malls.models",
+        "Meta": type("Meta", (), {"abstract": True}),
+        "id": models.UUIDField(primary_key=True, default=uuid.uuid4),
+        "secret": EncryptedSecretField(),
+    })
+    first = type("FirstHolder", (base,), {"__module__": "malls.models"})
+    second = type("SecondHolder", (base,), {"__module__": "malls.models"})
+    pk = uuid.uuid4()
+    assert first._meta.get_field("secret").context_for_pk(pk) == f"malls.firstholder.secret.{pk}"
+    assert second._meta.get_field("secret").context_for_pk(pk) == f"malls.secondholder.secret.{pk}"
+
+
 # --- The system check -----------------------------------------------------------------
 
 
