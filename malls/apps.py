@@ -15,5 +15,6 @@ class MallsConfig(AppConfig):
         from .alerts import admin as _alerts_admin  # noqa: F401  (alerts: admin pages)
         from .makeshop import alerts as makeshop_alerts  # alerts: MakeShop's states and texts
         from .makeshop import provider  # noqa: F401  (registers MakeShop, see malls.providers)
+        from .makeshop.app import tasks as _app_tasks  # noqa: F401  (app installations' job)
 
         makeshop_alerts.register()

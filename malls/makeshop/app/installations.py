@@ -25,7 +25,7 @@ that shop ID whose legacy credentials MakeShop has accepted (see
 from __future__ import annotations
 
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
@@ -34,7 +34,7 @@ from malls.alerts.services import note_connection_change
 from malls.alerts.states import ConnectionState
 from malls.crypto import DecryptionError
 from malls.models import ChangeRecord, MakeShopConnection
-from malls.services import SECRET_CHANGED, record_change
+from malls.services import SECRET_CHANGED, queue, record_change
 from malls.throttle import SlotWaitTimeout, makeshop_call_slot
 
 from ._legacy_bridge import APP_TOKEN_CHECK, CheckResult, Outcome, Reason
@@ -174,7 +174,9 @@ def store_installation(
         if installation.is_unclaimed:
             link_if_proven(installation, source=source, now=now)
         pk = installation.pk
-        transaction.on_commit(lambda: enqueue_installation_verification(installation_ids=[pk]))
+        transaction.on_commit(
+            lambda: enqueue_installation_verification(installation_ids=[pk], token_changed=True)
+        )
     return installation
 
 
@@ -334,13 +336,37 @@ def unassign_installation(*, installation, actor, source=Source.ADMIN):
 # --- Verification -------------------------------------------------------------------------
 
 
-def enqueue_installation_verification(*, installation_ids) -> int:
-    """Queue a token verification job per installation; returns how many were queued."""
-    from .tasks import verify_installation_task
+def enqueue_installation_verification(*, installation_ids, token_changed=False):
+    """Queue a token verification per installation unless one is open; ``(queued, already_open)``.
 
-    for pk in installation_ids:
-        verify_installation_task.enqueue(str(pk))
-    return len(installation_ids)
+    ``token_changed`` (a new install): a job already running verifies the old token,
+    so only a waiting one covers it. Deduplicated in ``malls.services.queue``.
+    """
+    from . import tasks  # noqa: F401  (registers the job; loaded by ready() anyway)
+
+    return queue.enqueue_installation_verification(
+        installation_ids=installation_ids, token_changed=token_changed
+    )
+
+
+def reverifiable_installations(*, checked_before=None):
+    """Installations a re-verification run should ask MakeShop about, oldest check first.
+
+    Installed, unreachable or verified ones, linked or unclaimed (rejected and
+    uninstalled tokens wait for the merchant). With ``checked_before`` only those not
+    checked since then, plus any whose last check got no answer (unreachable, or
+    verified with a failure noted) or that were never checked: a failed verification
+    is retried by the next run, not a day later.
+    """
+    rows = MakeShopAppInstallation.objects.filter(
+        state__in=[State.INSTALLED, State.UNREACHABLE, State.VERIFIED]
+    )
+    if checked_before is not None:
+        rows = rows.filter(
+            Q(last_checked_at__isnull=True) | Q(last_checked_at__lt=checked_before)
+            | Q(state__in=[State.INSTALLED, State.UNREACHABLE]) | ~Q(failure_reason="")
+        )
+    return rows.order_by(F("last_checked_at").asc(nulls_first=True), "pk")
 
 
 @sensitive_variables()
