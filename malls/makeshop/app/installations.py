@@ -453,22 +453,31 @@ def record_verification(*, installation, result, token_version, source=Source.TA
 # --- Order updates (webhook) ----------------------------------------------------------------
 
 
-def record_order_update(*, shop_id: str, notification, sender=None, now=None) -> bool | None:
+def current_installation(shop_id: str) -> MakeShopAppInstallation | None:
+    """The shop's installation unless uninstalled: what an order update may be about."""
+    return (
+        MakeShopAppInstallation.objects.filter(shop_id=shop_id)
+        .exclude(state=State.UNINSTALLED)
+        .only("pk", "connection_id")
+        .first()
+    )
+
+
+def record_order_update(
+    *, shop_id: str, notification, sender=None, now=None, installation=None
+) -> bool | None:
     """Record an order-update webhook for a shop; None when no installed shop has that ID.
 
     The installation's ``last_update_at`` always moves (never backwards). For an
     installation serving a GoQ shop the update is also recorded like a legacy
     update notification (``malls.notifications.record_notification``): repeats are
     folded, the order is marked for a refresh, and the shop shows it as its last
-    update. Returns False for a folded repeat.
+    update. Returns False for a folded repeat. ``installation``: the caller's
+    ``current_installation(shop_id)``, to save looking it up again.
     """
     now = now or timezone.now()
-    installation = (
-        MakeShopAppInstallation.objects.filter(shop_id=shop_id)
-        .exclude(state=State.UNINSTALLED)
-        .only("pk", "connection_id")
-        .first()
-    )
+    if installation is None:
+        installation = current_installation(shop_id)
     if installation is None:
         return None
     with transaction.atomic():
