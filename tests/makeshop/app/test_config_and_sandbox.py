@@ -189,8 +189,10 @@ def test_the_main_sandbox_accepts_the_api_key_it_was_given():
 
 @pytest.mark.django_db(transaction=True)
 def test_install_order_update_and_uninstall_through_the_running_sandbox(
-    main_sandbox, live_server, settings, capsys
+    main_sandbox, live_server, settings, capsys, caplog
 ):
+    caplog.set_level("DEBUG")
+
     def act(action, *extra):
         call_command("makeshop_sandbox", action, "--shop", "demo-app", "--app-url",
                      live_server.url, "--sandbox-url", main_sandbox.url, *extra)
@@ -219,6 +221,10 @@ def test_install_order_update_and_uninstall_through_the_running_sandbox(
     assert "install-app for demo-app: GoQ answered HTTP 200; the app token works" in output
     assert "uninstall-app for demo-app: GoQ answered HTTP 200; the app token revoked" in output
     assert settings.MAKESHOP_APP_WEBHOOK_SECRET not in output
+    # Neither the sandbox nor GoQ nor urllib3 logged the secret or the token.
+    assert settings.MAKESHOP_APP_WEBHOOK_SECRET not in caplog.text
+    assert sandbox.DEMO_APP_SHOPS["demo-app"].token not in caplog.text
+    assert "/_sandbox/app/install" in caplog.text  # the sandbox's own log line, path only
 
 
 def test_the_command_says_plainly_when_the_new_api_is_off(settings):
