@@ -289,10 +289,10 @@ class TestAppInstallationsEnqueue:
 
         assert installations.enqueue_installation_verification(
             installation_ids=[installation.pk]
-        ) == (0, 1)
+        ) == 0
         assert installations.enqueue_installation_verification(
             installation_ids=[installation.pk], token_changed=True
-        ) == (1, 0)
+        ) == 1
 
     def test_installation_jobs_whose_worker_died_are_put_back_on_the_queue(self, settings):
         from malls.makeshop.app.tasks import verify_installation_task

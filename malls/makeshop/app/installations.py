@@ -336,17 +336,18 @@ def unassign_installation(*, installation, actor, source=Source.ADMIN):
 # --- Verification -------------------------------------------------------------------------
 
 
-def enqueue_installation_verification(*, installation_ids, token_changed=False):
-    """Queue a token verification per installation unless one is open; ``(queued, already_open)``.
+def enqueue_installation_verification(*, installation_ids, token_changed=False) -> int:
+    """Queue a token verification per installation unless one is open; returns how many queued.
 
     ``token_changed`` (a new install): a job already running verifies the old token,
     so only a waiting one covers it. Deduplicated in ``malls.services.queue``.
     """
     from . import tasks  # noqa: F401  (registers the job; loaded by ready() anyway)
 
-    return queue.enqueue_installation_verification(
+    queued, _already_open = queue.enqueue_installation_verification(
         installation_ids=installation_ids, token_changed=token_changed
     )
+    return queued
 
 
 def reverifiable_installations(*, checked_before=None):

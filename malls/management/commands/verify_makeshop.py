@@ -121,9 +121,8 @@ class Command(BaseCommand):
             f"queued {queued} shop(s) for verification; {already_open} already had a job open"
         )
         if app_ids:
-            queued, already_open = installations.enqueue_installation_verification(
-                installation_ids=app_ids
-            )
+            queued = installations.enqueue_installation_verification(installation_ids=app_ids)
+            already_open = len(app_ids) - queued
             self.stdout.write(
                 f"queued {queued} app installation(s) for verification; {already_open} "
                 "already had a job open"
