@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 SANDBOX_PORT ?= 8001
 PORT ?= 8000
 
-.PHONY: run test lint install clean messages
+.PHONY: run test lint install clean messages dev-env
 
 $(BIN)/.installed: requirements.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 13) else "goq-malls needs Python 3.13 or newer (see .python-version)")'
@@ -16,15 +16,18 @@ $(BIN)/.installed: requirements.txt
 
 install: $(BIN)/.installed
 
-.env:
-	$(BIN)/python scripts/write_dev_env.py .env
+## Write .env with fresh development keys, or add what a .env from before lacks (the
+## new API's settings); never overwrites anything.
+dev-env: install
+	@$(BIN)/python scripts/write_dev_env.py .env --sandbox-port $(SANDBOX_PORT)
 
-## Serve the app with demo data on SQLite, offline, against the bundled MakeShop sandbox,
-## with a background worker for re-verification jobs.
-run: install .env messages
+## Serve the app with demo data on SQLite, offline, against the bundled MakeShop sandbox
+## (legacy API and the new API's GraphQL endpoint), with a background worker for jobs.
+run: install dev-env messages
 	$(BIN)/python manage.py migrate --no-input
 	$(BIN)/python manage.py seed_demo
 	@echo "MakeShop sandbox: http://127.0.0.1:$(SANDBOX_PORT)   app: http://127.0.0.1:$(PORT)"
+	@echo "Install GoQ's MakeShop app in a demo shop (another terminal): $(BIN)/python manage.py makeshop_sandbox install-app --shop demo-app --app-url http://127.0.0.1:$(PORT)"
 	@trap 'kill 0' EXIT INT TERM; \
 	  $(BIN)/python manage.py makeshop_sandbox --port $(SANDBOX_PORT) & \
 	  MAKESHOP_API_BASE_URL=http://127.0.0.1:$(SANDBOX_PORT) \

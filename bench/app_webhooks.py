@@ -6,7 +6,10 @@
    would send: order updates for installed shops (most of the traffic: one every
    2 minutes per shop) and one repeated install (a new token) in twenty requests;
    uninstalls are left out (an order update for an uninstalled shop is a 404).
-   Prints requests/s, p50, p99 and errors (goal: 0 errors, p99 < 100 ms).
+   Prints requests/s, p50, p99 and errors (goal: 0 errors, p99 < 100 ms). Each shop
+   must stay under the order-update limit per installation (``webhooks.UPDATE_LIMIT``
+   a minute; MakeShop sends one every 2 minutes): a 429 counts as an error, so keep
+   ``--shops`` well above requests/s x 60 / UPDATE_LIMIT.
    Verification jobs are queued to a backend nobody works, so the figures are the
    webhooks' own.
 2. Client overhead: ``MakeShopAppClient.verify_token`` against the GraphQL sandbox in
@@ -14,7 +17,7 @@
    the same sandbox, interleaved; prints the median of each and the ratio (goal <= 1.3).
 
 Usage: .venv/bin/python bench/app_webhooks.py [--seconds 10] [--concurrency 4]
-       [--shops 50] [--calls 300] [--database-url postgres://postgres@127.0.0.1:5432/NAME]
+       [--shops 200] [--calls 300] [--database-url postgres://postgres@127.0.0.1:5432/NAME]
 """
 
 import argparse
@@ -161,7 +164,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--concurrency", type=int, default=4)
-    parser.add_argument("--shops", type=int, default=50)
+    parser.add_argument("--shops", type=int, default=200)
     parser.add_argument("--calls", type=int, default=300)
     parser.add_argument("--database-url", default="")
     args = parser.parse_args()

@@ -16,5 +16,6 @@ class MallsConfig(AppConfig):
         from .alerts import tasks as _alerts_tasks  # noqa: F401  (hands its job to queueing)
         from .makeshop import alerts as makeshop_alerts  # alerts: MakeShop's states and texts
         from .makeshop import provider  # noqa: F401  (registers MakeShop, see malls.providers)
+        from .makeshop.app import tasks as _app_tasks  # noqa: F401  (app installations' job)
 
         makeshop_alerts.register()

@@ -7,7 +7,17 @@ only when missing; secrets are set only on creation.
 Shops and memberships are created through ``malls.services`` like any others, so
 they have their history. The verification and application states are written
 directly: they are fixtures for the screens, and no service may invent a verdict
-MakeShop never gave or skip the application's workflow.
+MakeShop never gave or skip the application's workflow. Verified demo shops whose
+codes are the sandbox's also count as proof of control of their shop ID, so
+installing GoQ's app in the sandbox's ``demo-shop`` links it to デモショップ本店 by itself.
+
+One shop is connected through GoQ's MakeShop app (new API) only: ``APP_SHOPS``. Its
+installation is stored and assigned through ``malls.makeshop.app.installations``
+(history, encrypted token: the sandbox's demo token for ``demo-app``), then marked
+verified directly, as demo data like the states above; the verification the install
+queues checks it against the sandbox for real once ``db_worker`` runs it. Rerunning
+leaves an existing installation alone (uninstalled stays uninstalled: reinstall it
+with ``manage.py makeshop_sandbox install-app --shop demo-app``).
 """
 
 from datetime import timedelta
@@ -19,6 +29,9 @@ from django.utils import timezone
 
 from . import services
 from .makeshop.api import Check, Reason
+from .makeshop.app import installations
+from .makeshop.app.models import AppInstallationEvent, MakeShopAppInstallation
+from .makeshop.app.sandbox import DEMO_APP_SHOPS, SANDBOX_APP_NAME
 from .makeshop.sandbox import DEMO_SHOPS
 from .models import ChangeRecord, MakeShopConnection, Mall, MallShop, Store
 
@@ -68,6 +81,10 @@ MAKESHOP_SHOPS = [
     ("デモ店舗", "これから設定するショップ", None, Status.UNSET, Application.WITHDRAWN, {}),
     ("別の店舗", "別の店舗のショップ", "other-shop", Status.VERIFIED, Application.APPROVED, {}),
 ]
+# (store, shop name, MakeShop shop ID): shops connected through GoQ's MakeShop app only.
+APP_SHOPS = [
+    ("デモ店舗", "アプリ連携ショップ", "demo-app"),
+]
 OTHER_MALL_SHOPS = [
     ("デモ店舗", "rakuten", "楽天市場店"),
     ("デモ店舗", "yahoo", "Yahoo!ショッピング店"),
@@ -107,6 +124,29 @@ def _shop(store, mall, name) -> tuple[MallShop, bool]:
     )
 
 
+def _app_connection(shop, shop_id, now) -> None:
+    """The shop's connection through GoQ's app: installed, assigned, verified (demo data)."""
+    connection = getattr(shop, "makeshop", None)
+    if connection is None:
+        connection = MakeShopConnection.objects.create(shop=shop, makeshop_shop_id=shop_id)
+    installation = MakeShopAppInstallation.objects.filter(shop_id=shop_id).first()
+    created = installation is None
+    if created:
+        installation = installations.store_installation(
+            shop_id=shop_id, token=DEMO_APP_SHOPS[shop_id].token, plan_id="standard",
+            app_name=SANDBOX_APP_NAME, source=AppInstallationEvent.Source.COMMAND, now=now,
+        )
+    if installation.is_unclaimed and installations.installation_for(connection) is None:
+        installations.assign_installation(
+            installation=installation, connection=connection, actor=None,
+            source=AppInstallationEvent.Source.COMMAND, now=now,
+        )
+    if created:
+        MakeShopAppInstallation.objects.filter(pk=installation.pk).update(
+            state=MakeShopAppInstallation.State.VERIFIED, verified_at=now, last_checked_at=now
+        )
+
+
 @transaction.atomic
 def seed_demo() -> list[str]:
     """Create the demo users, stores and shops; return the lines to print."""
@@ -144,9 +184,16 @@ def seed_demo() -> list[str]:
             connection.last_checked_at = now
         if status == Status.VERIFIED or days_failing:
             connection.verified_at = now - timedelta(days=days_failing)
+        if status == Status.VERIFIED and shop_id in DEMO_SHOPS:
+            # Each code as accepted by MakeShop: proof of control for the app's linking.
+            for check in (Check.ORDER_AUTH_CODE, Check.PRODUCT_AUTH_CODE, Check.PASSWORD):
+                setattr(connection, f"{check.secret_field}_verified_at", now)
         if status == Status.REJECTED:
             connection.failing_since = now - timedelta(days=days_failing)
         connection.save()
+    for store_name, shop_name, shop_id in APP_SHOPS:
+        shop, _ = _shop(stores[store_name], makeshop, shop_name)
+        _app_connection(shop, shop_id, now)
     for store_name, mall_code, shop_name in OTHER_MALL_SHOPS:
         _shop(stores[store_name], Mall.objects.get(code=mall_code), shop_name)
     return [
@@ -154,4 +201,7 @@ def seed_demo() -> list[str]:
         "  staff           -> /admin/  (GoQ staff)",
         "  demo-merchant   -> /settings/malls/  (store デモ店舗)",
         "  other-merchant  -> /settings/malls/  (store 別の店舗)",
+        "MakeShop app (new API): アプリ連携ショップ is connected through the sandbox's demo-app; "
+        "`manage.py makeshop_sandbox install-app --shop demo-app` / uninstall-app play "
+        "MakeShop's app store.",
     ]

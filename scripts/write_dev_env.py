@@ -1,27 +1,85 @@
-"""Create .env with fresh development keys, once; an existing .env is left alone.
+"""Create .env with fresh development keys, once; complete an older one; never overwrite.
 
 Keys are made here from the OS's random source, so no key is ever written in the
 repository. The file is git-ignored.
+
+A .env written before MakeShop's new API existed gets the four ``MAKESHOP_APP_*``
+settings appended (pointing at the bundled sandbox), so `make run` shows a shop
+connected through the app; a .env that mentions any of them already is the
+developer's choice and left as it is.
+
+Usage: python scripts/write_dev_env.py [.env] [--sandbox-port 8001]
 """
 
+import argparse
 import base64
+import re
 import secrets
-import sys
 from pathlib import Path
 
-path = Path(sys.argv[1] if len(sys.argv) > 1 else ".env")
-if path.exists():
-    print(f"{path} exists; keeping it")
-    raise SystemExit(0)
-credentials_key = base64.b64encode(secrets.token_bytes(32)).decode()
-path.write_text(
-    "# Development settings written by `make run`; never commit this file.\n"
-    "DEBUG=true\n"
-    "LOG_FORMAT=text\n"
-    f"SECRET_KEY={secrets.token_urlsafe(50)}\n"
-    f"CREDENTIALS_KEYS=dev1:{credentials_key}\n"
-    "ALLOWED_HOSTS=127.0.0.1,localhost\n"
-    "MAKESHOP_API_BASE_URL=http://127.0.0.1:8001\n"
+# The sandbox's app id (malls.makeshop.app.sandbox.SANDBOX_APP_ID); not a secret. Kept
+# literal so this script runs before the virtualenv has Django.
+SANDBOX_APP_ID = "goq-sandbox-app"
+APP_SETTINGS = (
+    "MAKESHOP_APP_GRAPHQL_URL",
+    "MAKESHOP_APP_ID",
+    "MAKESHOP_APP_API_KEY",
+    "MAKESHOP_APP_WEBHOOK_SECRET",
 )
-path.chmod(0o600)
-print(f"wrote {path} with new development keys")
+
+
+def app_settings(sandbox_port: int) -> str:
+    """The new API pointed at the sandbox; the API key and webhook secret fresh each time.
+
+    The sandbox accepts this API key because ``makeshop_sandbox`` reads it from the
+    same .env (it does so only for a loopback GraphQL URL).
+    """
+    return (
+        "# MakeShop's new API, against the bundled sandbox (`manage.py makeshop_sandbox`).\n"
+        f"MAKESHOP_APP_GRAPHQL_URL=http://127.0.0.1:{sandbox_port}/v1/graphql\n"
+        f"MAKESHOP_APP_ID={SANDBOX_APP_ID}\n"
+        f"MAKESHOP_APP_API_KEY=dev-{secrets.token_urlsafe(24)}\n"
+        f"MAKESHOP_APP_WEBHOOK_SECRET={secrets.token_urlsafe(32)}\n"
+    )
+
+
+def mentioned(text: str) -> set[str]:
+    """The settings a .env assigns (commented-out lines do not count)."""
+    names = re.findall(r"^\s*(?:export\s+)?([A-Z_][A-Z0-9_]*)\s*=", text, re.MULTILINE)
+    return set(names)
+
+
+def write(path: Path, sandbox_port: int) -> str:
+    if path.exists():
+        text = path.read_text()
+        if mentioned(text) & set(APP_SETTINGS):
+            return f"{path} exists; keeping it"
+        separator = "" if not text or text.endswith("\n") else "\n"
+        with path.open("a") as file:
+            file.write(separator + app_settings(sandbox_port))
+        return f"{path} exists; added the MAKESHOP_APP_* settings for the sandbox"
+    credentials_key = base64.b64encode(secrets.token_bytes(32)).decode()
+    path.write_text(
+        "# Development settings written by `make run`; never commit this file.\n"
+        "DEBUG=true\n"
+        "LOG_FORMAT=text\n"
+        f"SECRET_KEY={secrets.token_urlsafe(50)}\n"
+        f"CREDENTIALS_KEYS=dev1:{credentials_key}\n"
+        "ALLOWED_HOSTS=127.0.0.1,localhost\n"
+        f"MAKESHOP_API_BASE_URL=http://127.0.0.1:{sandbox_port}\n"
+        + app_settings(sandbox_port)
+    )
+    path.chmod(0o600)
+    return f"wrote {path} with new development keys"
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("path", nargs="?", default=".env")
+    parser.add_argument("--sandbox-port", type=int, default=8001)
+    args = parser.parse_args(argv)
+    print(write(Path(args.path), args.sandbox_port))
+
+
+if __name__ == "__main__":
+    main()

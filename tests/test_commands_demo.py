@@ -6,9 +6,12 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.management import CommandError, call_command
+from django.db import connection
 
-from malls.demo import MAKESHOP_SHOPS, OTHER_MALL_SHOPS, STAFF_GROUP
-from malls.models import MakeShopConnection, MallShop, Store
+from malls.demo import APP_SHOPS, MAKESHOP_SHOPS, OTHER_MALL_SHOPS, STAFF_GROUP
+from malls.makeshop.app.models import AppInstallationEvent, MakeShopAppInstallation
+from malls.makeshop.app.sandbox import DEMO_APP_SHOPS
+from malls.models import ChangeRecord, MakeShopConnection, MallShop, Store
 from tests.fuzz.support import database_state
 
 pytestmark = pytest.mark.django_db
@@ -20,6 +23,21 @@ def seed(**options) -> str:
     return out.getvalue()
 
 
+def app_rows():
+    """The app installations and their history as stored (the token as its ciphertext)."""
+    quote = connection.ops.quote_name
+    rows = {}
+    with connection.cursor() as cursor:
+        for model in (MakeShopAppInstallation, AppInstallationEvent):
+            table, pk = quote(model._meta.db_table), quote(model._meta.pk.column)
+            cursor.execute(f"SELECT * FROM {table} ORDER BY {pk}")  # noqa: S608 - model names
+            rows[model._meta.label] = [
+                tuple(bytes(v) if isinstance(v, memoryview) else v for v in row)
+                for row in cursor.fetchall()
+            ]
+    return rows
+
+
 def staff_permissions() -> set[str]:
     return set(Group.objects.get(name=STAFF_GROUP).permissions.values_list("codename", flat=True))
 
@@ -27,13 +45,14 @@ def staff_permissions() -> set[str]:
 def test_seeding_twice_leaves_the_same_rows(settings):
     settings.DEBUG = True
     seed()
-    first, permissions = database_state(), staff_permissions()
+    first, permissions, app = database_state(), staff_permissions(), app_rows()
 
     seed()
 
     # Every row as stored, secrets as their ciphertext, versions and timestamps included.
     assert database_state() == first
     assert staff_permissions() == permissions
+    assert app_rows() == app and app["malls.MakeShopAppInstallation"]
 
 
 def test_seeding_makes_the_demo_logins_stores_and_shops(settings):
@@ -47,9 +66,58 @@ def test_seeding_makes_the_demo_logins_stores_and_shops(settings):
     }
     assert users.get(username="staff").groups.filter(name=STAFF_GROUP).exists()
     assert set(Store.objects.values_list("name", flat=True)) == {"デモ店舗", "別の店舗"}
-    assert MallShop.objects.count() == len(MAKESHOP_SHOPS) + len(OTHER_MALL_SHOPS)
-    assert MakeShopConnection.objects.count() == len(MAKESHOP_SHOPS)
+    assert MallShop.objects.count() == len(MAKESHOP_SHOPS) + len(APP_SHOPS) + len(
+        OTHER_MALL_SHOPS
+    )
+    assert MakeShopConnection.objects.count() == len(MAKESHOP_SHOPS) + len(APP_SHOPS)
     assert "demo-merchant" in out
+    assert "install-app --shop demo-app" in out
+
+
+def test_seeding_connects_one_shop_through_the_app_with_the_sandboxs_token(settings):
+    settings.DEBUG = True
+
+    seed()
+
+    installation = MakeShopAppInstallation.objects.get()
+    assert installation.shop_id == "demo-app"
+    assert installation.connection.shop.name == "アプリ連携ショップ"
+    assert installation.connection.makeshop_shop_id == "demo-app"
+    assert installation.state == MakeShopAppInstallation.State.VERIFIED
+    assert installation.is_usable and installation.verified_at is not None
+    assert installation.token.reveal() == DEMO_APP_SHOPS["demo-app"].token
+    # Through the installation services: its history and the shop's say where it came from.
+    assert list(installation.events.order_by("at", "pk").values_list("action", flat=True)) == [
+        "makeshop_app.installed", "makeshop_app.linked",
+    ]
+    assert ChangeRecord.objects.filter(
+        shop=installation.connection.shop, action="makeshop_app.linked"
+    ).exists()
+
+
+def test_seeding_again_leaves_an_uninstalled_app_uninstalled(settings):
+    from malls.makeshop.app import installations
+
+    settings.DEBUG = True
+    seed()
+    installations.uninstall(shop_id="demo-app")
+
+    seed()
+
+    assert MakeShopAppInstallation.objects.get().state == "uninstalled"
+
+
+def test_verified_demo_shops_prove_control_so_the_app_links_by_itself(settings):
+    from malls.makeshop.app import installations
+
+    settings.DEBUG = True
+    seed()
+
+    installation = installations.store_installation(
+        shop_id="demo-shop", token=DEMO_APP_SHOPS["demo-shop"].token
+    )
+
+    assert installation.connection.shop.name == "デモショップ本店"
 
 
 def test_seeding_a_shop_someone_removed_brings_it_back_alone(settings):
@@ -88,4 +156,4 @@ def test_with_debug_off_force_seeds_anyway(settings):
     seed(force=True)
 
     assert get_user_model().objects.filter(username="demo-merchant").exists()
-    assert MakeShopConnection.objects.count() == len(MAKESHOP_SHOPS)
+    assert MakeShopConnection.objects.count() == len(MAKESHOP_SHOPS) + len(APP_SHOPS)

@@ -166,3 +166,146 @@ class TestEnqueue:
 
         assert "put back on the queue: 1 job(s)" in output
         assert DBTaskResult.objects.get().status == TaskResultStatus.READY
+
+
+# --- MakeShop app installations (new API) ------------------------------------------------------
+
+
+def make_installation(shop_id="demo-app", *, state="installed", **extra):
+    from malls.makeshop.app.models import MakeShopAppInstallation
+    from malls.makeshop.app.sandbox import DEMO_APP_SHOPS
+
+    shop = DEMO_APP_SHOPS.get(shop_id)
+    extra.setdefault("token", shop.token if shop else "not-a-sandbox-token")
+    return MakeShopAppInstallation.objects.create(
+        shop_id=shop_id, state=state, installed_at=timezone.now(), **extra
+    )
+
+
+@pytest.fixture
+def graphql(settings):
+    """The new API on, against a GraphQL sandbox without a rate limit."""
+    import secrets
+
+    from malls.makeshop.app import sandbox
+
+    server = sandbox.make_app_server(min_interval=0.0).start_in_thread()
+    settings.MAKESHOP_APP_GRAPHQL_URL = server.url
+    settings.MAKESHOP_APP_ID = sandbox.SANDBOX_APP_ID
+    settings.MAKESHOP_APP_API_KEY = sandbox.SANDBOX_API_KEY
+    settings.MAKESHOP_APP_WEBHOOK_SECRET = secrets.token_urlsafe(32)
+    yield server
+    server.shutdown()
+
+
+def app_state(installation):
+    installation.refresh_from_db()
+    return installation.state
+
+
+@pytest.mark.django_db(transaction=True)
+class TestAppInstallations:
+    def test_all_verifies_app_tokens_too_and_prints_no_token(self, graphql):
+        from malls.makeshop.app.sandbox import DEMO_APP_SHOPS
+
+        installed = make_installation()  # unclaimed: verified all the same
+        linked = make_installation("demo-shop", state="verified",
+                                   connection=make_connection(password=None,
+                                                              order_auth_code=None,
+                                                              product_auth_code=None))
+
+        output = run("--all")
+
+        assert "demo-app (MakeShop app): accepted" in output
+        assert "demo-shop (MakeShop app): accepted" in output
+        assert "2 app installation(s): 2 accepted" in output
+        assert app_state(installed) == app_state(linked) == "verified"
+        assert installed.events.get().source == "command"
+        for shop in DEMO_APP_SHOPS.values():
+            assert shop.token not in output
+
+    def test_a_rejected_token_is_printed_and_exits_1(self, graphql):
+        make_installation("other-app")  # a token the sandbox does not know
+
+        output = run("--all", rejected=True)
+
+        assert "other-app (MakeShop app): rejected (rejected token_rejected" in output
+
+    def test_one_shop_may_be_an_app_installation_only(self, graphql):
+        installation = make_installation()
+        output = run("--shop", "demo-app")
+        assert "demo-app (MakeShop app): accepted" in output
+        assert app_state(installation) == "verified"
+
+    def test_rejected_and_uninstalled_tokens_wait_for_the_merchant(self, graphql):
+        make_installation("demo-app", state="rejected")
+        make_installation("demo-shop", state="uninstalled", token=None)
+        assert "app installation" not in run("--all")
+
+    def test_a_failed_verification_is_retried_by_the_next_stale_run(self, graphql, settings):
+        installation = make_installation()
+        settings.MAKESHOP_APP_GRAPHQL_URL = "http://127.0.0.1:9/v1/graphql"  # nothing listens
+        assert "demo-app (MakeShop app): unreachable" in run("--all", "--stale", "24h")
+        assert app_state(installation) == "unreachable"
+
+        settings.MAKESHOP_APP_GRAPHQL_URL = graphql.url
+        output = run("--all", "--stale", "24h")  # checked a moment ago, yet retried
+
+        assert "demo-app (MakeShop app): accepted" in output
+        assert app_state(installation) == "verified"
+        assert "app installation" not in run("--all", "--stale", "24h")  # fresh now
+
+
+@pytest.mark.django_db
+class TestAppInstallationsEnqueue:
+    def test_stale_selects_never_checked_old_and_failed_checks(self, settings):
+        settings.TASKS = DATABASE_QUEUE
+        now = timezone.now()
+        due = [
+            make_installation("never-checked"),
+            make_installation("old", state="verified", last_checked_at=now - timedelta(days=2)),
+            make_installation("unreachable", state="unreachable", last_checked_at=now),
+            make_installation("noted", state="verified", last_checked_at=now,
+                              failure_reason="timeout"),
+        ]
+        make_installation("fresh", state="verified", last_checked_at=now)
+        make_installation("rejected", state="rejected")
+
+        first = run("--all", "--stale", "24h", "--enqueue")
+        second = run("--all", "--stale", "24h", "--enqueue")
+
+        assert "queued 4 app installation(s) for verification; 0 already had a job open" in first
+        assert "queued 0 app installation(s) for verification; 4 already had a job open" in second
+        queued = DBTaskResult.objects.values_list("args_kwargs", flat=True)
+        assert sorted(job["args"][0] for job in queued) == sorted(str(i.pk) for i in due)
+
+    def test_a_new_token_gets_a_job_even_while_one_runs(self, settings):
+        from malls.makeshop.app import installations
+
+        settings.TASKS = DATABASE_QUEUE
+        installation = make_installation()
+        installations.enqueue_installation_verification(installation_ids=[installation.pk])
+        DBTaskResult.objects.update(status=TaskResultStatus.RUNNING, started_at=timezone.now())
+
+        assert installations.enqueue_installation_verification(
+            installation_ids=[installation.pk]
+        ) == 0
+        assert installations.enqueue_installation_verification(
+            installation_ids=[installation.pk], token_changed=True
+        ) == 1
+
+    def test_installation_jobs_whose_worker_died_are_put_back_on_the_queue(self, settings):
+        from malls.makeshop.app.tasks import verify_installation_task
+
+        settings.TASKS = DATABASE_QUEUE
+        job = verify_installation_task.enqueue(str(make_installation().pk))
+        DBTaskResult.objects.filter(pk=job.id).update(
+            status=TaskResultStatus.RUNNING,
+            started_at=timezone.now() - services.STALLED_AFTER - timedelta(minutes=1),
+        )
+
+        output = run("--all", "--enqueue")
+
+        assert "put back on the queue: 1 job(s)" in output
+        assert DBTaskResult.objects.get().status == TaskResultStatus.READY
+        assert "queued 0 app installation(s) for verification; 1 already had a job open" in output

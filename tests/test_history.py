@@ -234,6 +234,8 @@ class TestOneEntryPerChange:
         assert verified.changes["status"] == ["pending", "rejected"]
 
     def test_seeding_the_demo_twice_records_its_shops_and_members_once(self):
+        from malls.demo import APP_SHOPS
+
         get_mall()
         for code in ("rakuten", "yahoo", "amazon"):
             get_mall(code)
@@ -243,5 +245,8 @@ class TestOneEntryPerChange:
         call_command("seed_demo", "--force", stdout=StringIO())
 
         assert ChangeRecord.objects.count() == first
-        assert first == MallShop.objects.count() + Membership.objects.count()
+        # Each shop and member once, and each app-connected shop's link to its installation.
+        linked = ChangeRecord.objects.filter(action="makeshop_app.linked").count()
+        assert linked == len(APP_SHOPS)
+        assert first == MallShop.objects.count() + Membership.objects.count() + linked
         assert set(ChangeRecord.objects.values_list("source", flat=True)) == {Source.COMMAND}

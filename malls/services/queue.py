@@ -1,9 +1,16 @@
-"""Queueing background verifications: one de-duplicating entry point, and stalled-job recovery.
+"""Queueing background verifications: de-duplicating entry points, and stalled-job recovery.
 
 The jobs themselves are the ``@task`` functions of ``malls.tasks``, which call the
 services. So that the services never import ``malls.tasks`` back (no cycle), the tasks
 module hands its two jobs to ``use_jobs`` when it is imported, and the app's
 ``ready()`` imports it in every process, the way signal receivers are connected.
+
+MakeShop app installations (new API) are verified by a job of their own
+(``malls.makeshop.app.tasks``, registered with ``use_installation_job``): an
+installation is not a connection, and its job takes an installation id. Its entry
+point, ``enqueue_installation_verification``, sits here beside ``enqueue_verification``
+and follows the same rules (one open job per installation; a token just changed needs a
+job of its own), and ``requeue_stalled_jobs`` recovers both kinds.
 
 django-tasks-db marks a job RUNNING when a worker claims it and keeps no heartbeat:
 a worker killed mid-job (``kill -9``, out of memory, host lost) leaves its job
@@ -39,11 +46,17 @@ class _Jobs:
 
     shop = None  # one shop: (connection_id, force)
     batch = None  # several shops side by side: (connection_ids, force)
+    installation = None  # one MakeShop app installation: (installation_id,)
 
 
 def use_jobs(*, shop, batch) -> None:
     """Register the job that verifies one shop and the one that verifies a batch."""
     _Jobs.shop, _Jobs.batch = shop, batch
+
+
+def use_installation_job(job) -> None:
+    """Register the job that verifies one MakeShop app installation's token."""
+    _Jobs.installation = job
 
 
 def _jobs() -> _Jobs:
@@ -60,14 +73,17 @@ def verifiable_connections():
     return MakeShopConnection.objects.filter(has_secret, makeshop_shop_id__isnull=False)
 
 
-def verification_jobs():
-    """Every verification job django-tasks-db holds, of either kind."""
+def _jobs_of(*tasks):
     from django_tasks_db.models import DBTaskResult  # the queue's own table, not an app model
 
+    return DBTaskResult.objects.filter(task_path__in=[task.module_path for task in tasks])
+
+
+def verification_jobs():
+    """Every verification job django-tasks-db holds, of any kind (installations' included)."""
     jobs = _jobs()
-    return DBTaskResult.objects.filter(
-        task_path__in=[jobs.shop.module_path, jobs.batch.module_path]
-    )
+    installation = () if jobs.installation is None else (jobs.installation,)
+    return _jobs_of(jobs.shop, jobs.batch, *installation)
 
 
 def connection_ids_of(args_kwargs) -> list[str]:
@@ -77,14 +93,19 @@ def connection_ids_of(args_kwargs) -> list[str]:
     return [str(pk) for pk in ids if pk]
 
 
-def open_verification_ids(*, statuses=(TaskResultStatus.READY, TaskResultStatus.RUNNING)) -> set:
-    """Connections that already have a verification job in one of ``statuses``."""
-    jobs = verification_jobs().filter(status__in=list(statuses))
+def _open_ids(jobs, statuses) -> set:
+    jobs = jobs.filter(status__in=list(statuses))
     return {
         pk
         for args_kwargs in jobs.values_list("args_kwargs", flat=True).iterator()
         for pk in connection_ids_of(args_kwargs)
     }
+
+
+def open_verification_ids(*, statuses=(TaskResultStatus.READY, TaskResultStatus.RUNNING)) -> set:
+    """Connections that already have a verification job in one of ``statuses``."""
+    jobs = _jobs()
+    return _open_ids(_jobs_of(jobs.shop, jobs.batch), statuses)
 
 
 def enqueue_verification(
@@ -115,6 +136,33 @@ def enqueue_verification(
     else:
         for batch in batched(new, BATCH_SIZE, strict=False):
             jobs.batch.enqueue(list(batch), force=force)
+    return len(new), len(wanted) - len(new)
+
+
+def enqueue_installation_verification(
+    *, installation_ids, token_changed: bool = False
+) -> tuple[int, int]:
+    """Queue a token verification per MakeShop app installation, skipping those covered.
+
+    Same rule as ``enqueue_verification``: a waiting job covers an installation (it
+    reads the row when it runs); a running one does too, unless the token just
+    changed (``token_changed``: its answer is about the old token and is dropped).
+    One job per installation: each makes a single call. Returns ``(queued,
+    already_open)``.
+    """
+    job = _Jobs.installation
+    if job is None:
+        raise RuntimeError("malls.makeshop.app.tasks is not loaded: is the malls app installed?")
+    wanted = list(dict.fromkeys(str(pk) for pk in installation_ids))
+    covering = (
+        (TaskResultStatus.READY,)
+        if token_changed
+        else (TaskResultStatus.READY, TaskResultStatus.RUNNING)
+    )
+    open_ids = _open_ids(_jobs_of(job), covering) if wanted else set()
+    new = [pk for pk in wanted if pk not in open_ids]
+    for pk in new:
+        job.enqueue(pk)
     return len(new), len(wanted) - len(new)
 
 

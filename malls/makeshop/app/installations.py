@@ -7,6 +7,14 @@ each rule lives in one place. History: every action writes an
 to that shop's ``ChangeRecord`` history too; linking writes a summary there, so the
 shop's history says where its token came from.
 
+Alerts: an installation that serves a GoQ shop is that shop's connection for
+``malls.alerts`` too. Every change of its state is passed to
+``note_connection_change`` inside the transaction that writes it (as the legacy
+services do), so uninstalling an app that worked opens a "broken" alert and the
+next successful verification closes it ("fixed"). Unclaimed installations have no
+shop to alert; linking and unlinking count as the shop gaining or losing its app
+connection (``NOT_CONNECTED``), never as a break.
+
 Linking rule: MakeShop's install webhook names only its ``shop_id``. A token must
 never be visible to, or used for, a GoQ shop that does not control that MakeShop
 shop, so an installation links itself only to the one GoQ connection with exactly
@@ -17,14 +25,16 @@ that shop ID whose legacy credentials MakeShop has accepted (see
 from __future__ import annotations
 
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
 from malls import notifications
+from malls.alerts.services import note_connection_change
+from malls.alerts.states import ConnectionState
 from malls.crypto import DecryptionError
 from malls.models import ChangeRecord, MakeShopConnection
-from malls.services import SECRET_CHANGED, record_change
+from malls.services import SECRET_CHANGED, queue, record_change
 from malls.throttle import SlotWaitTimeout, makeshop_call_slot
 
 from ._legacy_bridge import APP_TOKEN_CHECK, CheckResult, Outcome, Reason
@@ -46,6 +56,12 @@ _CHANGE_SOURCE = {
 # them; ``verified_at`` is not, so it proves nothing about the current shop ID.
 _PROOF_FIELDS = ("order_auth_code_verified_at", "product_auth_code_verified_at",
                  "password_verified_at")
+
+
+# Alerts' state of a shop without an app installation (``malls.makeshop.alerts``).
+NOT_CONNECTED = ConnectionState("waiting_install")
+# Alerts' reason for an uninstalled app (``malls.makeshop.alerts.REASONS``).
+UNINSTALLED_REASON = "app_uninstalled"
 
 
 class AssignmentError(Exception):
@@ -72,6 +88,37 @@ def _record(installation, *, action, source, actor=None, changes=None, shop=None
             shop=shop, actor=actor, source=_CHANGE_SOURCE[source], action=action,
             changes={"makeshop_shop_id": installation.shop_id, **changes},
         )
+
+
+def _shop_of(installation):
+    return MakeShopConnection.objects.select_related("shop").get(
+        pk=installation.connection_id
+    ).shop
+
+
+def alert_state(installation) -> ConnectionState:
+    """The installation's state as alerts see it (no secret in it)."""
+    reason = installation.failure_reason
+    if installation.state == State.UNINSTALLED:
+        reason = UNINSTALLED_REASON
+    return ConnectionState(
+        status=str(installation.state), reason=reason or "", check=str(APP_TOKEN_CHECK)
+    )
+
+
+def _note_alert(installation, before, *, after=None, shop=None, ever_worked=None) -> None:
+    """Pass a linked installation's change to alerts; call inside the writing transaction.
+
+    "Has it ever worked?" is the installation's ``verified_at`` unless given.
+    """
+    if shop is None:
+        if installation.connection_id is None:
+            return  # unclaimed: no shop to alert
+        shop = _shop_of(installation)
+    note_connection_change(
+        installation, before, after or alert_state(installation), shop=shop,
+        ever_worked=ever_worked,
+    )
 
 
 def _plain(value):
@@ -108,8 +155,10 @@ def store_installation(
                 installation, created = _locked(shop_id), False
         if not created:
             before = {"state": installation.state, "plan_id": installation.plan_id}
+            alert_before = alert_state(installation)
             _apply_install(installation, token, plan_id, app_name, now)
             installation.save()
+            _note_alert(installation, alert_before)
         changes = {"token": SECRET_CHANGED}
         if created:
             changes["state"] = [None, installation.state]
@@ -125,7 +174,9 @@ def store_installation(
         if installation.is_unclaimed:
             link_if_proven(installation, source=source, now=now)
         pk = installation.pk
-        transaction.on_commit(lambda: enqueue_installation_verification(installation_ids=[pk]))
+        transaction.on_commit(
+            lambda: enqueue_installation_verification(installation_ids=[pk], token_changed=True)
+        )
     return installation
 
 
@@ -157,7 +208,7 @@ def uninstall(*, shop_id: str, source=Source.WEBHOOK, now=None) -> MakeShopAppIn
         installation = _locked(shop_id)
         if installation is None:
             return None
-        before = installation.state
+        before, alert_before = installation.state, alert_state(installation)
         installation.token = None
         installation.token_version += 1  # a verification in flight records nothing
         installation.state = State.UNINSTALLED
@@ -167,6 +218,7 @@ def uninstall(*, shop_id: str, source=Source.WEBHOOK, now=None) -> MakeShopAppIn
             installation, action="makeshop_app.uninstalled", source=source,
             changes={"token": "deleted", "state": [before, State.UNINSTALLED]},
         )
+        _note_alert(installation, alert_before)
     return installation
 
 
@@ -250,6 +302,9 @@ def _link(installation, connection, *, actor, source, now, how) -> None:
     installation.linked_by = actor if getattr(actor, "is_authenticated", False) else None
     installation.linked_at = now or timezone.now()
     installation.save(update_fields=["connection", "linked_by", "linked_at", "updated_at"])
+    # The shop gains an app connection: a working one closes its open alert (a retired
+    # legacy API, say); one that does not work was never this shop's, so no break.
+    _note_alert(installation, NOT_CONNECTED, shop=connection.shop, ever_worked=False)
     _record(
         installation, action="makeshop_app.linked", source=source, actor=actor,
         shop=connection.shop,
@@ -270,6 +325,7 @@ def unassign_installation(*, installation, actor, source=Source.ADMIN):
         shop = MakeShopConnection.objects.select_related("shop").get(
             pk=installation.connection_id
         ).shop
+        _note_alert(installation, alert_state(installation), after=NOT_CONNECTED, shop=shop)
         installation.connection = installation.linked_by = installation.linked_at = None
         installation.save(update_fields=["connection", "linked_by", "linked_at", "updated_at"])
         _record(installation, action="makeshop_app.unlinked", source=source, actor=actor,
@@ -280,13 +336,38 @@ def unassign_installation(*, installation, actor, source=Source.ADMIN):
 # --- Verification -------------------------------------------------------------------------
 
 
-def enqueue_installation_verification(*, installation_ids) -> int:
-    """Queue a token verification job per installation; returns how many were queued."""
-    from .tasks import verify_installation_task
+def enqueue_installation_verification(*, installation_ids, token_changed=False) -> int:
+    """Queue a token verification per installation unless one is open; returns how many queued.
 
-    for pk in installation_ids:
-        verify_installation_task.enqueue(str(pk))
-    return len(installation_ids)
+    ``token_changed`` (a new install): a job already running verifies the old token,
+    so only a waiting one covers it. Deduplicated in ``malls.services.queue``.
+    """
+    from . import tasks  # noqa: F401  (registers the job; loaded by ready() anyway)
+
+    queued, _already_open = queue.enqueue_installation_verification(
+        installation_ids=installation_ids, token_changed=token_changed
+    )
+    return queued
+
+
+def reverifiable_installations(*, checked_before=None):
+    """Installations a re-verification run should ask MakeShop about, oldest check first.
+
+    Installed, unreachable or verified ones, linked or unclaimed (rejected and
+    uninstalled tokens wait for the merchant). With ``checked_before`` only those not
+    checked since then, plus any whose last check got no answer (unreachable, or
+    verified with a failure noted) or that were never checked: a failed verification
+    is retried by the next run, not a day later.
+    """
+    rows = MakeShopAppInstallation.objects.filter(
+        state__in=[State.INSTALLED, State.UNREACHABLE, State.VERIFIED]
+    )
+    if checked_before is not None:
+        rows = rows.filter(
+            Q(last_checked_at__isnull=True) | Q(last_checked_at__lt=checked_before)
+            | Q(state__in=[State.INSTALLED, State.UNREACHABLE]) | ~Q(failure_reason="")
+        )
+    return rows.order_by(F("last_checked_at").asc(nulls_first=True), "pk")
 
 
 @sensitive_variables()
@@ -344,7 +425,7 @@ def record_verification(*, installation, result, token_version, source=Source.TA
         ).exclude(state=State.UNINSTALLED).first()
         if current is None:
             return False
-        before = current.state
+        before, alert_before = current.state, alert_state(current)
         current.last_checked_at = now
         if result.ok:
             current.state, current.verified_at = State.VERIFIED, now
@@ -363,6 +444,7 @@ def record_verification(*, installation, result, token_version, source=Source.TA
         if current.state != before:
             _record(current, action="makeshop_app.verified", source=source,
                     changes={"state": [before, current.state], "reason": result.reason or None})
+        _note_alert(current, alert_before)
         if result.ok and current.is_unclaimed:
             link_if_proven(current, source=source, now=now)
     installation.refresh_from_db()
@@ -372,22 +454,31 @@ def record_verification(*, installation, result, token_version, source=Source.TA
 # --- Order updates (webhook) ----------------------------------------------------------------
 
 
-def record_order_update(*, shop_id: str, notification, sender=None, now=None) -> bool | None:
+def current_installation(shop_id: str) -> MakeShopAppInstallation | None:
+    """The shop's installation unless uninstalled: what an order update may be about."""
+    return (
+        MakeShopAppInstallation.objects.filter(shop_id=shop_id)
+        .exclude(state=State.UNINSTALLED)
+        .only("pk", "connection_id")
+        .first()
+    )
+
+
+def record_order_update(
+    *, shop_id: str, notification, sender=None, now=None, installation=None
+) -> bool | None:
     """Record an order-update webhook for a shop; None when no installed shop has that ID.
 
     The installation's ``last_update_at`` always moves (never backwards). For an
     installation serving a GoQ shop the update is also recorded like a legacy
     update notification (``malls.notifications.record_notification``): repeats are
     folded, the order is marked for a refresh, and the shop shows it as its last
-    update. Returns False for a folded repeat.
+    update. Returns False for a folded repeat. ``installation``: the caller's
+    ``current_installation(shop_id)``, to save looking it up again.
     """
     now = now or timezone.now()
-    installation = (
-        MakeShopAppInstallation.objects.filter(shop_id=shop_id)
-        .exclude(state=State.UNINSTALLED)
-        .only("pk", "connection_id")
-        .first()
-    )
+    if installation is None:
+        installation = current_installation(shop_id)
     if installation is None:
         return None
     with transaction.atomic():

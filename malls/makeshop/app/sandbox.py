@@ -1,15 +1,21 @@
 """MakeShop's new API, emulated: the GraphQL endpoint and the app store's webhooks.
 
-Three parts, standard library plus ``requests`` only:
+Standard library plus ``requests`` only, in four parts:
 
 - ``GraphQLSandbox.handle(method, headers, body)``: answers ``POST /v1/graphql`` the
   way MakeShop's endpoint is documented to (the three headers, the one-hour
   ``x-timestamp`` window, the per-shop token), for the verification query and a
-  small ``searchOrder``. The legacy sandbox server routes ``GRAPHQL_PATH`` here;
-  ``make_app_server`` serves it alone (tests, ``makeshop_app_sandbox serve``).
+  small ``searchOrder``. The main sandbox (``malls.makeshop.sandbox``, served by
+  ``manage.py makeshop_sandbox``) routes ``GRAPHQL_PATH`` here; ``make_app_server``
+  serves it alone (tests, benches).
 - ``send_install`` / ``send_uninstall`` / ``send_order_update``: what MakeShop's app
   store does when a merchant installs or removes GoQ's app, or an order changes:
   POST JSON to GoQ's webhook URLs.
+- ``AppStore``: the app store inside a running sandbox. Its sandbox-only admin path
+  (``ADMIN_PATH``/install, /uninstall, /order-update; loopback callers only) lets
+  ``manage.py makeshop_sandbox install-app`` and friends (``remote_control``) act
+  in the sandbox process: an uninstall revokes the token there, before the webhook
+  is posted, so the token really stops working.
 - Demo data: GoQ's sandbox app id and API key, and a token per demo shop (all
   sandbox-only and worthless anywhere else).
 
@@ -17,6 +23,11 @@ Three parts, standard library plus ``requests`` only:
 | ----------- | -------------------------------------- | ------------------------------ |
 | `demo-shop` | `demo-app-token-0001-demo-shop-aaaa`   | also has legacy codes          |
 | `demo-app`  | `demo-app-token-0002-demo-app-bbbbb`   | new API only (no legacy codes) |
+
+The API key the endpoint accepts is ``SANDBOX_API_KEY`` unless the sandbox is started
+with another (``makeshop_sandbox`` takes ``MAKESHOP_APP_API_KEY`` from the settings
+when ``MAKESHOP_APP_GRAPHQL_URL`` points at a loopback host, so the key ``make run``
+generates works).
 
 What is known and what is invented (``makeshop-api.md``, "New API"):
 
@@ -31,12 +42,14 @@ What is known and what is invented (``makeshop-api.md``, "New API"):
   ``UNAUTHENTICATED``, timestamp ``INVALID_TIMESTAMP``, rate limit 429
   ``TOO_MANY_REQUESTS``, unknown query 400 ``GRAPHQL_VALIDATION_FAILED``), the
   one-call-per-second limit per shop, and the order-update body
-  ``{app_id, shop_id, event, orders: [{displayOrderNumber}]}``.
+  ``{app_id, shop_id, event, orders: [{displayOrderNumber}]}``. The admin path is
+  the sandbox's own: MakeShop has nothing like it.
 - The recent period is empty by default (demo orders are a day or more old), so a
   verification exercises the "no orders" answer.
 """
 
 import contextlib
+import ipaddress
 import json
 import re
 import socketserver
@@ -48,6 +61,7 @@ from datetime import datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import MappingProxyType
 from typing import NamedTuple
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 import requests
@@ -55,6 +69,10 @@ import requests
 from core.redaction import install_log_redaction
 
 GRAPHQL_PATH = "/v1/graphql"
+# The sandbox's own remote control (not MakeShop's): POST ADMIN_PATH + "install" etc.
+ADMIN_PATH = "/_sandbox/app/"
+ADMIN_ACTIONS = ("install", "uninstall", "order-update")
+MAX_ADMIN_BYTES = 16 * 1024
 SANDBOX_APP_ID = "goq-sandbox-app"
 SANDBOX_APP_NAME = "GoQSystem (sandbox)"
 SANDBOX_API_KEY = "sandbox-api-key-0000-not-a-secret"  # noqa: S105 - sandbox-only
@@ -140,6 +158,10 @@ class GraphQLSandbox:
     def restore(self, shop_id: str) -> None:
         with self._lock:
             self._revoked.discard(shop_id)
+
+    def is_revoked(self, shop_id: str) -> bool:
+        with self._lock:
+            return shop_id in self._revoked
 
     def handle(self, method: str, headers: Mapping[str, str], body: bytes) -> Answer:
         """Answer one request to ``GRAPHQL_PATH``; ``headers`` is looked up case-insensitively."""
@@ -405,3 +427,88 @@ def _post(url, payload, timeout, *, session=None) -> int:
     response = sender.post(url, json=payload, timeout=timeout, allow_redirects=False)
     response.close()
     return response.status_code
+
+
+# The app store inside a running sandbox, and its remote control -------------------------------
+
+
+class AppStore:
+    """MakeShop's app store in a running sandbox, driven over its sandbox-only admin path.
+
+    Each action is one POST of JSON ``{shop_id, app_url, webhook_secret, app_id[,
+    order_number]}`` to ``ADMIN_PATH + action``: where GoQ runs and what it registered
+    with "MakeShop" come with the request, because the sandbox has no settings of its
+    own. Install restores the shop's token in ``graphql`` and POSTs the install
+    webhook; uninstall revokes the token first, then POSTs the uninstall webhook.
+    The answer says what GoQ answered. Only loopback callers are served: the path
+    makes the sandbox POST to any URL it is given.
+    """
+
+    def __init__(self, graphql: GraphQLSandbox, shops: Mapping[str, DemoAppShop] = DEMO_APP_SHOPS):
+        self.graphql = graphql
+        self.shops = shops
+
+    def handle(self, action: str, client_host: str, body: bytes) -> Answer:
+        if not _is_loopback(client_host):
+            return _json(403, {"error": "the sandbox's admin path serves loopback callers only"})
+        if action not in ADMIN_ACTIONS:
+            return _json(404, {"error": f"unknown action; one of {', '.join(ADMIN_ACTIONS)}"})
+        try:
+            request = json.loads(body)
+            shop_id, app_url = request["shop_id"], request["app_url"]
+            target = {"app_url": app_url, "secret": request["webhook_secret"],
+                      "app_id": request["app_id"]}
+            order_number = request.get("order_number") or "D000000101"
+        except (ValueError, KeyError, TypeError):
+            return _json(400, {"error": "a JSON object with shop_id, app_url, webhook_secret "
+                                        "and app_id is needed"})
+        if shop_id not in self.shops:
+            return _json(404, {"error": f"no demo app shop {shop_id!r}; one of "
+                                        f"{', '.join(sorted(self.shops))}"})
+        if not all(isinstance(value, str) for value in target.values()) or not _web_url(app_url):
+            return _json(400, {"error": "app_url must be an http(s) URL; the others strings"})
+        try:
+            if action == "install":
+                status = send_install(shop_id, shops=self.shops, graphql=self.graphql, **target)
+            elif action == "uninstall":
+                status = send_uninstall(shop_id, graphql=self.graphql, **target)
+            else:
+                status = send_order_update(shop_id, order_number=str(order_number), **target)
+        except OSError as exc:  # requests' errors are OSErrors; their text holds the URL
+            return _json(502, {"error": f"GoQ did not answer ({type(exc).__name__})",
+                               "token_works": not self.graphql.is_revoked(shop_id)})
+        return _json(200, {"action": action, "shop_id": shop_id, "app_status": status,
+                           "token_works": not self.graphql.is_revoked(shop_id)})
+
+
+def _is_loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _web_url(url: str) -> bool:
+    parts = urlsplit(url)
+    return parts.scheme in ("http", "https") and bool(parts.hostname)
+
+
+def remote_control(sandbox_url: str, action: str, *, shop_id: str, app_url: str,
+                   webhook_secret: str, app_id: str, order_number: str = "",
+                   timeout: float = 30.0) -> tuple[int, dict]:
+    """Ask a running sandbox's app store to act; returns its HTTP status and JSON answer.
+
+    Raises ``OSError`` (``requests``' errors) when no sandbox answers at ``sandbox_url``.
+    """
+    install_log_redaction()
+    response = requests.post(
+        f"{sandbox_url.rstrip('/')}{ADMIN_PATH}{action}", timeout=timeout, allow_redirects=False,
+        json={"shop_id": shop_id, "app_url": app_url, "webhook_secret": webhook_secret,
+              "app_id": app_id, "order_number": order_number},
+    )
+    with response:
+        try:
+            data = response.json()
+        except ValueError:
+            data = {}
+    return response.status_code, data if isinstance(data, dict) else {}

@@ -4,9 +4,15 @@ Queued by the install webhook (after its transaction commits) so the webhook ans
 MakeShop at once; run by ``manage.py db_worker`` like ``malls.tasks``. The job carries
 the installation id only, never a token. Running it twice is harmless: it asks
 MakeShop again through the shop's call slot and records the latest answer.
+
+Queued only through ``installations.enqueue_installation_verification`` (one open job
+per installation, see ``malls.services.queue``), to which this module hands its job on
+import; the app's ``ready()`` imports it in every process.
 """
 
 from django.tasks import task
+
+from malls.services import queue
 
 from .installations import verify_installation
 from .models import AppInstallationEvent, MakeShopAppInstallation
@@ -31,3 +37,6 @@ def verify_installation_task(installation_id: str) -> dict:
         "state": installation.state,
         "linked": not installation.is_unclaimed,
     }
+
+
+queue.use_installation_job(verify_installation_task)

@@ -14,7 +14,11 @@ masked in the server and urllib3 loggers (``malls.makeshop.app.redaction``).
 Order-update webhook (its body is not published; **assumed**, see
 ``order_update_values``): the shop is named in the path (``.../orders/<shop_id>``)
 or in the body (``shop_id``/``shopId``, top level or one object down); the update
-is accepted only for a shop with a current installation (else 404).
+is accepted only for a shop with a current installation (else 404), and at most
+``UPDATE_LIMIT`` per installation per ``UPDATE_WINDOW_SECONDS`` (else 429 with
+Retry-After), like the legacy notifications' per-token limit: the webhook secret is
+shared by every shop, so the limit is what caps one shop's flood (or a leaked secret
+replaying one shop) without touching the others.
 """
 
 import hmac
@@ -44,6 +48,10 @@ MAX_TOKEN_LENGTH = 2048
 # Wrong secrets per sender network: bounds guessing; never applies to the right secret.
 MISS_LIMIT = 60
 MISS_WINDOW_SECONDS = 600
+# Order updates per installation: the legacy notifications' per-token figures (MakeShop
+# POSTs every 2 minutes; its retries are unknown, so a 429 may lose one: set well above).
+UPDATE_LIMIT = notifications.RATE_LIMIT
+UPDATE_WINDOW_SECONDS = notifications.RATE_WINDOW_SECONDS
 
 SHOP_ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}", re.ASCII)
 # A token goes into an HTTP header later: printable ASCII without spaces only.
@@ -197,13 +205,32 @@ def _order_update(request, data, config, *, shop_id=""):
         kind=makeshop_notifications.kind_for_command(values["event"]),
         raw_command=makeshop_notifications.sanitize_command(values["event"]),
     )
-    recorded = installations.record_order_update(
-        shop_id=shop_id, notification=notification,
-        sender=notifications.sender_address(request),
-    )
-    if recorded is None:
+    installation = installations.current_installation(shop_id)
+    if installation is None:
+        raise _Refused(HTTPStatus.NOT_FOUND, "order update for a shop without an installation")
+    # The count and the record commit together (one commit per update, as for the legacy
+    # notifications); an update over the limit is counted too.
+    with transaction.atomic():
+        if not ratelimits.hit(
+            update_rate_key(installation.pk), limit=UPDATE_LIMIT,
+            window_seconds=UPDATE_WINDOW_SECONDS,
+        ):
+            logger.warning("MakeShop app order-update limit reached for shop %s", shop_id)
+            response = _answer(HTTPStatus.TOO_MANY_REQUESTS)
+            response["Retry-After"] = str(UPDATE_WINDOW_SECONDS)
+            return response
+        recorded = installations.record_order_update(
+            shop_id=shop_id, notification=notification,
+            sender=notifications.sender_address(request), installation=installation,
+        )
+    if recorded is None:  # uninstalled meanwhile
         raise _Refused(HTTPStatus.NOT_FOUND, "order update for a shop without an installation")
     return _answer(HTTPStatus.OK, "OK")
+
+
+def update_rate_key(installation_id) -> str:
+    """The rate-limit key of one installation's order updates (no secret in it)."""
+    return f"app-orders:{installation_id}"
 
 
 def order_update_values(data: dict) -> dict[str, str]:

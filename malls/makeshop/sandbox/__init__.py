@@ -1,11 +1,15 @@
-"""A MakeShop stand-in for trials and tests: the standard library and ``makeshop.api`` only.
+"""A MakeShop stand-in for trials and tests: the standard library, ``makeshop.api`` and
+the new API's emulator (``makeshop.app.sandbox``) only.
 
 ``manage.py makeshop_sandbox`` serves it for trials; tests start one on a free
 port with ``make_server(...).start_in_thread()``. It answers the calls our client
 makes, in the shapes MakeShop documents, and it notices callers that break
 MakeShop's rate limit, so our own limiter is tested against something that would
 complain. ``server`` holds the HTTP side and the rate limit, ``answers`` what each
-call gets, ``shops`` the demo data.
+call gets, ``shops`` the demo data. The new API's GraphQL endpoint
+(``/v1/graphql``) and MakeShop's app store (installing GoQ's app in a demo shop,
+over the sandbox-only ``/_sandbox/app/`` path) are served on the same port; see
+``makeshop.app.sandbox``.
 
 Demo shops (the codes are sandbox-only and worthless anywhere else):
 

@@ -3,6 +3,11 @@
 The limit is MakeShop's "serial" rule taken strictly: a shop's call must start at
 least ``min_interval`` after the END of its previous answer (refused calls count),
 and never while another of its calls is being answered.
+
+The new API lives beside the legacy one, as on MakeShop: ``GRAPHQL_PATH`` goes to
+the server's ``graphql`` (``malls.makeshop.app.sandbox.GraphQLSandbox``, with its own
+records and its own one-call-per-second limit), and the sandbox-only ``ADMIN_PATH``
+to its ``app_store``, which installs and uninstalls GoQ's app for a demo shop.
 """
 
 import contextlib
@@ -16,6 +21,7 @@ from time import monotonic, sleep
 from typing import NamedTuple
 from urllib.parse import parse_qs
 
+from ..app import sandbox as app_sandbox
 from . import answers
 from .answers import Answer
 from .loopback import LoopbackHTTPServer
@@ -58,8 +64,11 @@ class SandboxServer(LoopbackHTTPServer):
         shops: Mapping[str, DemoShop] = DEMO_SHOPS,
         latency: float = 0.0,
         min_interval: float = RATE_LIMIT_INTERVAL,
+        app_api_key: str = app_sandbox.SANDBOX_API_KEY,
     ):
         self.shops = dict(shops)
+        self.graphql = app_sandbox.GraphQLSandbox(api_key=app_api_key, min_interval=min_interval)
+        self.app_store = app_sandbox.AppStore(self.graphql)
         self.latency = latency
         self.min_interval = min_interval
         self._lock = threading.Lock()
@@ -144,9 +153,16 @@ def make_server(
     shops: Mapping[str, DemoShop] = DEMO_SHOPS,
     latency: float = 0.0,
     min_interval: float = RATE_LIMIT_INTERVAL,
+    app_api_key: str = app_sandbox.SANDBOX_API_KEY,
 ) -> SandboxServer:
-    """A sandbox bound to ``host:port`` (0: a free port), not yet serving."""
-    return SandboxServer((host, port), shops=shops, latency=latency, min_interval=min_interval)
+    """A sandbox bound to ``host:port`` (0: a free port), not yet serving.
+
+    ``app_api_key`` is the ``x-api-key`` the new API's endpoint accepts.
+    """
+    return SandboxServer(
+        (host, port), shops=shops, latency=latency, min_interval=min_interval,
+        app_api_key=app_api_key,
+    )
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -162,6 +178,15 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _serve(self):
         path, _, query = self.path.partition("?")
+        if path == app_sandbox.GRAPHQL_PATH:
+            body = self._body(app_sandbox.MAX_REQUEST_BYTES)
+            self._send_app(self.server.graphql.handle(self.command, self.headers, body))
+            return
+        if path.startswith(app_sandbox.ADMIN_PATH) and self.command == "POST":
+            body = self._body(app_sandbox.MAX_ADMIN_BYTES)
+            action = path.removeprefix(app_sandbox.ADMIN_PATH).strip("/")
+            self._send_app(self.server.app_store.handle(action, self.client_address[0], body))
+            return
         params = self._params(query)
         route = answers.ROUTES.get(path)
         if route is None:
@@ -189,6 +214,15 @@ class _Handler(BaseHTTPRequestHandler):
         # Sent once the call is recorded and over: a caller that has the answer
         # can read ``calls`` and may call again without overlapping this one.
         self._send(answer)
+
+    def _body(self, limit: int) -> bytes:
+        length = int(self.headers.get("Content-Length") or 0)
+        if length > limit:
+            self.close_connection = True  # the rest of the body is left unread
+        return self.rfile.read(min(length, limit))
+
+    def _send_app(self, answer: app_sandbox.Answer) -> None:
+        self._send(Answer(answer.status, answer.body, answer.content_type, answer.headers))
 
     def _params(self, query: str) -> dict[str, str]:
         """Query and form fields, the last value of each winning."""

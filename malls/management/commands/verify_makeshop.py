@@ -1,15 +1,22 @@
-"""Re-verify saved MakeShop settings with MakeShop, now or through the job queue.
+"""Re-verify saved MakeShop settings and app tokens with MakeShop, now or through the queue.
 
     manage.py verify_makeshop --shop SHOP_ID          one shop, now
     manage.py verify_makeshop --all [--stale 24h]     every shop (or only stale ones), now
     manage.py verify_makeshop --all --stale 24h --enqueue
                                                       cron: queue jobs for the workers
 
+Both kinds of connection are covered: a shop's legacy settings (auth codes,
+password) and MakeShop app installations (new API: the token), linked to a shop or
+still unclaimed, that are installed, unreachable or verified
+(``installations.reverifiable_installations``). With ``--stale`` an installation
+whose last check got no answer is retried whatever its age.
+
 Each outcome is printed as one line (MakeShop's message included, never a
-credential). The exit status is 1 when MakeShop rejected any shop's settings, so
-cron or CI notices; an unreachable MakeShop is reported but exits 0, because the
-next run retries it. With ``--enqueue`` jobs already waiting or running for a
-shop are not queued twice, and jobs whose worker died are put back on the queue.
+credential or token). The exit status is 1 when MakeShop rejected any shop's
+settings or app token, so cron or CI notices; an unreachable MakeShop is reported
+but exits 0, because the next run retries it. With ``--enqueue`` jobs already
+waiting or running for a shop or installation are not queued twice, and jobs whose
+worker died are put back on the queue.
 """
 
 import re
@@ -22,6 +29,8 @@ from django.utils import timezone
 
 from malls import services
 from malls.makeshop import Outcome
+from malls.makeshop.app import installations
+from malls.makeshop.app.models import AppInstallationEvent, MakeShopAppInstallation
 from malls.models import ChangeRecord, MakeShopConnection
 from malls.tasks import JobOutcome
 
@@ -62,10 +71,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, shop, every_shop, stale, enqueue, **options):
         connections = services.verifiable_connections()
-        if shop:
-            if not MakeShopConnection.objects.filter(makeshop_shop_id=shop).exists():
-                raise CommandError(f"No MakeShop connection has the shop ID {shop!r}.")
-            connections = connections.filter(makeshop_shop_id=shop)
+        cutoff = None
         if stale:
             try:
                 age = parse_duration(stale)
@@ -74,6 +80,18 @@ class Command(BaseCommand):
                     f"--stale takes an age such as 30m, 24h or 7d, not {stale!r}."
                 ) from None
             cutoff = timezone.now() - age
+        apps = installations.reverifiable_installations(checked_before=cutoff)
+        if shop:
+            if not (
+                MakeShopConnection.objects.filter(makeshop_shop_id=shop).exists()
+                or MakeShopAppInstallation.objects.filter(shop_id=shop).exists()
+            ):
+                raise CommandError(
+                    f"No MakeShop connection or app installation has the shop ID {shop!r}."
+                )
+            connections = connections.filter(makeshop_shop_id=shop)
+            apps = apps.filter(shop_id=shop)
+        if cutoff is not None:
             connections = connections.filter(
                 Q(last_checked_at__lt=cutoff) | Q(last_checked_at__isnull=True)
             )
@@ -83,12 +101,18 @@ class Command(BaseCommand):
                 "pk", flat=True
             )
         )
+        app_ids = list(apps.values_list("pk", flat=True))
         if enqueue:
-            self._enqueue(ids)
+            self._enqueue(ids, app_ids)
         else:
-            self._verify_now(ids)
+            rejected = self._verify_now(ids) + self._verify_apps_now(app_ids)
+            if rejected:
+                raise CommandError(
+                    f"MakeShop rejected the settings or app token of {rejected} shop(s).",
+                    returncode=1,
+                )
 
-    def _enqueue(self, ids):
+    def _enqueue(self, ids, app_ids):
         requeued = services.requeue_stalled_jobs()
         if requeued:
             self.stdout.write(f"put back on the queue: {requeued} job(s) whose worker died")
@@ -96,8 +120,16 @@ class Command(BaseCommand):
         self.stdout.write(
             f"queued {queued} shop(s) for verification; {already_open} already had a job open"
         )
+        if app_ids:
+            queued = installations.enqueue_installation_verification(installation_ids=app_ids)
+            already_open = len(app_ids) - queued
+            self.stdout.write(
+                f"queued {queued} app installation(s) for verification; {already_open} "
+                "already had a job open"
+            )
 
-    def _verify_now(self, ids):
+    def _verify_now(self, ids) -> int:
+        """Verify the shops' legacy settings; returns how many MakeShop rejected."""
         tally = Counter()
         for pk in ids:
             connection = (
@@ -115,11 +147,35 @@ class Command(BaseCommand):
             self.stdout.write(self._line(connection, verification, outcome))
         summary = ", ".join(f"{count} {outcome}" for outcome, count in sorted(tally.items()))
         self.stdout.write(f"{sum(tally.values())} shop(s): {summary or 'none selected'}")
-        if tally[Outcome.REJECTED]:
-            raise CommandError(
-                f"MakeShop rejected the settings of {tally[Outcome.REJECTED]} shop(s).",
-                returncode=1,
+        return tally[Outcome.REJECTED]
+
+    def _verify_apps_now(self, app_ids) -> int:
+        """Verify the app installations' tokens; returns how many MakeShop rejected."""
+        if not app_ids:
+            return 0
+        tally = Counter()
+        for pk in app_ids:
+            installation = MakeShopAppInstallation.objects.filter(pk=pk).first()
+            if installation is None:  # deleted meanwhile
+                continue
+            result = installations.verify_installation(
+                installation=installation, source=AppInstallationEvent.Source.COMMAND
             )
+            outcome = JobOutcome.NOTHING_TO_VERIFY if result is None else result.outcome
+            tally[outcome] += 1
+            line = f"{installation.shop_id} (MakeShop app): {outcome}"
+            if result is not None and not result.ok:
+                detail = " ".join(
+                    part for part in (installation.state, installation.failure_reason) if part
+                )
+                if installation.makeshop_message:
+                    detail += f' "{installation.makeshop_message}"'
+                style = self.style.ERROR if outcome == Outcome.REJECTED else self.style.WARNING
+                line = style(f"{line} ({detail})")
+            self.stdout.write(line)
+        summary = ", ".join(f"{count} {outcome}" for outcome, count in sorted(tally.items()))
+        self.stdout.write(f"{sum(tally.values())} app installation(s): {summary}")
+        return tally[Outcome.REJECTED]
 
     def _line(self, connection, verification, outcome) -> str:
         line = f"{connection.makeshop_shop_id}: {outcome}"

@@ -286,6 +286,27 @@ def test_order_updates_for_unknown_or_uninstalled_shops_are_refused(app):
     assert MakeShopAppInstallation.objects.get().last_update_at is None
 
 
+def test_order_updates_are_limited_per_installation(app, monkeypatch):
+    from malls.makeshop.app import webhooks
+
+    monkeypatch.setattr(webhooks, "UPDATE_LIMIT", 3)
+    connection = proven()
+    send_install("demo-shop", **app)
+    send_install("demo-app", **app)
+    orders = [f"D00000020{n}" for n in range(5)]
+
+    statuses = [send_order_update("demo-shop", order_number=n, **app) for n in orders[:4]]
+    over = post_json(url(app, "orders"), {"shop_id": "demo-shop",
+                                          "orders": [{"displayOrderNumber": orders[4]}]})
+
+    assert statuses == [200, 200, 200, 429]
+    assert (over.status_code, over.headers["Retry-After"]) == (429, "60")
+    assert sorted(NotificationEvent.objects.filter(connection=connection).values_list(
+        "order_number", flat=True)) == orders[:3]  # nothing recorded over the limit
+    assert send_order_update("demo-app", **app) == 200  # another shop is not held back
+    assert send_order_update("nobody", **app) == 404  # unknown shops are not counted
+
+
 def test_an_order_update_with_a_foreign_app_id_is_refused(app):
     send_install("demo-shop", **app)
     assert send_order_update("demo-shop", app_id="someone-else", **app) == 403
