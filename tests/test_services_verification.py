@@ -1,8 +1,10 @@
 """Saving and re-verifying MakeShop settings against the sandbox over real HTTP."""
 
 import json
+from datetime import UTC, datetime
 
 import pytest
+import time_machine
 from django.utils import timezone
 
 from malls import services
@@ -241,9 +243,12 @@ def test_processes_verifying_one_shop_are_spaced_and_never_overlap(makeshop_sand
     assert max(c.finished_at for c in other) < calls[-1].started_at
 
 
+@time_machine.travel(datetime(2026, 11, 30, 3, 0, 1, tzinfo=UTC), tick=True)
 def test_the_stores_verification_budget_is_charged_only_when_makeshop_is_asked(
     settings, makeshop_sandbox
 ):
+    # The budget counts per minute: the clock starts just after a minute begins, so the
+    # test's few seconds never straddle two windows.
     connection = verified_connection(makeshop_sandbox)  # one check run: the budget is spent
     settings.VERIFICATIONS_PER_STORE_PER_MINUTE = 1
     calls = len(makeshop_sandbox.calls)

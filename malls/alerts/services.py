@@ -31,7 +31,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from . import emails
+from . import emails, states
 from .models import AlertMessage, AlertPreference, ShopAlert
 from .queueing import kick_sender
 from .states import ConnectionState, Health
@@ -61,6 +61,8 @@ def note_connection_change(connection, before: ConnectionState, after: Connectio
         return None
     now = now or timezone.now()
     shop = shop or connection.shop
+    if not states.provider_for(shop.mall.code).speaks_for_shop(connection):
+        return None
     health_before, health_after = before.health, after.health
     with transaction.atomic():
         alert = (

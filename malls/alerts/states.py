@@ -101,19 +101,27 @@ class MallAlerts:
 
     ``describe(state)`` is called with the recipient's language active and should
     return the same label and advice as the mall's screens; ``shop_path(shop)`` is the
-    path of the shop's page on the merchant screens.
+    path of the shop's page on the merchant screens. ``speaks_for_shop(row)`` says
+    whether a change of ``row`` is the shop's (False when the shop is served by another
+    of the mall's connections, e.g. MakeShop's app while its auth codes fail).
     """
 
     describe: object = _generic_description
     shop_path: object = _generic_shop_path
+    speaks_for_shop: object = staticmethod(lambda row: True)
 
 
 PROVIDERS: dict[str, MallAlerts] = {}
 
 
-def register_mall(mall_code: str, *, describe, shop_path, statuses=None, reasons=None) -> None:
+def register_mall(
+    mall_code: str, *, describe, shop_path, statuses=None, reasons=None, speaks_for_shop=None
+) -> None:
     """Register a mall's texts and link, and classify its own statuses and reasons."""
-    PROVIDERS[mall_code] = MallAlerts(describe=describe, shop_path=shop_path)
+    PROVIDERS[mall_code] = MallAlerts(
+        describe=describe, shop_path=shop_path,
+        **({"speaks_for_shop": speaks_for_shop} if speaks_for_shop else {}),
+    )
     register(statuses=statuses, reasons=reasons)
 
 

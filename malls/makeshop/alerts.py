@@ -71,7 +71,21 @@ def shop_path(shop) -> str:
     return reverse("malls:makeshop_settings", args=[shop.pk])
 
 
+def speaks_for_shop(row) -> bool:
+    """A legacy connection's changes stop speaking for the shop once the shop uses the
+    app (its installation verified): the merchant may even have removed the auth codes.
+    The installation's own changes always speak for it."""
+    from malls.models import MakeShopConnection
+
+    from .app import usage
+
+    if not isinstance(row, MakeShopConnection):
+        return True
+    return usage.api_of(row) != usage.APP
+
+
 def register() -> None:
     states.register_mall(
-        MALL_CODE, describe=describe, shop_path=shop_path, statuses=STATUSES, reasons=REASONS
+        MALL_CODE, describe=describe, shop_path=shop_path, statuses=STATUSES, reasons=REASONS,
+        speaks_for_shop=speaks_for_shop,
     )

@@ -167,3 +167,19 @@ def test_a_working_app_linked_to_a_broken_shop_fixes_it(smtp, store):
     assert len(smtp.to(someone.email)) == 2  # broken (legacy API retired), then fixed
     assert smtp.to(someone.email)[1].subject == FIXED
     assert not ShopAlert.objects.filter(closed_at=None).exists()
+
+
+def test_legacy_codes_failing_while_the_app_works_alert_nobody(smtp, store):
+    """Once the shop uses the app, its old auth codes no longer speak for it: MakeShop's
+    legacy API retiring must not tell the merchant that a working shop broke."""
+    from malls.alerts.services import note_connection_change
+    from malls.alerts.states import ConnectionState
+
+    connection = working_app_shop(store)
+    someone = member(connection.shop.store)
+    connection.refresh_from_db()
+
+    note_connection_change(connection, ConnectionState("verified"),
+                           ConnectionState("unverified", "legacy_api_retired"), ever_worked=True)
+
+    assert not smtp.to(someone.email) and not ShopAlert.objects.exists()
