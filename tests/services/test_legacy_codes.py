@@ -6,8 +6,7 @@ from django.utils import timezone
 from malls.makeshop.app.models import MakeShopAppInstallation
 from malls.models import ChangeRecord, MakeShopConnection
 from malls.services.legacy_codes import AppNotInUse, remove_legacy_codes
-
-from .factories import make_connection, make_user
+from tests.factories import make_connection, make_user
 
 State = MakeShopAppInstallation.State
 Status = MakeShopConnection.Status

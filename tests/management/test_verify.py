@@ -15,10 +15,9 @@ from django_tasks_db.models import DBTaskResult
 from malls import services, tasks
 from malls.makeshop.sandbox import DEMO_SHOPS
 from malls.models import ChangeRecord, MakeShopConnection
-
-from .admin_factories import make_demo_connection, sandbox_for
-from .factories import make_connection
-from .processes import ROOT, child_env
+from tests.admin_factories import make_demo_connection, sandbox_for
+from tests.factories import make_connection
+from tests.processes import ROOT, child_env
 
 Status = MakeShopConnection.Status
 DATABASE_QUEUE = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}

@@ -1,6 +1,6 @@
 """The key commands: ``check_credentials``, ``rotate_credentials_keys`` and
 ``generate_credentials_key`` (their output and exit codes; the services behind them are
-tested in test_services_keys.py)."""
+tested in tests/services/test_keys.py)."""
 
 import io
 

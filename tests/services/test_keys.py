@@ -1,4 +1,7 @@
-"""Key rotation and the credentials health check (the commands: test_commands_credentials.py)."""
+"""Key rotation and the credentials health check.
+
+The commands are tested in tests/management/test_credentials.py.
+"""
 
 import io
 

@@ -14,10 +14,9 @@ from django.utils import timezone
 from malls import services, tasks
 from malls.makeshop.sandbox import DEMO_SHOPS
 from malls.models import ChangeRecord, MakeShopConnection, MallShop, Membership
-
-from .admin_factories import make_demo_connection, make_staff, sandbox_for
-from .factories import get_mall, make_connection, make_shop, make_store, make_user
-from .screens_factories import ScriptedMakeShop
+from tests.admin_factories import make_demo_connection, make_staff, sandbox_for
+from tests.factories import get_mall, make_connection, make_shop, make_store, make_user
+from tests.screens_factories import ScriptedMakeShop
 
 Source = ChangeRecord.Source
 Status = MakeShopConnection.Status

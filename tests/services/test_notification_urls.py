@@ -11,9 +11,8 @@ from django.urls import reverse
 
 from malls import services
 from malls.models import ChangeRecord, MakeShopConnection
-
-from .admin_factories import make_staff
-from .factories import make_connection, make_shop, make_store, make_user
+from tests.admin_factories import make_staff
+from tests.factories import make_connection, make_shop, make_store, make_user
 
 pytestmark = pytest.mark.django_db
 START = datetime(2026, 11, 30, 9, 0, 30, tzinfo=UTC)

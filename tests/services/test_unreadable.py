@@ -10,9 +10,8 @@ from django.urls import reverse
 
 from malls import services, tasks
 from malls.models import ChangeRecord, MakeShopConnection
-
-from .admin_factories import make_demo_connection, make_staff, sandbox_for
-from .factories import make_store, make_user
+from tests.admin_factories import make_demo_connection, make_staff, sandbox_for
+from tests.factories import make_store, make_user
 
 Status = MakeShopConnection.Status
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -11,9 +11,8 @@ from malls.makeshop import Outcome
 from malls.makeshop.sandbox import DEMO_SHOPS
 from malls.models import ChangeRecord, MakeShopConnection
 from malls.services.shop_ids import SHOP_ID_RELEASED, SHOP_ID_TAKEN
-
-from .factories import make_connection, make_shop, make_store, make_user
-from .screens_factories import ScriptedMakeShop
+from tests.factories import make_connection, make_shop, make_store, make_user
+from tests.screens_factories import ScriptedMakeShop
 
 Status = MakeShopConnection.Status
 pytestmark = pytest.mark.django_db(transaction=True)
