@@ -68,7 +68,7 @@ from zoneinfo import ZoneInfo
 import requests
 from django.views.decorators.debug import sensitive_variables
 
-from ._legacy_bridge import (
+from ._shared import (
     APP_TOKEN_CHECK,
     CheckResult,
     Deadline,

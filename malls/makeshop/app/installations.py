@@ -37,7 +37,7 @@ from malls.models import ChangeRecord, MakeShopConnection
 from malls.services import SECRET_CHANGED, queue, record_change
 from malls.throttle import SlotWaitTimeout, makeshop_call_slot
 
-from ._legacy_bridge import APP_TOKEN_CHECK, CheckResult, Outcome, Reason
+from ._shared import APP_TOKEN_CHECK, CheckResult, Outcome, Reason
 from .models import AppInstallationEvent, MakeShopAppInstallation
 
 State = MakeShopAppInstallation.State

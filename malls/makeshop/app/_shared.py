@@ -1,8 +1,8 @@
-"""The one place the new-API package takes what it shares with the legacy client.
+"""What the new-API package shares with the legacy client, taken from one place.
 
 The typed results, the deadline watchdog, the no-cookie session, transport failure
-names and scrubbing live in ``malls.makeshop.api`` / ``transport`` / ``redaction``;
-the app client imports them from here only.
+names live in ``malls.makeshop.api`` / ``transport``, scrubbing in ``core.redaction``;
+the app package imports them from here only.
 """
 
 from core.redaction import install_log_redaction, scrub
