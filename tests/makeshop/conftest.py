@@ -13,6 +13,7 @@ from cryptography.x509.oid import NameOID
 from malls.makeshop import MakeShopClient
 from malls.makeshop.sandbox import make_server
 from malls.makeshop.sandbox import server as sandbox_server
+from tests.log_capture import logs  # noqa: F401  (the canary tests' log capture)
 
 from .fault_server import FaultServer, closed_port_url
 

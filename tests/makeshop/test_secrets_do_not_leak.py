@@ -7,7 +7,6 @@ URL encoding changes, so a redaction that only knows the raw form would miss.
 """
 
 import html
-import logging
 from urllib.parse import quote
 
 import pytest
@@ -25,7 +24,6 @@ PASSWORD = "Jm5Ypass-word long/&+= 秘密"  # longer than 12 characters, as it m
 WRONG = "Hb8Twrong-5d2b &/+=秘"
 SHOP_ID = "canary-shop"
 CANARY_SHOPS = {SHOP_ID: DemoShop(SHOP_ID, ORDER_TOKEN, PRODUCT_CODE, PASSWORD)}
-WATCHED_LOGGERS = ("", "urllib3", "requests", "malls", "django")
 
 
 def run_all_checks(client, secret=None):
@@ -42,34 +40,6 @@ def assert_no_marker(text):
         assert marker not in text
 
 
-class Capture(logging.Handler):
-    """Keeps everything a handler could write: the formatted line and the raw parts."""
-
-    def __init__(self):
-        super().__init__(logging.DEBUG)
-        self.setFormatter(logging.Formatter("%(name)s %(levelname)s %(message)s"))
-        self.texts = []
-
-    def emit(self, record):
-        self.texts.append(f"{self.format(record)} {record.msg!r} {record.args!r}")
-
-    @property
-    def text(self):
-        return "\n".join(self.texts)
-
-
-@pytest.fixture
-def logs():
-    """Every interesting logger at DEBUG, all records captured."""
-    capture = Capture()
-    levels = {name: logging.getLogger(name).level for name in WATCHED_LOGGERS}
-    for name in WATCHED_LOGGERS:
-        logging.getLogger(name).setLevel(logging.DEBUG)
-    logging.getLogger().addHandler(capture)
-    yield capture
-    logging.getLogger().removeHandler(capture)
-    for name, level in levels.items():
-        logging.getLogger(name).setLevel(level)
 
 
 @pytest.fixture

@@ -23,6 +23,7 @@ from malls.makeshop.app.sandbox import (
     send_uninstall,
 )
 from tests.factories import make_connection
+from tests.log_capture import Capture
 
 MARKERS = ("Tq4Rapptoken", "Vx2Napikey", "Pz8Lwebhook", "Hb8Twrong")
 TOKEN = "Tq4Rapptoken-0f3a/+=~tok"
@@ -30,36 +31,10 @@ API_KEY = "Vx2Napikey-9c1e-0000-key"
 SECRET = "Pz8Lwebhook-" + "s" * 32
 WRONG = "Hb8Twrong-5d2b-token"
 SHOP = "canary-shop"
-WATCHED_LOGGERS = ("", "urllib3", "requests", "malls", "django", "django.server")
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-class Capture(logging.Handler):
-    def __init__(self):
-        super().__init__(logging.DEBUG)
-        self.setFormatter(logging.Formatter("%(name)s %(levelname)s %(message)s"))
-        self.texts = []
-
-    def emit(self, record):
-        self.texts.append(f"{self.format(record)} {record.msg!r} {record.args!r}")
-
-    @property
-    def text(self):
-        return "\n".join(self.texts)
-
-
-@pytest.fixture
-def logs():
-    capture = Capture()
-    levels = {name: logging.getLogger(name).level for name in WATCHED_LOGGERS}
-    for name in WATCHED_LOGGERS:
-        logging.getLogger(name).setLevel(logging.DEBUG)
-    logging.getLogger().addHandler(capture)
-    yield capture
-    logging.getLogger().removeHandler(capture)
-    for name, level in levels.items():
-        logging.getLogger(name).setLevel(level)
 
 
 @pytest.fixture
