@@ -449,7 +449,7 @@ class AppStore:
         self.shops = shops
 
     def handle(self, action: str, client_host: str, body: bytes) -> Answer:
-        if not _is_loopback(client_host):
+        if not is_loopback_host(client_host):
             return _json(403, {"error": "the sandbox's admin path serves loopback callers only"})
         if action not in ADMIN_ACTIONS:
             return _json(404, {"error": f"unknown action; one of {', '.join(ADMIN_ACTIONS)}"})
@@ -481,11 +481,16 @@ class AppStore:
                            "token_works": not self.graphql.is_revoked(shop_id)})
 
 
-def _is_loopback(host: str) -> bool:
+def is_loopback_host(host: str) -> bool:
     try:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
-        return False
+        return host == "localhost"
+
+
+def is_loopback_url(url: str) -> bool:
+    """Whether ``url`` names this machine: the only place a sandbox may be."""
+    return is_loopback_host(urlsplit(url).hostname or "")
 
 
 def _web_url(url: str) -> bool:
@@ -498,8 +503,12 @@ def remote_control(sandbox_url: str, action: str, *, shop_id: str, app_url: str,
                    timeout: float = 30.0) -> tuple[int, dict]:
     """Ask a running sandbox's app store to act; returns its HTTP status and JSON answer.
 
-    Raises ``OSError`` (``requests``' errors) when no sandbox answers at ``sandbox_url``.
+    Raises ``OSError`` (``requests``' errors) when no sandbox answers at ``sandbox_url``,
+    and ``ValueError`` for a sandbox not on this machine: the request carries GoQ's
+    webhook secret, which must never leave it.
     """
+    if not is_loopback_url(sandbox_url):
+        raise ValueError("the MakeShop sandbox must be on this machine (a loopback address)")
     install_log_redaction()
     response = requests.post(
         f"{sandbox_url.rstrip('/')}{ADMIN_PATH}{action}", timeout=timeout, allow_redirects=False,

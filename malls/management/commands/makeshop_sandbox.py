@@ -12,7 +12,6 @@ The webhook secret and app id come from the settings (never from the command lin
 where they would land in shell history and process lists).
 """
 
-import ipaddress
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -75,6 +74,9 @@ class Command(BaseCommand):
                 "writes them to .env)."
             )
         sandbox_url = options["sandbox_url"] or default_sandbox_url()
+        if not app_sandbox.is_loopback_url(sandbox_url):
+            # The request carries GoQ's webhook secret: it never leaves this machine.
+            raise CommandError("--sandbox-url must be a loopback address (127.0.0.1, ::1).")
         shop = options["shop"]
         try:
             status, answer = app_sandbox.remote_control(
@@ -104,7 +106,7 @@ class Command(BaseCommand):
             server = make_server(host, port, latency=latency, app_api_key=api_key)
         except OSError as exc:
             raise CommandError(f"Cannot listen on {host}:{port}: {exc.strerror}") from None
-        if not _is_loopback(host):
+        if not app_sandbox.is_loopback_host(host):
             self.stderr.write(
                 self.style.WARNING(
                     "The sandbox has no authentication and prints its codes: keep it off "
@@ -149,7 +151,8 @@ def app_api_key() -> tuple[str, str]:
     so a real key is never held by the sandbox.
     """
     key = getattr(settings, "MAKESHOP_APP_API_KEY", "") or ""
-    if key and _loopback_url(getattr(settings, "MAKESHOP_APP_GRAPHQL_URL", "") or ""):
+    graphql_url = getattr(settings, "MAKESHOP_APP_GRAPHQL_URL", "") or ""
+    if key and app_sandbox.is_loopback_url(graphql_url):
         return key, "MAKESHOP_APP_API_KEY from the settings"
     return app_sandbox.SANDBOX_API_KEY, f"MAKESHOP_APP_API_KEY={app_sandbox.SANDBOX_API_KEY}"
 
@@ -158,19 +161,9 @@ def default_sandbox_url() -> str:
     """The running sandbox: where the settings point the new API (or the legacy one)."""
     for name in ("MAKESHOP_APP_GRAPHQL_URL", "MAKESHOP_API_BASE_URL"):
         url = getattr(settings, name, "") or ""
-        if _loopback_url(url):
+        if app_sandbox.is_loopback_url(url):
             parts = urlsplit(url)
             return f"{parts.scheme}://{parts.netloc}"
     return f"http://127.0.0.1:{DEFAULT_PORT}"
 
 
-def _loopback_url(url: str) -> bool:
-    host = urlsplit(url).hostname or ""
-    return host == "localhost" or _is_loopback(host)
-
-
-def _is_loopback(host: str) -> bool:
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return host == "localhost"

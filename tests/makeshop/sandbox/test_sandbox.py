@@ -399,3 +399,26 @@ def test_every_invented_answer_in_the_code_says_what_was_guessed():
                  answers.blocked(), answers.maintenance_page(),
                  answers.rate_limited("orderinfo"), answers.rate_limited("webftp")):
         assert page.invented and ("X-Sandbox-Invented", "yes") in page.all_headers()
+
+
+def test_the_app_store_commands_never_send_the_webhook_secret_off_this_machine(settings):
+    """The request to the sandbox carries GoQ's webhook secret: only a loopback sandbox."""
+    import pytest
+    from django.core.management import CommandError, call_command
+
+    from malls.makeshop.app import sandbox as app_sandbox
+
+    settings.MAKESHOP_APP_GRAPHQL_URL = "http://127.0.0.1:9/v1/graphql"
+    settings.MAKESHOP_APP_ID = app_sandbox.SANDBOX_APP_ID
+    settings.MAKESHOP_APP_API_KEY = app_sandbox.SANDBOX_API_KEY
+    settings.MAKESHOP_APP_WEBHOOK_SECRET = "s" * 40
+
+    with pytest.raises(CommandError, match="loopback"):
+        call_command("makeshop_sandbox", "install-app", "--shop", "demo-app",
+                     "--app-url", "http://127.0.0.1:8000",
+                     "--sandbox-url", "http://192.0.2.10:8001")
+    with pytest.raises(ValueError):
+        app_sandbox.remote_control("http://example.invalid:8001", "install", shop_id="x",
+                                   app_url="http://127.0.0.1:8000", webhook_secret="s" * 40,
+                                   app_id="x")
+    assert app_sandbox.is_loopback_host("::1") and app_sandbox.is_loopback_host("localhost")
