@@ -126,6 +126,20 @@ def _close(alert, shop, now) -> None:
     queue_shop_emails(alert, kind=Kind.FIXED, state=state, at=now, not_before=now + _settle())
 
 
+def close_for_removed_connection(shop, *, now=None) -> None:
+    """The shop's settings were deleted: its open alert closes quietly (no "fixed" e-mail,
+    no reminders) and a "broken" e-mail still waiting is withdrawn. Call inside the
+    transaction that deletes them."""
+    now = now or timezone.now()
+    alert = ShopAlert.objects.select_for_update().filter(shop=shop, closed_at=None).first()
+    if alert is None:
+        return
+    alert.closed_at = now
+    alert.next_reminder_at = None
+    alert.save(update_fields=["closed_at", "next_reminder_at"])
+    _withdraw(alert, Kind.BROKEN)
+
+
 def _withdraw(alert, kind) -> int:
     """Cancel this alert's e-mails of ``kind`` that no sender has claimed yet."""
     return alert.messages.filter(kind=kind, status=Delivery.PENDING, claimed_by="").update(

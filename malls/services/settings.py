@@ -19,7 +19,7 @@ from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
 from .. import ratelimits
-from ..alerts.services import note_connection_change
+from ..alerts.services import close_for_removed_connection, note_connection_change
 from ..alerts.states import state_of as alert_state
 from ..makeshop import Check, Outcome
 from ..models import ChangeRecord, MakeShopConnection
@@ -321,4 +321,5 @@ def delete_makeshop_connection(
                 "status": [connection.status, None],
             },
         )
+        close_for_removed_connection(connection.shop)
         connection.delete()

@@ -223,3 +223,26 @@ class TestFlapping:
         ]
         alert = ShopAlert.objects.get()
         assert alert.closed_at is None and alert.opened_at == start
+
+
+def test_deleting_a_broken_shops_settings_closes_its_alert_without_more_e_mail(
+    settings, smtp, makeshop
+):
+    """No reminders, no waiting "broken" e-mail, no "fixed" e-mail about settings that
+    staff deleted."""
+    from malls import services
+
+    settings.ALERTS_SETTLE_SECONDS = 3600  # the "broken" e-mail is still waiting
+    connection = working_shop()
+    someone = member(connection.shop.store)
+    reissue_code_in_makeshop(makeshop)
+    connection = recheck(connection)
+    alert = ShopAlert.objects.get(shop=connection.shop, closed_at=None)
+
+    services.delete_makeshop_connection(connection=connection)
+
+    alert.refresh_from_db()
+    assert alert.closed_at is not None and alert.next_reminder_at is None
+    assert not alert.messages.exclude(status=Delivery.CANCELLED).exists()
+    outbox.send_due(now=timezone.now() + timedelta(days=30))
+    assert not smtp.to(someone.email)
