@@ -33,7 +33,7 @@ MAKESHOP_MAX_CALLS_PER_SECOND = env.float("MAKESHOP_MAX_CALLS_PER_SECOND", defau
 
 # --- MakeShop's new API (app install, GraphQL, webhooks) -------------------------------
 # All four unset: the new-API path is off (webhook URLs answer 404). See
-# malls/makeshop/app/settings.py for what each one is and malls/makeshop/app/checks.py
+# malls/makeshop/app/config.py for what each one is and malls/makeshop/app/checks.py
 # for what start-up demands once any of them is set.
 MAKESHOP_APP_GRAPHQL_URL = env.str("MAKESHOP_APP_GRAPHQL_URL", default="")
 MAKESHOP_APP_ID = env.str("MAKESHOP_APP_ID", default="")

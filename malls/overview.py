@@ -196,7 +196,7 @@ def api_counts(counts: dict[str, int]) -> dict[str, int]:
     return {api: counts[f"api_{api}"] for api in usage.CONDITIONS}
 
 
-# The connection list's API filter (malls.admin.connections.ApiFilter) takes these.
+# The connection list's API filter (malls.overview_filters.ApiFilter) takes these.
 API_LIST_PARAMS = {api: {"api": api} for api in usage.CONDITIONS}
 
 

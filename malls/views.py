@@ -57,9 +57,6 @@ def switch_store(request):
 # --- 各種設定 and モール詳細設定 -----------------------------------------------------------
 
 
-# --- 各種設定 and モール詳細設定 -----------------------------------------------------------
-
-
 @never_cache
 @store_member_required
 def settings_index(request):

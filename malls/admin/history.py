@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 
 from ..makeshop.app.models import MakeShopAppInstallation
 from ..models import ChangeRecord, MakeShopConnection, MallShop, Membership
+from ..services.history import SECRET_DELETED
 from .formatting import actor, when
 
 HISTORY_LIMIT = 50
@@ -27,6 +28,8 @@ ACTION_LABELS = {
     "application.withdraw": _("Application: withdrawn"),
     "notification_url.rotated": _("Update notification URL re-issued"),
     "makeshop.deleted": _("MakeShop settings deleted"),
+    "makeshop.legacy_codes_removed": _("Auth codes removed (the shop uses the MakeShop app)"),
+    "makeshop.shop_id_released": _("Shop ID set aside (MakeShop verified it for another shop)"),
     "shop.created": _("Shop added"),
     "shop.edited": _("Shop edited"),
     "shop.deleted": _("Shop deleted"),
@@ -43,7 +46,6 @@ ACTION_LABELS = {
 
 # Secrets a history entry may name; it says only "changed" or "deleted" of them.
 SECRET_NAMES = (*MakeShopConnection.SECRET_FIELDS, "token")
-SECRET_DELETED = "deleted"  # noqa: S105 (the word stored instead of a deleted secret)
 
 # Entries' keys that are no model field (app installation events).
 EXTRA_LABELS = {

@@ -60,7 +60,7 @@ class AlertMessageAdmin(ReadOnlyAdmin):
         "next_attempt_at", "sent_at", "last_error",
     ]
     list_filter = ["status", "kind", "language"]
-    list_select_related = ["recipient", "shop"]
+    list_select_related = ["recipient", "shop__store", "shop__mall"]
     search_fields = ["recipient__username", "recipient__email", "shop__name", "subject"]
     date_hierarchy = "created_at"
     readonly_fields = [

@@ -174,7 +174,6 @@ def record(
 
 _HEX_TOKEN = re.compile(r"(?<![0-9a-f])[0-9a-f]{32}(?![0-9a-f])")
 _ACCESS_TOKEN = re.compile(r"(?i)(access_token|token|key|auth_code|pw|password)=[^&\s'\"<]*")
-_URL = re.compile(r"https?://[^\s'\"<>]+")
 
 
 def scrub(text: str, secrets: list[str], shop_id: str) -> str:

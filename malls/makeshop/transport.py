@@ -26,7 +26,7 @@ from urllib3.exceptions import ReadTimeoutError
 
 from .api import Reason
 
-# Enough pooled connections for a batch job's threads (malls.tasks.BATCH_SIZE).
+# Enough pooled connections for a batch job's threads (malls.services.queue.BATCH_SIZE).
 POOL_SIZE = 32
 
 

@@ -9,6 +9,7 @@ verification from a background job), not a diff of a row, and a secret is only e
 from ..models import ChangeRecord, MakeShopConnection
 
 SECRET_CHANGED = "changed"  # noqa: S105 (the word shown instead of a secret)
+SECRET_DELETED = "deleted"  # noqa: S105 (the word stored instead of a deleted secret)
 
 
 def record_change(

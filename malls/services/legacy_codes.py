@@ -18,7 +18,7 @@ from ..alerts.services import note_connection_change
 from ..alerts.states import state_of as alert_state
 from ..makeshop.app import installations
 from ..models import ChangeRecord, MakeShopConnection
-from .history import SECRET_CHANGED, record_change
+from .history import SECRET_DELETED, record_change
 
 Status = MakeShopConnection.Status
 
@@ -62,7 +62,7 @@ def remove_legacy_codes(
         target.version += 1
         target.save()
         note_connection_change(target, alert_before, alert_state(target))
-        changes = {name: SECRET_CHANGED for name in present}
+        changes = {name: SECRET_DELETED for name in present}
         if before_status != target.status:
             changes["status"] = [before_status, target.status]
         record_change(

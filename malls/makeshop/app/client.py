@@ -45,11 +45,11 @@ HTTP 401 = token refused               assumed ``_exchange``
 ``errors[].extensions.code`` in        assumed ``AUTH_ERROR_CODES``
 AUTH_ERROR_CODES, or a message in
 AUTH_ERROR_MESSAGES = token refused
-anything else in ``errors`` (FORBIDDEN assumed ``_interpret``: "unexpected", shown
+anything else in ``errors`` (FORBIDDEN assumed ``_classify_errors``: "unexpected", shown
 included: scope, plan, our API key)            with MakeShop's code and message
-403 = our API key refused (API-Gateway assumed ``_exchange``: ``status_403``,
+403 = our API key refused (API-Gateway assumed ``_exchange``: ``unexpected_status``,
 style); never the merchant's fault             unexpected
-429 / "too many" = rate limited        assumed ``_exchange``, ``_interpret``
+429 / "too many" = rate limited        assumed ``_exchange``, ``_classify_errors``
 the new API's rate limit is MakeShop's assumed ``verify_token`` callers go through
 per-shop one call/s, shared with the           ``malls.throttle`` with the same shop ID
 legacy API
@@ -63,10 +63,11 @@ import traceback
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import NamedTuple
-from zoneinfo import ZoneInfo
 
 import requests
 from django.views.decorators.debug import sensitive_variables
+
+from malls.makeshop import api
 
 from ._shared import (
     APP_TOKEN_CHECK,
@@ -83,7 +84,7 @@ from .config import get_config
 
 logger = logging.getLogger("malls.makeshop.app")
 
-MAKESHOP_TZ = ZoneInfo("Asia/Tokyo")
+MAKESHOP_TZ = api.MAKESHOP_TZ
 VERIFICATION_PERIOD = timedelta(minutes=1)
 MESSAGE_LIMIT = 500
 _CHUNK_SIZE = 16 * 1024

@@ -34,7 +34,8 @@ from malls.alerts.services import note_connection_change
 from malls.alerts.states import ConnectionState
 from malls.crypto import DecryptionError
 from malls.models import ChangeRecord, MakeShopConnection
-from malls.services import SECRET_CHANGED, queue, record_change
+from malls.services import queue, record_change
+from malls.services.history import SECRET_CHANGED, SECRET_DELETED
 from malls.throttle import SlotWaitTimeout, makeshop_call_slot
 
 from ._shared import APP_TOKEN_CHECK, CheckResult, Outcome, Reason
@@ -216,7 +217,7 @@ def uninstall(*, shop_id: str, source=Source.WEBHOOK, now=None) -> MakeShopAppIn
         installation.save()
         _record(
             installation, action="makeshop_app.uninstalled", source=source,
-            changes={"token": "deleted", "state": [before, State.UNINSTALLED]},
+            changes={"token": SECRET_DELETED, "state": [before, State.UNINSTALLED]},
         )
         _note_alert(installation, alert_before)
     return installation

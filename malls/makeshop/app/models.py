@@ -12,10 +12,11 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from malls.fields import EncryptedSecretField
+from malls.makeshop import api
 
 from . import checks  # noqa: F401  (registers the start-up check with the models)
 
-SHOP_ID_MAX_LENGTH = 64
+SHOP_ID_MAX_LENGTH = api.SHOP_ID_MAX_LENGTH
 
 
 class MakeShopAppInstallation(models.Model):

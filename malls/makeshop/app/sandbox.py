@@ -62,11 +62,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import MappingProxyType
 from typing import NamedTuple
 from urllib.parse import urlsplit
-from zoneinfo import ZoneInfo
 
 import requests
 
 from core.redaction import install_log_redaction
+from malls.makeshop import api
 
 GRAPHQL_PATH = "/v1/graphql"
 # The sandbox's own remote control (not MakeShop's): POST ADMIN_PATH + "install" etc.
@@ -79,7 +79,7 @@ SANDBOX_API_KEY = "sandbox-api-key-0000-not-a-secret"  # noqa: S105 - sandbox-on
 TIMESTAMP_WINDOW_SECONDS = 3600
 MAX_REQUEST_BYTES = 5 * 1024 * 1024
 RATE_LIMIT_INTERVAL = 1.0
-MAKESHOP_TZ = ZoneInfo("Asia/Tokyo")
+MAKESHOP_TZ = api.MAKESHOP_TZ
 _JSON = "application/json; charset=UTF-8"
 
 
@@ -102,7 +102,7 @@ DEMO_APP_SHOPS: Mapping[str, DemoAppShop] = MappingProxyType({
 
 
 class Answer(NamedTuple):
-    """An HTTP answer; same field order as the legacy sandbox's ``_Answer``."""
+    """An HTTP answer; same field order as the legacy sandbox's ``Answer``."""
 
     status: int
     body: bytes

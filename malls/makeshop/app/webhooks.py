@@ -9,7 +9,7 @@ stored). Checks run cheapest first and nothing is stored before all have passed.
 Answers are tiny plain-text status lines marked as already logged: Django's request
 logger would otherwise write every 4xx with its path, the secret included; this
 module logs refusals itself, without the path. For the same reason the path is
-masked in the server and urllib3 loggers (``malls.makeshop.app.redaction``).
+masked in the server and urllib3 loggers (``core.redaction``).
 
 Order-update webhook (its body is not published; **assumed**, see
 ``order_update_values``): the shop is named in the path (``.../orders/<shop_id>``)
@@ -35,6 +35,7 @@ from django.views.decorators.debug import sensitive_post_parameters, sensitive_v
 
 from core.redaction import install_log_redaction
 from malls import notifications, ratelimits
+from malls.makeshop import api
 from malls.makeshop import notifications as makeshop_notifications
 from malls.providers import Notification
 
@@ -53,7 +54,8 @@ MISS_WINDOW_SECONDS = 600
 UPDATE_LIMIT = notifications.RATE_LIMIT
 UPDATE_WINDOW_SECONDS = notifications.RATE_WINDOW_SECONDS
 
-SHOP_ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}", re.ASCII)
+# MakeShop's one shop-ID rule (the legacy settings' validator uses it too).
+SHOP_ID_RE = api.SHOP_ID_RE
 # A token goes into an HTTP header later: printable ASCII without spaces only.
 _TOKEN_RE = re.compile(r"[\x21-\x7e]+", re.ASCII)
 _ORDER_NUMBER_RE = re.compile(r"[A-Za-z0-9_-]{1,64}", re.ASCII)
