@@ -4,7 +4,9 @@ evenly the per-shop limiter spaces calls under contention.
 Prints, in one run, against the bundled sandbox answering at once:
   1. per verification (one order-code check, each for a different shop so no spacing
      applies): services.check_makeshop_credentials (client + call slot in the
-     database) against a bare requests.get to the same sandbox (ratio; goal <= 1.3);
+     database) against a bare requests.get to the same sandbox (ratio; goal <= 1.3).
+     The global ceiling (MAKESHOP_MAX_CALLS_PER_SECOND) is off here unless set: with it
+     on, back-to-back calls wait for their turn by design, which bench/ceiling.py measures;
   2. call spacing for one shop with three threads verifying it at once: the gap
      between one call's end and the next one's start, as MakeShop sees it
      (goal: 1.0-1.1 s).
@@ -12,6 +14,7 @@ Prints, in one run, against the bundled sandbox answering at once:
 Usage: .venv/bin/python bench/verify.py [--calls 300] [--contended 8]
 """
 
+import os
 import statistics
 import threading
 import time
@@ -24,6 +27,8 @@ def main():
     parser.add_argument("--calls", type=int, default=300)
     parser.add_argument("--contended", type=int, default=8, help="calls per thread, 3 threads")
     args = parser.parse_args()
+    os.environ.setdefault("MAKESHOP_MAX_CALLS_PER_SECOND", "0")
+    print(f"global ceiling: {os.environ['MAKESHOP_MAX_CALLS_PER_SECOND']} calls/s (0 = off)")
 
     with test_database(test_environment=True) as connection:
         run(args, connection)
