@@ -12,8 +12,8 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.debug import sensitive_variables
 
 from . import services
-from .makeshop import Outcome
-from .makeshop.verdicts import advice
+from .makeshop import Check, Outcome
+from .makeshop.verdicts import WHERE_TO_FIND, advice
 from .models import SHOP_ID_MAX_LENGTH, MakeShopConnection, SecretState, validate_makeshop_shop_id
 from .widgets import WriteOnlySecretInput
 
@@ -83,20 +83,14 @@ class MakeShopSettingsForm(forms.Form):
         label=_("Order data auth code"),
         required=False,
         max_length=200,
-        help_text=_(
-            "In MakeShop: ショップ作成 → 外部システム連携 → 注文データ連携設定. The code appears "
-            "next to 認証コード once 注文情報参照 is set to 許可する and the page is saved."
-        ),
+        help_text=WHERE_TO_FIND[Check.ORDER_AUTH_CODE],
         widget=WriteOnlySecretInput,
     )
     product_auth_code = forms.CharField(
         label=_("Product data auth code"),
         required=False,
         max_length=200,
-        help_text=_(
-            "Optional. In MakeShop: ショップ作成 → 外部システム連携 → 商品データ連携設定, next to "
-            "認証コード. Needed only for working with your products from GoQ."
-        ),
+        help_text=WHERE_TO_FIND[Check.PRODUCT_AUTH_CODE],
         widget=WriteOnlySecretInput,
     )
     version = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)

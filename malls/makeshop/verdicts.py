@@ -166,3 +166,19 @@ def likely_cause(connection) -> str:
         "The auth code was probably re-issued in MakeShop (変更 pressed), which voids the "
         "old one: the merchant must enter the new code."
     )
+
+
+# Where the merchant finds each code in MakeShop's admin: the current console first, the
+# older one as an alternative (the settings form's help texts).
+WHERE_TO_FIND = {
+    Check.ORDER_AUTH_CODE: _(
+        "In MakeShop: 設定 → API → 注文 (older admin: ショップ作成 → 外部システム連携 → "
+        "注文データ連携設定). The code appears next to 認証コード once 注文情報参照 is set to "
+        "許可する and the page is saved."
+    ),
+    Check.PRODUCT_AUTH_CODE: _(
+        "Optional. In MakeShop: 設定 → API → 商品 (older admin: ショップ作成 → 外部システム連携 "
+        "→ 商品データ連携設定), next to 認証コード. Needed only for working with your products "
+        "from GoQ."
+    ),
+}
