@@ -81,9 +81,7 @@ def _record(installation, *, action, source, actor=None, changes=None, shop=None
         source=source, action=action, changes=changes,
     )
     if shop is None and installation.connection_id is not None:
-        shop = MakeShopConnection.objects.select_related("shop").get(
-            pk=installation.connection_id
-        ).shop
+        shop = _shop_of(installation)
     if shop is not None:
         record_change(
             shop=shop, actor=actor, source=_CHANGE_SOURCE[source], action=action,
@@ -92,9 +90,16 @@ def _record(installation, *, action, source, actor=None, changes=None, shop=None
 
 
 def _shop_of(installation):
+    """The GoQ shop a linked installation serves (one query)."""
     return MakeShopConnection.objects.select_related("shop").get(
         pk=installation.connection_id
     ).shop
+
+
+def _served_shop(installation):
+    """The shop of a linked installation, None for an unclaimed one: looked up once per
+    action and handed to both ``_record`` and ``_note_alert``."""
+    return None if installation.connection_id is None else _shop_of(installation)
 
 
 def alert_state(installation) -> ConnectionState:
@@ -154,12 +159,13 @@ def store_installation(
                     installation.save()
             except IntegrityError:  # a concurrent install of the same shop won
                 installation, created = _locked(shop_id), False
+        shop = None if created else _served_shop(installation)
         if not created:
             before = {"state": installation.state, "plan_id": installation.plan_id}
             alert_before = alert_state(installation)
             _apply_install(installation, token, plan_id, app_name, now)
             installation.save()
-            _note_alert(installation, alert_before)
+            _note_alert(installation, alert_before, shop=shop)
         changes = {"token": SECRET_CHANGED}
         if created:
             changes["state"] = [None, installation.state]
@@ -170,7 +176,7 @@ def store_installation(
             })
         _record(
             installation, action="makeshop_app.installed" if created else
-            "makeshop_app.reinstalled", source=source, changes=changes,
+            "makeshop_app.reinstalled", source=source, changes=changes, shop=shop,
         )
         if installation.is_unclaimed:
             link_if_proven(installation, source=source, now=now)
@@ -215,11 +221,12 @@ def uninstall(*, shop_id: str, source=Source.WEBHOOK, now=None) -> MakeShopAppIn
         installation.state = State.UNINSTALLED
         installation.uninstalled_at = now
         installation.save()
+        shop = _served_shop(installation)
         _record(
             installation, action="makeshop_app.uninstalled", source=source,
-            changes={"token": SECRET_DELETED, "state": [before, State.UNINSTALLED]},
+            changes={"token": SECRET_DELETED, "state": [before, State.UNINSTALLED]}, shop=shop,
         )
-        _note_alert(installation, alert_before)
+        _note_alert(installation, alert_before, shop=shop)
     return installation
 
 
@@ -323,9 +330,7 @@ def unassign_installation(*, installation, actor, source=Source.ADMIN):
         )
         if installation.connection_id is None:
             return installation
-        shop = MakeShopConnection.objects.select_related("shop").get(
-            pk=installation.connection_id
-        ).shop
+        shop = _shop_of(installation)
         _note_alert(installation, alert_state(installation), after=NOT_CONNECTED, shop=shop)
         installation.connection = installation.linked_by = installation.linked_at = None
         installation.save(update_fields=["connection", "linked_by", "linked_at", "updated_at"])
@@ -442,10 +447,12 @@ def record_verification(*, installation, result, token_version, source=Source.TA
             "state", "last_checked_at", "verified_at", "failure_reason", "makeshop_message",
             "updated_at",
         ])
+        shop = _served_shop(current)
         if current.state != before:
             _record(current, action="makeshop_app.verified", source=source,
-                    changes={"state": [before, current.state], "reason": result.reason or None})
-        _note_alert(current, alert_before)
+                    changes={"state": [before, current.state], "reason": result.reason or None},
+                    shop=shop)
+        _note_alert(current, alert_before, shop=shop)
         if result.ok and current.is_unclaimed:
             link_if_proven(current, source=source, now=now)
     installation.refresh_from_db()
