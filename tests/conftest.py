@@ -23,3 +23,13 @@ def pytest_collection_modifyitems(items):
     main thread for the whole session, and any later test that drives async code from
     that thread (the ASGI entry point's) would find the loop taken."""
     items.sort(key=lambda item: item.path.is_relative_to(BROWSER_TESTS))
+
+
+@pytest.fixture(autouse=True)
+def _no_language_left_active():
+    """A test that activates a language (a request through LocaleMiddleware, an e-mail in
+    the recipient's language) must not leave it active for the next test in the thread."""
+    yield
+    from django.utils import translation
+
+    translation.deactivate()

@@ -27,10 +27,11 @@ from django.views.decorators.debug import sensitive_post_parameters
 
 from .. import connection_columns, overview, overview_filters, services
 from ..makeshop.api import Reason
-from ..makeshop.app import installations, usage
+from ..makeshop.app import usage
 from ..makeshop.app.models import MakeShopAppInstallation
 from ..makeshop.verdicts import likely_cause
 from ..models import ChangeRecord, MakeShopConnection, Mall, NotificationEvent
+from ..services import queue
 from ..widgets import WriteOnlySecretInput
 from .application import ApplicationWorkflowMixin
 from .formatting import when
@@ -436,7 +437,7 @@ class MakeShopConnectionAdmin(
             .exclude(state=AppState.UNINSTALLED).values_list("pk", flat=True)
         )
         if tokens:
-            installations.enqueue_installation_verification(installation_ids=tokens)
+            queue.enqueue_installation_verification(installation_ids=tokens)
         jobs_url = reverse("admin:django_tasks_database_dbtaskresult_changelist")
         self.message_user(
             request,

@@ -22,6 +22,7 @@ from .. import overview
 from ..makeshop.app import installations
 from ..makeshop.app.models import MakeShopAppInstallation
 from ..models import MakeShopConnection
+from ..services import queue
 from .history import HISTORY_LIMIT, render_history
 from .jobs import VERIFY_PERMISSION
 
@@ -236,7 +237,9 @@ class MakeShopAppInstallationAdmin(admin.ModelAdmin):
                                 "background)"), permissions=["verify"])
     def reverify(self, request, queryset):
         ids = list(queryset.exclude(state=State.UNINSTALLED).values_list("pk", flat=True))
-        queued = installations.enqueue_installation_verification(installation_ids=ids) if ids else 0
+        queued, _ = (
+            queue.enqueue_installation_verification(installation_ids=ids) if ids else (0, 0)
+        )
         self.message_user(
             request,
             gettext(

@@ -279,19 +279,19 @@ class TestAppInstallationsEnqueue:
         assert sorted(job["args"][0] for job in queued) == sorted(str(i.pk) for i in due)
 
     def test_a_new_token_gets_a_job_even_while_one_runs(self, settings):
-        from malls.makeshop.app import installations
+        from malls.services import queue
 
         settings.TASKS = DATABASE_QUEUE
         installation = make_installation()
-        installations.enqueue_installation_verification(installation_ids=[installation.pk])
+        queue.enqueue_installation_verification(installation_ids=[installation.pk])
         DBTaskResult.objects.update(status=TaskResultStatus.RUNNING, started_at=timezone.now())
 
-        assert installations.enqueue_installation_verification(
+        assert queue.enqueue_installation_verification(
             installation_ids=[installation.pk]
-        ) == 0
-        assert installations.enqueue_installation_verification(
+        )[0] == 0
+        assert queue.enqueue_installation_verification(
             installation_ids=[installation.pk], token_changed=True
-        ) == 1
+        )[0] == 1
 
     def test_installation_jobs_whose_worker_died_are_put_back_on_the_queue(self, settings):
         from malls.makeshop.app.tasks import verify_installation_task

@@ -182,7 +182,9 @@ def store_installation(
             link_if_proven(installation, source=source, now=now)
         pk = installation.pk
         transaction.on_commit(
-            lambda: enqueue_installation_verification(installation_ids=[pk], token_changed=True)
+            lambda: queue.enqueue_installation_verification(
+                installation_ids=[pk], token_changed=True
+            )
         )
     return installation
 
@@ -342,18 +344,6 @@ def unassign_installation(*, installation, actor, source=Source.ADMIN):
 # --- Verification -------------------------------------------------------------------------
 
 
-def enqueue_installation_verification(*, installation_ids, token_changed=False) -> int:
-    """Queue a token verification per installation unless one is open; returns how many queued.
-
-    ``token_changed`` (a new install): a job already running verifies the old token,
-    so only a waiting one covers it. Deduplicated in ``malls.services.queue``.
-    """
-    from . import tasks  # noqa: F401  (registers the job; loaded by ready() anyway)
-
-    queued, _already_open = queue.enqueue_installation_verification(
-        installation_ids=installation_ids, token_changed=token_changed
-    )
-    return queued
 
 
 def reverifiable_installations(*, checked_before=None):

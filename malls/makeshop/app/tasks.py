@@ -5,7 +5,7 @@ MakeShop at once; run by ``manage.py db_worker`` like ``malls.tasks``. The job c
 the installation id only, never a token. Running it twice is harmless: it asks
 MakeShop again through the shop's call slot and records the latest answer.
 
-Queued only through ``installations.enqueue_installation_verification`` (one open job
+Queued only through ``malls.services.queue.enqueue_installation_verification`` (one open job
 per installation, see ``malls.services.queue``), to which this module hands its job on
 import; the app's ``ready()`` imports it in every process.
 """

@@ -32,6 +32,7 @@ from malls.makeshop import Outcome
 from malls.makeshop.app import installations
 from malls.makeshop.app.models import AppInstallationEvent, MakeShopAppInstallation
 from malls.models import ChangeRecord, MakeShopConnection
+from malls.services import queue
 from malls.tasks import JobOutcome
 
 _DURATION = re.compile(r"\A(\d+)([smhd])\Z")
@@ -121,8 +122,9 @@ class Command(BaseCommand):
             f"queued {queued} shop(s) for verification; {already_open} already had a job open"
         )
         if app_ids:
-            queued = installations.enqueue_installation_verification(installation_ids=app_ids)
-            already_open = len(app_ids) - queued
+            queued, already_open = queue.enqueue_installation_verification(
+                installation_ids=app_ids
+            )
             self.stdout.write(
                 f"queued {queued} app installation(s) for verification; {already_open} "
                 "already had a job open"
