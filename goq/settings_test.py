@@ -46,3 +46,6 @@ TASKS = {
     "default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"},
     "database": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]},
 }
+
+# A mall that exists only in the tests (tests/dummymall): generic code must serve it.
+INSTALLED_APPS = [*INSTALLED_APPS, "tests.dummymall"]  # noqa: F405

@@ -31,6 +31,7 @@ from .keys import (
     RotationReport,
     check_stored_credentials,
     rotate_credentials_keys,
+    secret_columns,
 )
 from .memberships import add_member, remove_member
 from .notification_urls import (
@@ -101,6 +102,7 @@ __all__ = [
     "requeue_stalled_jobs",
     "rotate_credentials_keys",
     "rotate_notification_token",
+    "secret_columns",
     "transition_application",
     "verifiable_connections",
     "verify_connection",

@@ -74,7 +74,7 @@ def test_check_credentials_lists_undecryptable_rows_without_values_and_exits_1(r
     assert code == 1
     assert "key test1: 6 secrets" in out
     assert "undecryptable: 1" in out
-    assert f"  connection {bad.pk}: order_auth_code" in out
+    assert f"  malls.makeshopconnection {bad.pk}: order_auth_code" in out
     assert "every stored secret decrypts" not in out
     assert_no_secret_in(out + err)
 

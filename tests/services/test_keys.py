@@ -75,7 +75,7 @@ def test_rotation_reports_undecryptable_secrets_keeps_them_and_moves_the_rest(ol
         report = services.rotate_credentials_keys()
         row = MakeShopConnection.objects.get(pk=bad.pk)
         assert row.order_auth_code.reveal() == "0123456789abcdef0123456789abcdef"
-    assert report.undecryptable == [(str(bad.pk), "password")]
+    assert report.undecryptable == [("malls.makeshopconnection", str(bad.pk), "password")]
     assert report.rotated == 2
     assert MakeShopConnection.objects.values_list("password", flat=True).get(pk=bad.pk) == stolen
     # Every readable secret, the bad row's included, is under the new key.

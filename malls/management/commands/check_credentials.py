@@ -17,7 +17,7 @@ class Command(BaseCommand):
             self.stdout.write(f"key {kid}{marker}: {count} secrets")
         if health.undecryptable:
             self.stdout.write(f"undecryptable: {len(health.undecryptable)}")
-            for pk, field_name in health.undecryptable:
-                self.stdout.write(f"  connection {pk}: {field_name}")
+            for ref in health.undecryptable:
+                self.stdout.write(f"  {ref.model} {ref.pk}: {ref.field}")
             raise SystemExit(1)
         self.stdout.write(self.style.SUCCESS("every stored secret decrypts"))

@@ -11,7 +11,8 @@ from malls import services
 
 class Command(BaseCommand):
     help = (
-        "Re-encrypt stored MakeShop secrets under the first CREDENTIALS_KEYS key. "
+        "Re-encrypt every stored secret (every encrypted column of every model) under the "
+        "first CREDENTIALS_KEYS key. "
         "Safe to interrupt and rerun; never overwrites a concurrent edit."
     )
 
@@ -44,6 +45,6 @@ class Command(BaseCommand):
                 "readable secret was re-encrypted; `manage.py check_credentials` lists what "
                 "still uses each key id."
             )
-            for pk, field_name in report.undecryptable:
-                self.stderr.write(f"  connection {pk}: {field_name}")
+            for ref in report.undecryptable:
+                self.stderr.write(f"  {ref.model} {ref.pk}: {ref.field}")
             raise SystemExit(1)

@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class DummyMallConfig(AppConfig):
+    name = "tests.dummymall"
+    label = "dummymall"
+    default_auto_field = "django.db.models.BigAutoField"
