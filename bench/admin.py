@@ -33,7 +33,8 @@ def build_urls():
     from django.contrib import admin
     from django.urls import path
 
-    from malls.models import MakeShopConnection, MallShop
+    from malls.makeshop.models import MakeShopConnection
+    from malls.models import MallShop
 
     plain = admin.AdminSite(name="plain")
     plain.register(
@@ -62,7 +63,8 @@ def add_rows(target: int) -> None:
     """Grow the tables to ``target`` shops, each with its MakeShop connection."""
     from django.utils import timezone
 
-    from malls.models import MakeShopConnection, Mall, MallShop, Store
+    from malls.makeshop.models import MakeShopConnection
+    from malls.models import Mall, MallShop, Store
 
     Status = MakeShopConnection.Status
     Application = MallShop.ApplicationStatus

@@ -92,7 +92,7 @@ def bench_field(values=20_000, repeats=7):
     import uuid
 
     from malls import crypto
-    from malls.models import MakeShopConnection
+    from malls.makeshop.models import MakeShopConnection
 
     field = MakeShopConnection._meta.get_field("password")
     connection = MakeShopConnection(id=uuid.uuid4())
@@ -142,7 +142,8 @@ def rotation_child(rows):
         from django.conf import settings
 
         from malls import services
-        from malls.models import MakeShopConnection, Mall, MallShop, Store
+        from malls.makeshop.models import MakeShopConnection
+        from malls.models import Mall, MallShop, Store
 
         store = Store.objects.create(name="bench")
         mall = Mall.objects.get(code="makeshop")

@@ -124,7 +124,8 @@ def setup_database(admin_url, name, shops) -> list[Account]:
     from django.core.management import call_command
     from django.db import connections
 
-    from malls.models import MakeShopConnection, Mall, MallShop, Membership, Store
+    from malls.makeshop.models import MakeShopConnection
+    from malls.models import Mall, MallShop, Membership, Store
 
     call_command("collectstatic", interactive=False, verbosity=0)
     makeshop, rakuten = Mall.objects.get(code=Mall.MAKESHOP), Mall.objects.get(code="rakuten")
@@ -393,7 +394,8 @@ def stored_totals(shop_pks):
     from django.db import connections
     from django.db.models import Sum
 
-    from malls.models import ChangeRecord, MakeShopConnection
+    from malls.makeshop.models import MakeShopConnection
+    from malls.models import ChangeRecord
 
     saved = ChangeRecord.objects.filter(
         shop_id__in=shop_pks, action="makeshop.settings_saved"

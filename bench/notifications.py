@@ -151,7 +151,8 @@ def setup_database(admin_url, name, shops):
     create_postgres_database(admin_url, name)
     from django.db import connections
 
-    from malls.models import MakeShopConnection, Mall, MallShop, Store
+    from malls.makeshop.models import MakeShopConnection
+    from malls.models import Mall, MallShop, Store
 
     store = Store.objects.create(name="bench")
     mall = Mall.objects.get(code=Mall.MAKESHOP)
@@ -171,7 +172,7 @@ def recorded_totals():
     from django.db import connections
     from django.db.models import Sum
 
-    from malls.models import NotificationEvent, OrderRefreshRequest
+    from malls.makeshop.models import NotificationEvent, OrderRefreshRequest
 
     events = NotificationEvent.objects.count()
     repeats = NotificationEvent.objects.aggregate(total=Sum("repeats"))["total"] or 0

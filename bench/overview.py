@@ -3,7 +3,8 @@
 Prints, for each size, the median time and the query count of:
   - index: the admin's index page as staff open it (the overview's counts, the 30-day
     chart read from the history, the lists);
-  - overview: ``malls.overview.build_overview()`` alone, the figures without the page.
+  - overview: ``malls.makeshop.admin.overview.build_overview()`` alone, the figures
+    without the page.
 Each shop has its MakeShop connection in one of the states (7 in 10 working) and one or
 two recorded status changes within the last 40 days, as the services write them. The
 query count must be the same at both sizes.
@@ -34,7 +35,8 @@ def add_rows(target: int) -> None:
     """Grow the tables to ``target`` shops, each with its connection and its history."""
     from django.utils import timezone
 
-    from malls.models import ChangeRecord, MakeShopConnection, Mall, MallShop, Store
+    from malls.makeshop.models import MakeShopConnection
+    from malls.models import ChangeRecord, Mall, MallShop, Store
 
     Status = MakeShopConnection.Status
     mall, _ = Mall.objects.get_or_create(code=Mall.MAKESHOP, defaults={"name": "MakeShop",
@@ -126,7 +128,7 @@ def main():
     from django.db import connection
     from django.test import Client
 
-    from malls import overview
+    from malls.makeshop.admin import overview
 
     settings.ALLOWED_HOSTS = ["testserver"]
     settings.DEBUG = False

@@ -51,7 +51,8 @@ def build_store(shop_count):
     from django.contrib.auth import get_user_model
     from django.utils import timezone
 
-    from malls.models import MakeShopConnection, Mall, MallShop, Membership, Store
+    from malls.makeshop.models import MakeShopConnection
+    from malls.models import Mall, MallShop, Membership, Store
 
     user = get_user_model().objects.create_user("bench", password="bench-pass-2026")
     store = Store.objects.create(name="ベンチ店舗")

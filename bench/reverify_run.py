@@ -34,7 +34,8 @@ BACKEND = "database"  # settings_test's alias for the django-tasks-db backend
 
 
 def create_connections(shops):
-    from malls.models import MakeShopConnection, Mall, MallShop, Store
+    from malls.makeshop.models import MakeShopConnection
+    from malls.models import Mall, MallShop, Store
 
     mall, _ = Mall.objects.get_or_create(
         code=Mall.MAKESHOP, defaults={"name": "MakeShop", "name_en": "MakeShop"}
@@ -57,7 +58,7 @@ def create_connections(shops):
 
 def enqueue(connections, single):
     """Queue the jobs on the database backend, the way ``services.enqueue_verification`` does."""
-    from malls import tasks
+    from malls.makeshop import tasks
     from malls.services.queue import BATCH_SIZE
 
     ids = [str(connection.pk) for connection in connections]
@@ -136,9 +137,9 @@ def run(args, connection):
     from django.tasks import TaskResultStatus
     from django_tasks_db.models import DBTaskResult
 
-    from malls import tasks
+    from malls.makeshop import tasks
+    from malls.makeshop.models import MakeShopConnection
     from malls.makeshop.sandbox import make_server
-    from malls.models import MakeShopConnection
 
     logging.getLogger("malls.makeshop.sandbox").setLevel(logging.WARNING)
     log = tempfile.TemporaryFile("w+")

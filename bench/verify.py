@@ -3,7 +3,7 @@ evenly the per-shop limiter spaces calls under contention.
 
 Prints, in one run, against the bundled sandbox answering at once:
   1. per verification (one order-code check, each for a different shop so no spacing
-     applies): services.check_makeshop_credentials (client + call slot in the
+     applies): makeshop_services.check_makeshop_credentials (client + call slot in the
      database) against a bare requests.get to the same sandbox (ratio; goal <= 1.3).
      The global ceiling (MAKESHOP_MAX_CALLS_PER_SECOND) is off here unless set: with it
      on, back-to-back calls wait for their turn by design, which bench/ceiling.py measures;
@@ -20,6 +20,8 @@ import threading
 import time
 
 from _common import argument_parser, test_database
+
+from malls.makeshop import services as makeshop_services
 
 
 def main():
@@ -39,7 +41,6 @@ def run(args, connection):
     import requests
     from django.conf import settings
 
-    from malls import services
     from malls.makeshop import Check, get_client
     from malls.makeshop.sandbox import DemoShop, make_server
 
@@ -62,7 +63,7 @@ def run(args, connection):
             assert response.status_code == 200 and b"<orders" in response.content
 
         def ours(shop_id):
-            result = services.check_makeshop_credentials(
+            result = makeshop_services.check_makeshop_credentials(
                 shop_id=shop_id, credentials={Check.ORDER_AUTH_CODE: code}
             )
             assert result.ok, result

@@ -44,6 +44,8 @@ MAKESHOP_APP_WEBHOOK_SECRET = env.str("MAKESHOP_APP_WEBHOOK_SECRET", default="")
 INSTALLED_APPS = [
     "goq",  # before axes: its sign-in commands and admin labels take precedence
     "malls",
+    # The malls GoQ connects: each a package and an app, found by malls.providers.
+    "malls.makeshop",
     # The admin and django-tasks-db, as GoQ staff see them (malls/admin_site.py).
     "malls.admin_site.GoQAdminConfig",
     "django.contrib.auth",

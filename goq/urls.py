@@ -34,7 +34,7 @@ urlpatterns = [
     ),
     path("accounts/", include("django.contrib.auth.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
-    path("makeshop/notify/", include("malls.notification_urls")),
+    path("makeshop/notify/", include("malls.makeshop.notification_urls")),
     path("makeshop/app/", include("malls.makeshop.app.urls")),
     path("", include("malls.urls")),
 ]

@@ -10,7 +10,7 @@ from functools import wraps
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import get_object_or_404, render
 
-from .models import MakeShopConnection, Mall, MallShop, Store
+from .models import MallShop, Store
 
 CURRENT_STORE_SESSION_KEY = "malls.current_store"
 
@@ -46,8 +46,8 @@ def use_store(request, store) -> None:
     request.session[CURRENT_STORE_SESSION_KEY] = store.pk
 
 
-def makeshop_shop_or_404(request, shop_pk) -> MallShop:
-    """One of the user's MakeShop shops, with its connection loaded if it has one.
+def mall_shop_or_404(request, shop_pk, *, mall_code: str, related=()) -> MallShop:
+    """One of the user's shops on the mall ``mall_code``, with ``related`` joined.
 
     A shop of another of the user's stores opens too (a link to it works whichever
     store is selected) and this request is served as that store, but the session's
@@ -55,19 +55,11 @@ def makeshop_shop_or_404(request, shop_pk) -> MallShop:
     (``other_store``).
     """
     shop = get_object_or_404(
-        MallShop.objects.select_related("mall", "store", "makeshop"),
+        MallShop.objects.select_related("mall", "store", *related),
         pk=shop_pk,
         store__in=request.member_stores,
-        mall__code=Mall.MAKESHOP,
+        mall__code=mall_code,
     )
     request.other_store = shop.store if shop.store_id != request.store.pk else None
     request.store = shop.store
     return shop
-
-
-def connection_of(shop) -> MakeShopConnection:
-    """The shop's saved connection, or a new unsaved one."""
-    try:
-        return shop.makeshop
-    except MakeShopConnection.DoesNotExist:
-        return MakeShopConnection(shop=shop)

@@ -15,8 +15,6 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import gettext_noop
 from django_tasks_db.apps import TasksAppConfig
 
-OVERVIEW_PERMISSION = "malls.view_makeshopconnection"
-
 # Texts Django 6.1 and django-tasks-db show staff with no Japanese of their own (the
 # actions menu's blank choice; the job list's names and columns). Marked here so that
 # makemessages keeps them in locale/ja, whose catalog is read before theirs.
@@ -51,21 +49,26 @@ class GoQAdminSite(admin.AdminSite):
     enable_nav_sidebar = False
 
     def index(self, request, extra_context=None):
-        """The admin's lists, after the connection overview for staff who may see shops."""
-        extra_context = dict(extra_context or {})
-        if request.user.has_perm(OVERVIEW_PERMISSION):
-            from . import overview, overview_chart
+        """The admin's lists, after each mall's connection overview the user may see.
 
-            summary = overview.build_overview()
-            extra_context.update(
-                overview=summary,
-                chart=overview_chart.line_chart(summary.days),
-                series_labels=[
-                    (key, overview.SERIES_LABELS[key]) for key in overview.SERIES
-                ],
-                all_url=overview.changelist_url({}),
-            )
+        A mall's admin registers its overview with ``register_overview``; the first
+        registered fills the page's overview (MakeShop's today).
+        """
+        extra_context = dict(extra_context or {})
+        for permission, build in _overviews:
+            if request.user.has_perm(permission):
+                extra_context.update(build())
+                break
         return super().index(request, extra_context)
+
+
+# (permission, callable returning the index's overview context), in registration order.
+_overviews: list = []
+
+
+def register_overview(*, permission: str, build) -> None:
+    """Let a mall's admin put its connection overview on the admin index."""
+    _overviews.append((permission, build))
 
 
 class GoQAdminConfig(AdminConfig):

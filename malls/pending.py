@@ -1,6 +1,6 @@
 """An undecided save, kept in the session until the merchant decides (接続未確認 or not).
 
-When MakeShop gives no verdict the merchant is asked whether to keep the new settings
+When the mall gives no verdict the merchant is asked whether to keep the new settings
 as not yet verified. The secrets never go back into the page: the confirming POST
 carries only the choice, and the values come from here, encrypted with a context
 bound to the session and the shop, for ``PENDING_TTL_SECONDS`` at most.
@@ -11,7 +11,7 @@ import time
 from django.views.decorators.debug import sensitive_variables
 
 from . import crypto
-from .models import MakeShopConnection
+from .services.history import secret_field_names
 
 PENDING_SESSION_KEY = "malls.pending.{shop_pk}"
 # How long the new settings of an undecided save wait for "keep as 接続未確認".
@@ -28,18 +28,26 @@ def _key(shop) -> str:
 
 @sensitive_variables("data")
 def stash(request, shop, data) -> None:
-    """Keep the cleaned form ``data`` of an undecided save, its secrets encrypted."""
+    """Keep the cleaned form ``data`` of an undecided save, its secrets encrypted.
+
+    A secret is any field named like an encrypted model field (by type, any mall);
+    other plain values are kept as they are.
+    """
     if request.session.session_key is None:
         request.session.save()
     context = _context(request, shop)
+    secret_names = secret_field_names()
     request.session[_key(shop)] = {
         "at": time.time(),
-        "shop_id": data["shop_id"],
-        "version": data["version"],
+        "plain": {
+            name: value
+            for name, value in data.items()
+            if name not in secret_names and (value is None or isinstance(value, (str, int)))
+        },
         "secrets": {
-            name: crypto.encrypt(data[name], context=context)
-            for name in MakeShopConnection.SECRET_FIELDS
-            if data.get(name)
+            name: crypto.encrypt(value, context=context)
+            for name, value in data.items()
+            if name in secret_names and value
         },
     }
 
@@ -58,8 +66,8 @@ def pop(request, shop) -> dict | None:
         }
     except crypto.DecryptionError:
         return None
-    version = kept["version"]
-    return {"shop_id": kept["shop_id"], "version": "" if version is None else version, **secrets}
+    plain = {name: "" if value is None else value for name, value in kept["plain"].items()}
+    return {**plain, **secrets}
 
 
 def drop(request, shop) -> None:

@@ -1,21 +1,24 @@
 """The interface a mall package implements, and the registry that finds it by ``Mall.code``.
 
-The generic app (stores, shops, statuses, history, encryption, throttling, queueing,
-the list screen) knows a mall only through its ``MallProvider``; everything else
-about the mall (API client, answer parsing, texts, notification format, sandbox)
-stays in the mall's own package, the way an allauth provider keeps its vendor in
-one place. ``malls.makeshop.provider`` is the one implementation so far.
+The generic core (stores, shops, connections' common fields, history, encryption,
+call slots, queueing, alerts, the list screen) knows a mall only through its
+``MallProvider``; everything else about the mall (its connection model, API client,
+answer parsing, verification, texts, screens, notification format, sandbox) stays in
+the mall's own package, which is an installed Django app, the way an allauth
+provider keeps its vendor in one place. ``malls.makeshop`` is one; the tests add a
+dummy mall (``tests/dummymall``) to prove the core needs nothing else.
 
 A provider has:
 
 - ``code`` / ``name``: the ``Mall.code`` it serves and its display name.
-- ``checks``: the credentials the mall is asked about, in the order they are
-  checked; each is a ``str`` enum member whose ``secret_field`` names the
-  connection field holding its secret.
-- ``verify(check, *, shop_id, secret, client=None)``: ask the mall whether it
-  accepts ``secret``; returns a ``CheckResult`` (``check``, ``outcome``, ``reason``,
-  ``message``, ``ok``; see ``VerificationResult``) and never raises. The caller
-  spaces the calls (``malls.throttle``) and must not hold a transaction open.
+- ``connection_model``: its connection, a ``malls.models.Connection`` whose secrets
+  are ``EncryptedSecretField``s (rotated, checked and masked in history by type).
+- ``rate``: a ``RatePolicy`` for its call slots (per-shop spacing, global ceiling).
+- ``urlpatterns()`` / ``add_url()``: its merchant screens, included under the
+  ``malls`` namespace, and where a merchant adds a shop ("" if not here).
+- ``list_rows(shop_pks)``: a ``malls.presenters.MallRow`` per shop for
+  出店中のモール一覧, in a constant number of queries; ``shop_status(connection)``:
+  the one state every list (merchant's and staff's) shows for a connection.
 - ``reason_label(reason)``, ``check_label(check)``, ``advice(check, reason,
   *, rejected)``: what staff and merchants read about a verdict, translated;
   ``reason_labels()`` every reason the mall can give with its label (staff filters),
@@ -23,18 +26,15 @@ A provider has:
 - ``parse_notification(*sources)``: read one update notification from its
   parameter sources (path, body, query; earliest wins) into a ``Notification``
   (with a ``NotificationKind``), raising ``MalformedNotification`` for values the
-  mall would never send. These types live here, so a mall package needs nothing
-  else from the generic app.
-- ``settings_form`` / ``settings_template`` (optional): the merchant's settings
-  form class path and template name, or "" where the generic screens serve.
+  mall would never send.
+- ``periodic_jobs()``: ``PeriodicJob``s to run on a schedule.
 
-A mall package registers its provider with ``register(...)`` when imported;
-``MallsConfig.ready`` imports the installed ones.
+A mall's app registers its provider with ``register(...)`` in its ``ready()``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
@@ -93,15 +93,48 @@ class VerificationResult(Protocol):
     def ok(self) -> bool: ...
 
 
+@dataclass(frozen=True)
+class RatePolicy:
+    """How fast a mall may be called: per shop, and all of GoQ's calls together.
+
+    Slots are keyed ``"<mall code>:<shop id>"`` (``malls.throttle``), so two malls'
+    shops with the same ID never share one; ``ceiling_setting`` names the setting
+    with the mall's ceiling in calls per second (0 turns it off).
+    """
+
+    spacing: float = 1.0
+    ceiling_setting: str = ""
+    default_ceiling: float = 10.0
+
+
+@dataclass(frozen=True)
+class PeriodicJob:
+    """A job a mall wants run on a schedule (e.g. a daily expiry re-read), by cron or
+    ``manage.py run_periodic_jobs``; ``every`` in seconds."""
+
+    name: str
+    run: Callable[[], object]
+    every: int
+
+
 @runtime_checkable
 class MallProvider(Protocol):
+    """What a mall package gives the generic core; see the module docstring."""
+
     code: str
     name: str
-    checks: Sequence[Any]
-    settings_form: str
-    settings_template: str
+    rate: RatePolicy
 
-    def verify(self, check, *, shop_id: str, secret: str, client=None) -> VerificationResult: ...
+    @property
+    def connection_model(self) -> type[models.Model]: ...
+
+    def urlpatterns(self) -> list: ...
+
+    def add_url(self) -> str: ...
+
+    def list_rows(self, shop_pks) -> dict: ...
+
+    def shop_status(self, connection) -> Any: ...
 
     def check_label(self, check: str) -> str: ...
 
@@ -114,6 +147,8 @@ class MallProvider(Protocol):
     def advice(self, check: str | None, reason: str | None, *, rejected: bool) -> str: ...
 
     def parse_notification(self, *sources) -> Any: ...
+
+    def periodic_jobs(self) -> Sequence[PeriodicJob]: ...
 
 
 _registry: dict[str, MallProvider] = {}

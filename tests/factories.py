@@ -4,7 +4,8 @@ import itertools
 
 from django.contrib.auth import get_user_model
 
-from malls.models import MakeShopConnection, Mall, MallShop, Membership, Store
+from malls.makeshop.models import MakeShopConnection
+from malls.models import Mall, MallShop, Membership, Store
 
 _sequence = itertools.count(1)
 

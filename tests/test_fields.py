@@ -12,7 +12,7 @@ from django.test.utils import isolate_apps
 
 from malls import crypto
 from malls.fields import EncryptedSecretField, PlaintextWriteError
-from malls.models import MakeShopConnection
+from malls.makeshop.models import MakeShopConnection
 from tests.factories import make_connection
 
 pytestmark = pytest.mark.django_db

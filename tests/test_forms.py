@@ -1,12 +1,15 @@
 """The MakeShop settings form: what it requires, what it renders, how verdicts land on fields."""
 
+from dataclasses import replace
+
 import pytest
 from django.utils import timezone, translation
 
-from malls import crypto, throttle
-from malls.forms import AddMakeShopShopForm, MakeShopSettingsForm
+from malls import crypto
 from malls.makeshop import Outcome
-from malls.models import MakeShopConnection
+from malls.makeshop import throttle as makeshop_throttle
+from malls.makeshop.forms import AddMakeShopShopForm, MakeShopSettingsForm
+from malls.makeshop.models import MakeShopConnection
 
 from .factories import make_connection, make_shop
 from .screens_factories import ScriptedMakeShop
@@ -23,7 +26,7 @@ def in_english():
 @pytest.fixture
 def no_spacing(monkeypatch):
     """The scripted MakeShop has no rate limit; do not wait a second between its calls."""
-    monkeypatch.setattr(throttle, "SPACING", 0.0)
+    monkeypatch.setattr(makeshop_throttle, "RATE", replace(makeshop_throttle.RATE, spacing=0.0))
 
 
 def new_connection():

@@ -10,8 +10,8 @@ from urllib.parse import urlencode
 import pytest
 from django.urls import reverse
 
-from malls.models import NotificationEvent
-from malls.notifications import Kind
+from malls.makeshop.models import NotificationEvent
+from malls.makeshop.notification_records import Kind
 from tests.factories import make_connection
 
 pytestmark = pytest.mark.django_db

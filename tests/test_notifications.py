@@ -14,10 +14,11 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from malls import notifications
+from malls.makeshop import notification_records as notifications
 from malls.makeshop import notifications as makeshop_notifications
-from malls.models import MakeShopConnection, NotificationEvent, OrderRefreshRequest
-from malls.notifications import Kind
+from malls.makeshop import services as makeshop_services
+from malls.makeshop.models import MakeShopConnection, NotificationEvent, OrderRefreshRequest
+from malls.makeshop.notification_records import Kind
 from tests.factories import make_connection
 
 pytestmark = pytest.mark.django_db
@@ -273,11 +274,10 @@ def test_a_retired_token_gets_a_404(client, connection):
 def test_after_rotation_the_old_token_works_for_24_hours_and_then_stops(
     client, connection, clock
 ):
-    from malls import services
 
     clock.move_to(MID_WINDOW)
     old_token = connection.notification_token
-    rotated = services.rotate_notification_token(connection=connection)
+    rotated = makeshop_services.rotate_notification_token(connection=connection)
     new_token = rotated.notification_token
     assert new_token != old_token
 

@@ -11,11 +11,13 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from malls import overview, overview_chart, services
+from malls import services
+from malls.makeshop.admin import overview, overview_chart
 from malls.makeshop.app import installations
 from malls.makeshop.app.models import MakeShopAppInstallation
+from malls.makeshop.models import MakeShopConnection
 from malls.makeshop.verdicts import check_label
-from malls.models import ChangeRecord, MakeShopConnection, MallShop
+from malls.models import ChangeRecord, MallShop
 
 from .admin_factories import make_staff
 from .factories import make_connection, make_shop

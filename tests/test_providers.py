@@ -6,9 +6,10 @@ from django.utils import translation
 from malls import providers
 from malls.makeshop import Check, Outcome, Reason
 from malls.makeshop.api import LEGACY_CHECKS
+from malls.makeshop.models import MakeShopConnection, NotificationEvent
+from malls.makeshop.notification_records import MalformedNotification, parse_notification
 from malls.makeshop.provider import MAKESHOP
-from malls.models import MakeShopConnection, Mall, NotificationEvent
-from malls.notifications import MalformedNotification, parse_notification
+from malls.models import Mall
 
 from .screens_factories import DEMO, ScriptedMakeShop, running_sandbox
 

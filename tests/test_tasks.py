@@ -11,9 +11,13 @@ from django.tasks import TaskResultStatus
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
-from malls import services, tasks
-from malls.models import ChangeRecord, MakeShopCallSlot, MakeShopConnection
-from malls.services import queue, verification
+from malls import services
+from malls.makeshop import services as makeshop_services
+from malls.makeshop import tasks
+from malls.makeshop.models import MakeShopConnection
+from malls.makeshop.services import verification
+from malls.models import CallSlot, ChangeRecord
+from malls.services import queue
 
 from .admin_factories import make_demo_connection, sandbox_for
 from .factories import make_connection
@@ -131,10 +135,10 @@ class TestTheJob:
                                      product_auth_code=None, order_auth_code=None)
 
         with sandbox_for(settings) as sandbox:
-            services.apply_makeshop_settings(
+            makeshop_services.apply_makeshop_settings(
                 connection=connection, shop_id="demo-shop",
                 new_secrets={"order_auth_code": "0123456789abcdef0123456789abcdef"},
-                expected_version=connection.version, verify=services.Verify.LATER,
+                expected_version=connection.version, verify=makeshop_services.Verify.LATER,
                 source=ChangeRecord.Source.ADMIN,
             )
 
@@ -210,7 +214,7 @@ class TestQueueing:
         no_id = make_connection()
         MakeShopConnection.objects.filter(pk=no_id.pk).update(makeshop_shop_id=None)
 
-        assert list(services.verifiable_connections()) == [ready]
+        assert list(makeshop_services.verifiable_connections()) == [ready]
 
 
 @pytest.mark.django_db(transaction=True)
@@ -251,8 +255,7 @@ class TestWorkers:
             try:
                 # Mid-job: the worker holds the shop's slot and MakeShop is answering.
                 wait_for(lambda: "demo-shop" in sandbox.in_flight, what="the call")
-                assert MakeShopCallSlot.objects.filter(
-                    pk="demo-shop", busy_until__gt=time.time()
+                assert CallSlot.objects.filter(pk="makeshop:demo-shop", busy_until__gt=time.time()
                 ).exists()
             finally:
                 first.kill()  # SIGKILL: no clean-up, no chance to mark the job
@@ -269,7 +272,7 @@ class TestWorkers:
             # Let MakeShop finish the dead worker's call, then fast-forward the two
             # clocks the real system waits on: the slot's 60 s lease and STALLED_AFTER.
             wait_for(lambda: len(sandbox.calls) == 1, what="the dead call to end")
-            MakeShopCallSlot.objects.filter(pk="demo-shop").update(
+            CallSlot.objects.filter(pk="makeshop:demo-shop").update(
                 busy_until=0.0, next_call_at=time.time() + 1.02
             )
             assert services.requeue_stalled_jobs(older_than=timedelta(0)) == 1

@@ -5,16 +5,18 @@ import json
 import pytest
 
 from malls import throttle
+from malls.makeshop import throttle as makeshop_throttle
+from malls.makeshop.api import RATE
 from malls.makeshop.sandbox import make_server
 from malls.makeshop.sandbox.shops import DemoShop
-from malls.models import MakeShopCallSlot
+from malls.models import CallSlot
 from tests.processes import start_python
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 HOLD = """
 import json, os, time
-from malls.throttle import makeshop_call_slot
+from malls.makeshop.throttle import makeshop_call_slot
 spans = []
 for _ in range(int(os.environ["CALLS"])):
     with makeshop_call_slot(os.environ["SHOP"]):
@@ -41,15 +43,15 @@ def test_processes_sharing_a_shop_are_spaced_and_never_overlap():
     calls = spans["shop-a"]
     assert len(calls) == 6
     for (_, previous_end), (next_start, _) in zip(calls, calls[1:], strict=False):
-        assert next_start - previous_end >= throttle.SPACING
+        assert next_start - previous_end >= RATE.spacing
     # Shop B ran alongside A, not after it: its first call starts before A's last call.
     assert spans["shop-b"][0][0] < calls[-1][0]
-    assert MakeShopCallSlot.objects.get(pk="shop-a").calls == 6
+    assert CallSlot.objects.get(pk="makeshop:shop-a").calls == 6
 
 
 def test_a_dead_holder_frees_the_slot_after_its_lease(monkeypatch):
     now = [1000.0]
-    slot_owner = throttle.makeshop_call_slot("shop-c", clock=lambda: now[0])
+    slot_owner = makeshop_throttle.makeshop_call_slot("shop-c", clock=lambda: now[0])
     slot_owner.__enter__()  # never released: the holder "died"
     waited = []
 
@@ -57,7 +59,7 @@ def test_a_dead_holder_frees_the_slot_after_its_lease(monkeypatch):
         waited.append(seconds)
         now[0] += seconds
 
-    with throttle.makeshop_call_slot("shop-c", clock=lambda: now[0], sleep=sleep):
+    with makeshop_throttle.makeshop_call_slot("shop-c", clock=lambda: now[0], sleep=sleep):
         pass
     assert throttle.LEASE_SECONDS <= sum(waited) < throttle.LEASE_SECONDS + 1
 
@@ -68,9 +70,9 @@ def test_waiting_longer_than_allowed_gives_up():
     def sleep(seconds):
         now[0] += seconds
 
-    with throttle.makeshop_call_slot("shop-d", clock=lambda: now[0]):
+    with makeshop_throttle.makeshop_call_slot("shop-d", clock=lambda: now[0]):
         with pytest.raises(throttle.SlotWaitTimeout):
-            with throttle.makeshop_call_slot(
+            with makeshop_throttle.makeshop_call_slot(
                 "shop-d", clock=lambda: now[0], sleep=sleep, wait_timeout=5
             ):
                 pass
@@ -81,7 +83,7 @@ def test_waiting_longer_than_allowed_gives_up():
 CALL_SANDBOX = """
 import json, os
 from malls.makeshop import MakeShopClient
-from malls.throttle import makeshop_call_slot
+from malls.makeshop.throttle import makeshop_call_slot
 client = MakeShopClient(os.environ["SANDBOX"])
 outcomes = []
 for shop in os.environ["SHOPS"].split(","):
@@ -136,12 +138,12 @@ def test_the_ceiling_spaces_calls_for_different_shops(settings):
         now[0] += seconds
 
     for n in range(6):
-        with throttle.makeshop_call_slot(f"shop-{n}", clock=lambda: now[0], sleep=sleep):
+        with makeshop_throttle.makeshop_call_slot(f"shop-{n}", clock=lambda: now[0], sleep=sleep):
             starts.append(now[0])
 
     gaps = [later - earlier for earlier, later in zip(starts, starts[1:], strict=False)]
     assert all(gap >= (1 + throttle.CEILING_MARGIN) / 4 - 1e-9 for gap in gaps), gaps
-    assert MakeShopCallSlot.objects.get(pk=throttle.CEILING_SLOT).calls == 6
+    assert CallSlot.objects.get(pk="makeshop:*").calls == 6
 
 
 def test_no_ceiling_when_it_is_turned_off(settings):
@@ -149,10 +151,10 @@ def test_no_ceiling_when_it_is_turned_off(settings):
     now = [100.0]
 
     for n in range(3):
-        with throttle.makeshop_call_slot(f"shop-{n}", clock=lambda: now[0], sleep=None):
+        with makeshop_throttle.makeshop_call_slot(f"shop-{n}", clock=lambda: now[0], sleep=None):
             pass
 
-    assert not MakeShopCallSlot.objects.filter(pk=throttle.CEILING_SLOT).exists()
+    assert not CallSlot.objects.filter(pk="makeshop:*").exists()
 
 
 def test_a_ceiling_wait_that_times_out_frees_the_shop_slot_without_spacing_it(settings):
@@ -162,14 +164,14 @@ def test_a_ceiling_wait_that_times_out_frees_the_shop_slot_without_spacing_it(se
     def sleep(seconds):
         now[0] += seconds
 
-    with throttle.makeshop_call_slot("shop-x", clock=lambda: now[0], sleep=sleep):
+    with makeshop_throttle.makeshop_call_slot("shop-x", clock=lambda: now[0], sleep=sleep):
         pass
     now[0] += 2
     with pytest.raises(throttle.SlotWaitTimeout):
-        with throttle.makeshop_call_slot(
+        with makeshop_throttle.makeshop_call_slot(
             "shop-y", clock=lambda: now[0], sleep=sleep, wait_timeout=5
         ):
             pass
 
-    slot = MakeShopCallSlot.objects.get(pk="shop-y")
+    slot = CallSlot.objects.get(pk="makeshop:shop-y")
     assert (slot.holder, slot.busy_until, slot.next_call_at) == ("", 0.0, 0.0)

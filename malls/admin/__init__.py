@@ -9,9 +9,11 @@ django-tasks-db's own registration of ``DBTaskResult``, which exists once
 - ``history``: the history list and each shop's latest entries;
 - ``shops``: stores with their members, malls, shops;
 - ``jobs``: background jobs;
-- ``connections``: the MakeShop connection list and page, with the application
-  workflow from ``application``;
-- ``installations``: MakeShop app installations (new API), and assigning them.
+- ``application``: the API-use application workflow, mixed into a mall's admin.
+
+Each mall's own admin (its connections, for MakeShop also its app installations)
+is in its package (``malls.makeshop.admin``), which Django's admin autodiscovery
+imports because the mall is an installed app.
 """
 
-from . import connections, history, installations, jobs, shops  # noqa: F401  (registers them)
+from . import history, jobs, shops  # noqa: F401  (registers them)

@@ -1,10 +1,11 @@
 """Staff's reading of the history: the full list, and each shop's latest entries.
 
-History is written by the services alone (``malls.services.history``, and the app
-installations' own events in ``malls.makeshop.app.installations``); here it is only
-read. A secret is never shown, not even as it was stored: only that it changed.
+History is written by the services alone (``malls.services.history``, and a
+mall's own event tables); here it is only read. Malls name their actions with
+``register_labels``. A secret is never shown, not even as it was stored: only that it changed.
 """
 
+from django.apps import apps
 from django.contrib import admin
 from django.core.exceptions import FieldDoesNotExist
 from django.template.loader import render_to_string
@@ -12,57 +13,52 @@ from django.urls import reverse
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from ..makeshop.app.models import MakeShopAppInstallation
-from ..models import ChangeRecord, MakeShopConnection, MallShop, Membership
-from ..services.history import SECRET_DELETED
+from .. import providers
+from ..models import ChangeRecord, MallShop, Membership
+from ..services.history import SECRET_DELETED, secret_field_names
 from .formatting import actor, when
 
 HISTORY_LIMIT = 50
 
+# The generic actions' labels; each mall adds its own (``register_labels``).
 ACTION_LABELS = {
-    "makeshop.created": _("MakeShop settings entered"),
-    "makeshop.settings_saved": _("MakeShop settings changed"),
-    "makeshop.verified": _("Verification result changed"),
     "application.mark_applied": _("Application: applied to MakeShop"),
     "application.mark_approved": _("Application: approved, retrieval by API"),
     "application.withdraw": _("Application: withdrawn"),
-    "notification_url.rotated": _("Update notification URL re-issued"),
-    "makeshop.deleted": _("MakeShop settings deleted"),
-    "makeshop.legacy_codes_removed": _("Auth codes removed (the shop uses the MakeShop app)"),
-    "makeshop.shop_id_released": _("Shop ID set aside (MakeShop verified it for another shop)"),
     "shop.created": _("Shop added"),
     "shop.edited": _("Shop edited"),
     "shop.deleted": _("Shop deleted"),
     "membership.added": _("Member added"),
     "membership.removed": _("Member removed"),
-    "notification_url.old_forgotten": _("Previous update notification URL stopped"),
-    "makeshop_app.installed": _("MakeShop app installed"),
-    "makeshop_app.reinstalled": _("MakeShop app installed again (new token)"),
-    "makeshop_app.uninstalled": _("MakeShop app uninstalled"),
-    "makeshop_app.verified": _("App token verification result changed"),
-    "makeshop_app.linked": _("MakeShop app linked to this shop"),
-    "makeshop_app.unlinked": _("MakeShop app unlinked from this shop"),
 }
-
-# Secrets a history entry may name; it says only "changed" or "deleted" of them.
-SECRET_NAMES = (*MakeShopConnection.SECRET_FIELDS, "token")
 
 # Entries' keys that are no model field (app installation events).
 EXTRA_LABELS = {
     "how": _("how"),
     "reason": _("reason"),
 }
-# Words the installation services write as values of "how".
-VALUE_LABELS = {
-    "assigned": _("assigned by staff"),
-    "automatic: legacy settings verified by MakeShop": _(
-        "automatically: the shop's auth codes were verified by MakeShop"
-    ),
-}
+# Words services write as values (of "how", for instance); malls add theirs.
+VALUE_LABELS = {}
+
+
+def register_labels(*, actions=None, extras=None, values=None) -> None:
+    """Let a mall name its history actions, extra keys and stored words for staff."""
+    ACTION_LABELS.update(actions or {})
+    EXTRA_LABELS.update(extras or {})
+    VALUE_LABELS.update(values or {})
+
+
+def _models():
+    """Where a history key may be a field: the generic models, then every mall's."""
+    yield MallShop
+    yield Membership
+    for provider in providers.registered().values():
+        yield provider.connection_model
+    yield from apps.get_app_config("malls").get_models()
 
 
 def _field(name):
-    for model in (MakeShopConnection, MallShop, Membership, MakeShopAppInstallation):
+    for model in _models():
         try:
             return model._meta.get_field(name)
         except FieldDoesNotExist:
@@ -90,9 +86,9 @@ def describe_changes(changes: dict) -> list[str]:
     for name, value in (changes or {}).items():
         field = _field(name)
         label = _label(name, field)
-        if name in SECRET_NAMES and value == SECRET_DELETED:
+        if name in secret_field_names() and value == SECRET_DELETED:
             lines.append(gettext("%(field)s: deleted") % {"field": label})
-        elif name in SECRET_NAMES:
+        elif name in secret_field_names():
             lines.append(gettext("%(field)s: changed") % {"field": label})
         elif isinstance(value, list) and len(value) == 2:
             old, new = (_value_label(field, v) for v in value)

@@ -29,8 +29,8 @@ PROGRESS = (
 
 # Staff's names for GoQ's jobs; any other shows its function's name.
 TASK_NAMES = {
-    "malls.tasks.verify_shop_task": _("Verify a MakeShop shop"),
-    "malls.tasks.verify_batch_task": _("Verify MakeShop shops"),
+    "malls.makeshop.tasks.verify_shop_task": _("Verify a MakeShop shop"),
+    "malls.makeshop.tasks.verify_batch_task": _("Verify MakeShop shops"),
     "malls.makeshop.app.tasks.verify_installation_task": _("Verify a MakeShop app token"),
     "malls.alerts.tasks.send_alerts_task": _("Send alerts"),
     "malls.alerts.tasks.send_reminders_task": _("Send alert reminders"),

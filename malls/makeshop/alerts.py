@@ -36,7 +36,7 @@ REASONS = {
 
 def describe(state: ConnectionState) -> Description:
     """The status label and advice the merchant screens show for ``state``."""
-    from malls.models import MakeShopConnection
+    from malls.makeshop.models import MakeShopConnection
 
     from .verdicts import advice, check_label, reason_label
 
@@ -75,7 +75,7 @@ def speaks_for_shop(row) -> bool:
     """A legacy connection's changes stop speaking for the shop once the shop uses the
     app (its installation verified): the merchant may even have removed the auth codes.
     The installation's own changes always speak for it."""
-    from malls.models import MakeShopConnection
+    from malls.makeshop.models import MakeShopConnection
 
     from .app import usage
 

@@ -39,6 +39,16 @@ from dataclasses import dataclass
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
+from malls import verdicts
+from malls.providers import RatePolicy
+from malls.verdicts import Outcome
+
+# One call per second per shop, never two at once (MakeShop's published limit), under
+# GoQ's own ceiling on all shops together.
+RATE = RatePolicy(
+    spacing=1.0, ceiling_setting="MAKESHOP_MAX_CALLS_PER_SECOND", default_ceiling=10.0
+)
+
 ORDER_INFO_PATH = "/api/orderinfo/index.html"
 PRODUCT_AUTH_PATH = "/api/product/auth/"
 WEBFTP_LOGIN_PATH = "/api/webftp/index.html"
@@ -73,13 +83,6 @@ class Check(StrEnum):
 LEGACY_CHECKS = (Check.ORDER_AUTH_CODE, Check.PRODUCT_AUTH_CODE, Check.PASSWORD)
 
 
-class Outcome(StrEnum):
-    ACCEPTED = "accepted"
-    REJECTED = "rejected"  # MakeShop answered and said no: the merchant must act
-    UNREACHABLE = "unreachable"  # no usable answer: trying again later may help
-    UNEXPECTED = "unexpected"  # an answer we cannot read: never taken as success
-
-
 class Reason(StrEnum):
     """Why a check was not accepted (see the table above); stored in ``failure_reason``."""
 
@@ -89,9 +92,9 @@ class Reason(StrEnum):
     LOGIN_REFUSED = "login_refused"
     # Not MakeShop's word: GoQ cannot decrypt the saved secret (key missing, row damaged),
     # so it cannot be checked; the merchant must enter it again.
-    UNREADABLE = "unreadable"
+    UNREADABLE = verdicts.UNREADABLE
     # Not MakeShop's word either: GoQ's rule that a shop ID belongs to the shop MakeShop
-    # verified it for (malls.services.shop_ids). Set aside from an unverified claim; or
+    # verified it for (malls.makeshop.services.shop_ids). Set aside from an unverified claim; or
     # already held by a verified connection of another shop.
     SHOP_ID_RELEASED = "shop_id_released"
     SHOP_ID_TAKEN = "shop_id_taken"
@@ -105,7 +108,7 @@ class Reason(StrEnum):
     MAINTENANCE = "maintenance"
     RATE_LIMITED = "rate_limited"
     HTTP_5XX = "http_5xx"
-    BUSY = "busy"
+    BUSY = verdicts.BUSY
     # An answer we cannot read.
     TOO_LARGE = "too_large"
     EMPTY = "empty"

@@ -4,8 +4,9 @@ MakeShop substitutes ``[SHOPID]``, ``[ORDERNUM]`` and ``[CMD]`` into the URL the
 merchant pastes, and may also send values in the body or the query string; its
 format is not published, so parsing is lenient about where the values come from
 and strict about what they may contain. Command names are matched loosely into a
-``NotificationKind``. Finding the shop and recording live in ``malls.notifications``;
-the endpoint in ``malls.notification_views``.
+``NotificationKind``. Finding the shop and recording live in
+``malls.makeshop.notification_records``;
+the endpoint in ``malls.makeshop.notification_views``.
 """
 
 import re

@@ -2,9 +2,12 @@
 
 from dataclasses import dataclass
 
-from .. import providers
+from django.urls import reverse
+
+from malls import providers
+
 from . import notifications, verdicts
-from .api import LEGACY_CHECKS, Check, CheckResult
+from .api import LEGACY_CHECKS, RATE, Check, CheckResult
 from .legacy.client import get_client
 
 
@@ -13,8 +16,31 @@ class MakeShopProvider:
     code: str = "makeshop"  # Mall.MAKESHOP
     name: str = "MakeShop"
     checks: tuple[Check, ...] = LEGACY_CHECKS
-    settings_form: str = "malls.forms.MakeShopSettingsForm"
-    settings_template: str = "malls/makeshop_settings.html"
+    rate: providers.RatePolicy = RATE
+
+    @property
+    def connection_model(self):
+        from .models import MakeShopConnection
+
+        return MakeShopConnection
+
+    def urlpatterns(self) -> list:
+        from .urls import urlpatterns
+
+        return urlpatterns
+
+    def add_url(self) -> str:
+        return reverse("malls:makeshop_add")
+
+    def list_rows(self, shop_pks) -> dict:
+        from . import presenters
+
+        return presenters.list_rows(shop_pks)
+
+    def shop_status(self, connection):
+        from . import presenters
+
+        return presenters.shop_status(connection)
 
     def verify(self, check, *, shop_id: str, secret: str, client=None) -> CheckResult:
         """One check against MakeShop's legacy API (``client``: the shared one if None)."""
@@ -37,6 +63,21 @@ class MakeShopProvider:
 
     def parse_notification(self, *sources) -> notifications.Notification:
         return notifications.parse_notification(*sources)
+
+    def periodic_jobs(self) -> tuple:
+        from .services.notification_urls import forget_expired_notification_tokens
+
+        return (
+            providers.PeriodicJob(
+                "forget retired notification URLs", forget_expired_notification_tokens,
+                every=3600,
+            ),
+        )
+
+    def seed_demo(self, stores, *, add_shop, now) -> list[str]:
+        from . import demo
+
+        return demo.seed(stores, add_shop=add_shop, now=now)
 
 
 MAKESHOP = providers.register(MakeShopProvider())

@@ -3,7 +3,7 @@
 import django.core.validators
 import django.db.models.deletion
 import malls.fields
-import malls.models
+import malls.makeshop.models
 import uuid
 from django.conf import settings
 from django.db import migrations, models
@@ -83,7 +83,7 @@ class Migration(migrations.Migration):
                 ('password_verified_at', models.DateTimeField(blank=True, editable=False, null=True)),
                 ('order_auth_code_verified_at', models.DateTimeField(blank=True, editable=False, null=True)),
                 ('product_auth_code_verified_at', models.DateTimeField(blank=True, editable=False, null=True)),
-                ('notification_token', models.CharField(default=malls.models.new_notification_token, editable=False, max_length=64, unique=True, verbose_name='notification token')),
+                ('notification_token', models.CharField(default=malls.makeshop.models.new_notification_token, editable=False, max_length=64, unique=True, verbose_name='notification token')),
                 ('previous_notification_token', models.CharField(blank=True, default='', editable=False, max_length=64)),
                 ('previous_token_expires_at', models.DateTimeField(blank=True, editable=False, null=True)),
                 ('last_notification_at', models.DateTimeField(blank=True, editable=False, null=True, verbose_name='last update notification')),

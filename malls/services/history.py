@@ -6,7 +6,9 @@ verification from a background job), not a diff of a row, and a secret is only e
 "changed" in it.
 """
 
-from ..models import ChangeRecord, MakeShopConnection
+from functools import cache
+
+from ..models import ChangeRecord
 
 SECRET_CHANGED = "changed"  # noqa: S105 (the word shown instead of a secret)
 SECRET_DELETED = "deleted"  # noqa: S105 (the word stored instead of a deleted secret)
@@ -31,10 +33,22 @@ def record_change(
     )
 
 
+@cache
+def secret_field_names() -> frozenset[str]:
+    """The name of every encrypted field of every model: never recorded with a value.
+
+    Found by field type (as key rotation finds them), so a new mall's secret is
+    masked without being listed anywhere.
+    """
+    from .keys import secret_columns
+
+    return frozenset(f.name for columns in secret_columns().values() for f in columns)
+
+
 def _json_safe(changes):
     safe = {}
     for name, value in changes.items():
-        if name in MakeShopConnection.SECRET_FIELDS:
+        if name in secret_field_names():
             safe[name] = SECRET_CHANGED  # never a value, not even masked
         elif isinstance(value, (list, tuple)):
             safe[name] = [None if v is None else str(v) for v in value]

@@ -1,7 +1,7 @@
 """Queueing background verifications: de-duplicating entry points, and stalled-job recovery.
 
-The jobs themselves are the ``@task`` functions of ``malls.tasks``, which call the
-services. So that the services never import ``malls.tasks`` back (no cycle), the tasks
+The jobs themselves are the ``@task`` functions of ``malls.makeshop.tasks``, which call the
+services. So that the services never import ``malls.makeshop.tasks`` back (no cycle), the tasks
 module hands its two jobs to ``use_jobs`` when it is imported, and the app's
 ``ready()`` imports it in every process, the way signal receivers are connected.
 
@@ -24,11 +24,8 @@ from __future__ import annotations
 from datetime import timedelta
 from itertools import batched
 
-from django.db.models import Q
 from django.tasks import TaskResultStatus
 from django.utils import timezone
-
-from ..models import MakeShopConnection
 
 # Shops per batch job, each verified in its own thread (and database connection). The
 # MakeShop client's session pools 32 connections per host; more threads than that
@@ -42,7 +39,7 @@ STALLED_AFTER = timedelta(minutes=15)
 
 
 class _Jobs:
-    """The ``@task`` functions this module queues; set by ``malls.tasks`` on import."""
+    """The ``@task`` functions this module queues; set by ``malls.makeshop.tasks`` on import."""
 
     shop = None  # one shop: (connection_id, force)
     batch = None  # several shops side by side: (connection_ids, force)
@@ -61,16 +58,8 @@ def use_installation_job(job) -> None:
 
 def _jobs() -> _Jobs:
     if _Jobs.shop is None or _Jobs.batch is None:
-        raise RuntimeError("malls.tasks is not loaded: is the malls app installed?")
+        raise RuntimeError("malls.makeshop.tasks is not loaded: is the malls app installed?")
     return _Jobs
-
-
-def verifiable_connections():
-    """Connections with a shop ID and at least one saved secret: something to ask about."""
-    has_secret = Q()
-    for name in MakeShopConnection.SECRET_FIELDS:
-        has_secret |= Q(**{f"{name}__isnull": False})
-    return MakeShopConnection.objects.filter(has_secret, makeshop_shop_id__isnull=False)
 
 
 def _jobs_of(*tasks):

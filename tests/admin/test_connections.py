@@ -12,8 +12,9 @@ from django.utils import timezone
 from django.utils.html import escape
 from django_tasks_db.models import DBTaskResult
 
+from malls.makeshop.models import MakeShopConnection, NotificationEvent
 from malls.makeshop.verdicts import likely_cause
-from malls.models import ChangeRecord, MakeShopConnection, Mall, MallShop, NotificationEvent
+from malls.models import ChangeRecord, Mall, MallShop
 
 from ..admin_factories import make_staff
 from ..factories import make_connection, make_shop, make_store, make_user

@@ -12,7 +12,8 @@ from django.utils import timezone
 
 from malls import services
 from malls.admin.history import describe_changes
-from malls.models import ChangeRecord, MakeShopConnection, MallShop
+from malls.makeshop.models import MakeShopConnection
+from malls.models import ChangeRecord, MallShop
 
 from ..admin_factories import make_staff
 from ..factories import make_connection, make_shop

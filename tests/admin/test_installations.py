@@ -11,10 +11,11 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django_tasks_db.models import DBTaskResult
 
-from malls import overview
+from malls.makeshop.admin import overview
 from malls.makeshop.app import installations
 from malls.makeshop.app.models import AppInstallationEvent, MakeShopAppInstallation
-from malls.models import ChangeRecord, MakeShopConnection
+from malls.makeshop.models import MakeShopConnection
+from malls.models import ChangeRecord
 
 from ..admin_factories import REVIEWER_PERMISSIONS, make_staff
 from ..factories import make_connection, make_shop, make_store

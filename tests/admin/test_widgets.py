@@ -4,7 +4,7 @@
 import pytest
 from django.urls import reverse
 
-from malls.models import MakeShopConnection
+from malls.makeshop.models import MakeShopConnection
 
 from ..admin_factories import make_staff
 

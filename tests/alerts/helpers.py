@@ -2,9 +2,9 @@
 
 from dataclasses import replace
 
-from malls import services
+from malls.makeshop import services as makeshop_services
+from malls.makeshop.models import MakeShopConnection
 from malls.makeshop.sandbox import DemoShop, make_server
-from malls.models import MakeShopConnection
 from tests.factories import make_connection, make_shop, make_store, make_user
 
 # Canary values: none of them may ever appear in an e-mail, a header or an outbox row.
@@ -47,7 +47,7 @@ def working_shop(*, all_secrets=False, store=None):
         password=CANARY_PASSWORD if all_secrets else None,
         product_auth_code=CANARY_PRODUCT_CODE if all_secrets else None,
     )
-    services.verify_connection(connection=fresh(connection))
+    makeshop_services.verify_connection(connection=fresh(connection))
     connection = fresh(connection)
     assert connection.status == MakeShopConnection.Status.VERIFIED
     return connection
@@ -65,14 +65,14 @@ def reissue_code_in_makeshop(server, code=CANARY_NEW_ORDER_CODE):
 def recheck(connection):
     """A background re-verification of the saved settings."""
     connection = fresh(connection)
-    services.verify_connection(connection=connection)
+    makeshop_services.verify_connection(connection=connection)
     return fresh(connection)
 
 
 def enter_new_code(connection, code=CANARY_NEW_ORDER_CODE):
     """The merchant enters the new code on the settings screen."""
     connection = fresh(connection)
-    result = services.apply_makeshop_settings(
+    result = makeshop_services.apply_makeshop_settings(
         connection=connection, shop_id=SHOP_ID, new_secrets={"order_auth_code": code},
         expected_version=connection.version,
     )

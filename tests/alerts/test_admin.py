@@ -7,7 +7,7 @@ from django.utils import timezone
 from malls.alerts.models import AlertMessage
 from malls.alerts.services import note_connection_change
 from malls.alerts.states import ConnectionState
-from malls.models import MakeShopConnection
+from malls.makeshop.models import MakeShopConnection
 from tests.factories import make_connection, make_user
 
 from .helpers import member

@@ -16,7 +16,7 @@ from malls.alerts import digest, outbox, services
 from malls.alerts.models import AlertMessage, AlertPreference
 from malls.alerts.services import note_connection_change
 from malls.alerts.states import ConnectionState
-from malls.models import MakeShopConnection
+from malls.makeshop.models import MakeShopConnection
 from tests.factories import make_connection, make_user
 from tests.processes import ROOT, child_env
 

@@ -11,7 +11,7 @@ from malls.alerts import digest, outbox, services
 from malls.alerts.models import AlertMessage, AlertPreference, ShopAlert
 from malls.alerts.services import note_connection_change
 from malls.alerts.states import ConnectionState
-from malls.models import MakeShopConnection
+from malls.makeshop.models import MakeShopConnection
 from tests.factories import make_connection, make_store, make_user
 
 from .helpers import member

@@ -11,7 +11,8 @@ from malls.alerts import outbox, states
 from malls.alerts.models import AlertMessage, AlertPreference, ShopAlert
 from malls.alerts.services import note_connection_change
 from malls.alerts.states import ConnectionState, Health
-from malls.models import MakeShopConnection
+from malls.makeshop import services as makeshop_services
+from malls.makeshop.models import MakeShopConnection
 from tests.factories import make_connection, make_shop, make_store
 
 from .helpers import (
@@ -230,7 +231,6 @@ def test_deleting_a_broken_shops_settings_closes_its_alert_without_more_e_mail(
 ):
     """No reminders, no waiting "broken" e-mail, no "fixed" e-mail about settings that
     staff deleted."""
-    from malls import services
 
     settings.ALERTS_SETTLE_SECONDS = 3600  # the "broken" e-mail is still waiting
     connection = working_shop()
@@ -239,7 +239,7 @@ def test_deleting_a_broken_shops_settings_closes_its_alert_without_more_e_mail(
     connection = recheck(connection)
     alert = ShopAlert.objects.get(shop=connection.shop, closed_at=None)
 
-    services.delete_makeshop_connection(connection=connection)
+    makeshop_services.delete_makeshop_connection(connection=connection)
 
     alert.refresh_from_db()
     assert alert.closed_at is not None and alert.next_reminder_at is None

@@ -11,7 +11,8 @@ from django.utils import timezone
 
 from malls import services
 from malls.makeshop.app.models import MakeShopAppInstallation
-from malls.models import ChangeRecord, MakeShopConnection, MallShop
+from malls.makeshop.models import MakeShopConnection
+from malls.models import ChangeRecord, MallShop
 
 from ..admin_factories import make_staff
 from ..factories import make_connection, make_shop, make_store

@@ -9,7 +9,7 @@ import re
 
 import pytest
 
-from malls.models import MakeShopConnection
+from malls.makeshop.models import MakeShopConnection
 
 from ..factories import make_shop, make_store, make_user
 from ..screens_factories import demo_codes, running_sandbox

@@ -15,7 +15,8 @@ from django.utils import timezone
 
 from malls.makeshop.app import sandbox as app_sandbox
 from malls.makeshop.app.models import MakeShopAppInstallation
-from malls.models import ChangeRecord, MakeShopConnection
+from malls.makeshop.models import MakeShopConnection
+from malls.models import ChangeRecord
 
 from ..factories import make_connection, make_shop, make_store, make_user
 from ..screens_factories import demo_codes

@@ -9,16 +9,8 @@ from django.db import connection
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from malls.models import (
-    ChangeRecord,
-    MakeShopConnection,
-    Mall,
-    MallShop,
-    Membership,
-    NotificationEvent,
-    OrderRefreshRequest,
-    Store,
-)
+from malls.makeshop.models import MakeShopConnection, NotificationEvent, OrderRefreshRequest
+from malls.models import ChangeRecord, Mall, MallShop, Membership, Store
 
 # Every fuzz test runs once per count: 200 examples in `make test` (a quick sweep that
 # still meets every kind of hostile value), 1,000 and 10,000 in the slow run

@@ -9,7 +9,7 @@ from django.urls import reverse
 from hypothesis import event
 from hypothesis import strategies as st
 
-from malls.models import MakeShopConnection
+from malls.makeshop.models import MakeShopConnection
 from tests.factories import make_connection, make_shop, make_user
 
 from .support import (

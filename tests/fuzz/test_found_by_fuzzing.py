@@ -7,7 +7,7 @@ from django.core.exceptions import NON_FIELD_ERRORS
 from django.test import Client
 from django.urls import reverse
 
-from malls.models import MakeShopConnection
+from malls.makeshop.models import MakeShopConnection
 from tests.factories import make_connection, make_shop, make_user
 from tests.screens_factories import make_member
 

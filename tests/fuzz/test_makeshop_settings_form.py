@@ -15,7 +15,8 @@ from hypothesis import event
 from hypothesis import strategies as st
 
 from malls import pending
-from malls.models import ChangeRecord, MakeShopCallSlot, MakeShopConnection
+from malls.makeshop.models import MakeShopConnection
+from malls.models import CallSlot, ChangeRecord
 from tests.factories import make_connection, make_shop
 from tests.screens_factories import make_member
 
@@ -110,7 +111,7 @@ def test_makeshop_settings_form(client, examples):
         if data.get("version") == CURRENT_VERSION:
             data["version"] = str(MakeShopConnection.objects.get(pk=saved.pk).version)
         # No call waits on MakeShop's one-call-per-second spacing from an earlier one.
-        MakeShopCallSlot.objects.all().delete()
+        CallSlot.objects.all().delete()
         before = database_state()
         records = ChangeRecord.objects.count()
 

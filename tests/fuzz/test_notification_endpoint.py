@@ -15,7 +15,7 @@ from django.utils import timezone
 from hypothesis import event
 from hypothesis import strategies as st
 
-from malls import notifications
+from malls.makeshop import notification_records as notifications
 from malls.models import RateCounter
 from tests.factories import make_connection
 

@@ -4,8 +4,8 @@ variables and settings; passwords and auth codes must not be among them."""
 import pytest
 from django.urls import reverse
 
-from malls import services
-from malls.models import MakeShopConnection
+from malls.makeshop import services as makeshop_services
+from malls.makeshop.models import MakeShopConnection
 from tests.factories import make_shop
 from tests.screens_factories import make_member
 
@@ -35,7 +35,7 @@ def test_a_crash_during_a_makeshop_save_shows_no_secret(member_client, settings,
                                                         accept):
     client, shop = member_client
     settings.DEBUG = True
-    monkeypatch.setattr(services, "apply_makeshop_settings", crash)
+    monkeypatch.setattr(makeshop_services, "apply_makeshop_settings", crash)
     url = reverse("malls:makeshop_settings", args=[shop.pk])
 
     # A new shop: no version yet.

@@ -18,7 +18,7 @@ from django.test import RequestFactory
 
 from core.redaction import redact, redact_value, scrub
 from goq.logging import JsonFormatter, RequestContextFilter, TextFormatter
-from malls import notifications
+from malls.makeshop import notification_records as notifications
 from tests.processes import ROOT, child_env
 
 CANARY = "CanaryTok3n_x9Q-7"

@@ -4,7 +4,7 @@ import pytest
 
 from malls.makeshop import Check, CheckResult, Outcome, Reason
 from malls.makeshop.api import LEGACY_CHECKS, SHOP_ID_RE
-from malls.models import MakeShopConnection
+from malls.makeshop.models import MakeShopConnection
 
 from .legacy.test_client import ERROR_ANSWERS, FAULTS, LOGIN_ANSWERS, ORDER_ANSWERS, PRODUCT_ANSWERS
 from .legacy.test_evidence import EMPTY_MESSAGES, ORDERS_WITH_ERRORS

@@ -17,7 +17,7 @@ from django.core.management import call_command
 from malls.makeshop import Check, MakeShopClient
 from malls.makeshop.capture import CAPTURED_SHOP_ID, CAPTURES_DIR, replayed_body
 from malls.makeshop.sandbox import DEMO_SHOPS
-from malls.models import MakeShopCallSlot
+from malls.models import CallSlot
 
 FILES = sorted(CAPTURES_DIR.glob("*.json"))
 
@@ -117,7 +117,7 @@ def test_capture_writes_every_answer_and_no_secret(tmp_path, sandbox, caplog):
     access_url = json.loads(cases["product_right_code"]["body_text"])["result_data"]["access_url"]
     assert access_url.endswith("shop_id=captured-shop&access_token=***")
     assert sandbox.violations == 0
-    assert MakeShopCallSlot.objects.filter(pk=SHOP.shop_id).get().calls == 5
+    assert CallSlot.objects.filter(pk=f"makeshop:{SHOP.shop_id}").get().calls == 5
 
 
 @pytest.mark.django_db(transaction=True)

@@ -3,9 +3,9 @@
 import pytest
 from django.core.exceptions import ValidationError
 
+from malls.makeshop.models import NotificationEvent, validate_makeshop_shop_id
+from malls.makeshop.notification_records import MalformedNotification
 from malls.makeshop.notifications import PLACEHOLDER_SUFFIX, kind_for_command, parse_notification
-from malls.models import NotificationEvent, validate_makeshop_shop_id
-from malls.notifications import MalformedNotification
 
 Kind = NotificationEvent.Kind
 

@@ -8,12 +8,13 @@ import dataclasses
 
 import pytest
 
-from malls import services, throttle
 from malls.makeshop import MakeShopClient, Outcome, Reason
+from malls.makeshop import services as makeshop_services
+from malls.makeshop import throttle as makeshop_throttle
 from malls.makeshop.legacy.answers import RETIRED_AFTER_SHOPS, Signs
+from malls.makeshop.models import MakeShopConnection
 from malls.makeshop.sandbox import DEMO_SHOPS
 from malls.makeshop.verdicts import advice
-from malls.models import MakeShopConnection
 from tests.admin_factories import make_demo_connection, sandbox_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -36,7 +37,7 @@ class Clock:
 
 
 def check_in_slot(client, shop, clock):
-    with throttle.makeshop_call_slot(shop.shop_id, clock=clock, sleep=clock.sleep):
+    with makeshop_throttle.makeshop_call_slot(shop.shop_id, clock=clock, sleep=clock.sleep):
         return client.verify_order_auth_code(shop_id=shop.shop_id, auth_code=shop.order_token)
 
 
@@ -66,12 +67,11 @@ def test_web_pages_from_many_shops_at_once_are_a_retired_api(make_sandbox, make_
     assert [r.reason for r in results] == [Reason.HTML] * (RETIRED_AFTER_SHOPS - 1) + [
         Reason.LEGACY_API_RETIRED
     ]
-    assert throttle.retired_api_signs(now=clock()) == RETIRED_AFTER_SHOPS
+    assert makeshop_throttle.retired_api_signs(now=clock()) == RETIRED_AFTER_SHOPS
 
 
 def test_an_api_answer_ends_the_streak():
-    book = throttle.SlotSignBook("demo-retired-page", clock=lambda: 1_000.0)
-    throttle._create_slot("demo-retired-page")
+    book = makeshop_throttle.EvidenceBook("demo-retired-page", clock=lambda: 1_000.0)
 
     assert book.note("demo-retired-page", not_an_api=True) == Signs(1, 1)
     assert book.note("demo-retired-page", not_an_api=False) == Signs(0, 0)
@@ -85,14 +85,14 @@ def test_other_answers_leave_the_memory_alone(make_sandbox, make_client):
     assert check_in_slot(client, DEMO, clock).ok
     assert check_in_slot(client, DEMO_SHOPS["demo-maint"], clock).reason is Reason.MAINTENANCE
 
-    assert throttle.retired_api_signs(now=clock()) == 0
+    assert makeshop_throttle.retired_api_signs(now=clock()) == 0
 
 
 def test_a_retired_api_is_recorded_on_the_shop_with_its_advice(settings):
     connection = make_demo_connection("demo-retired", only_order_code=True)
 
     with sandbox_for(settings):
-        verification = services.verify_connection(connection=connection)
+        verification = makeshop_services.verify_connection(connection=connection)
 
     assert verification.outcome is Outcome.UNEXPECTED
     connection = MakeShopConnection.objects.get(pk=connection.pk)
@@ -105,7 +105,7 @@ def test_the_empty_period_is_verified(settings):
     connection = make_demo_connection("demo-shop", only_order_code=True)
 
     with sandbox_for(settings) as sandbox:
-        verification = services.verify_connection(connection=connection)
+        verification = makeshop_services.verify_connection(connection=connection)
 
     assert verification.ok
     assert [fetch.mode for fetch in sandbox.order_fetches] == ["period"]
@@ -117,7 +117,7 @@ def test_unrecognised_words_are_kept_for_staff_and_never_a_rejection(settings):
     connection = make_demo_connection("demo-empty-message", only_order_code=True)
 
     with sandbox_for(settings):
-        services.verify_connection(connection=connection)
+        makeshop_services.verify_connection(connection=connection)
 
     connection = MakeShopConnection.objects.get(pk=connection.pk)
     assert connection.status == MakeShopConnection.Status.UNVERIFIED

@@ -5,7 +5,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 
 from malls.makeshop import Reason
-from malls.models import MakeShopConnection, NotificationEvent
+from malls.makeshop.models import MakeShopConnection, NotificationEvent
 from tests.admin_factories import make_staff
 from tests.factories import make_connection
 

@@ -6,6 +6,7 @@ import pytest
 from django.utils import translation
 
 from malls.makeshop import Check, Reason
+from malls.makeshop.models import MakeShopConnection
 from malls.makeshop.verdicts import (
     CHECK_LABELS,
     REASON_LABELS,
@@ -14,7 +15,6 @@ from malls.makeshop.verdicts import (
     likely_cause,
     reason_label,
 )
-from malls.models import MakeShopConnection
 
 Status = MakeShopConnection.Status
 

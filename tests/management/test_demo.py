@@ -8,10 +8,12 @@ from django.contrib.auth.models import Group
 from django.core.management import CommandError, call_command
 from django.db import connection
 
-from malls.demo import APP_SHOPS, MAKESHOP_SHOPS, OTHER_MALL_SHOPS, STAFF_GROUP
+from malls.demo import OTHER_MALL_SHOPS, STAFF_GROUP
 from malls.makeshop.app.models import AppInstallationEvent, MakeShopAppInstallation
 from malls.makeshop.app.sandbox import DEMO_APP_SHOPS
-from malls.models import ChangeRecord, MakeShopConnection, MallShop, Store
+from malls.makeshop.demo import APP_SHOPS, MAKESHOP_SHOPS
+from malls.makeshop.models import MakeShopConnection
+from malls.models import ChangeRecord, MallShop, Store
 from tests.fuzz.support import database_state
 
 pytestmark = pytest.mark.django_db

@@ -8,7 +8,8 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from malls import ratelimits
-from malls.models import MakeShopConnection, RateCounter
+from malls.makeshop.models import MakeShopConnection
+from malls.models import RateCounter
 from tests.factories import make_connection
 
 pytestmark = pytest.mark.django_db
@@ -33,4 +34,5 @@ def test_housekeeping_drops_expired_counters_and_retired_tokens():
         MakeShopConnection.objects.get(pk=in_grace.pk).previous_notification_token
         == "grace-token"
     )
-    assert "removed 1 rate counters, forgot 1 retired tokens" in out.getvalue()
+    assert "removed 1 rate counters" in out.getvalue()
+    assert "makeshop: forget retired notification URLs: 1" in out.getvalue()

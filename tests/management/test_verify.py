@@ -12,9 +12,11 @@ from django.tasks import TaskResultStatus
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
-from malls import services, tasks
+from malls import services
+from malls.makeshop import tasks
+from malls.makeshop.models import MakeShopConnection
 from malls.makeshop.sandbox import DEMO_SHOPS
-from malls.models import ChangeRecord, MakeShopConnection
+from malls.models import ChangeRecord
 from tests.admin_factories import make_demo_connection, sandbox_for
 from tests.factories import make_connection
 from tests.processes import ROOT, child_env

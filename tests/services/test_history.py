@@ -11,9 +11,11 @@ from django.core.management import call_command
 from django.urls import reverse
 from django.utils import timezone
 
-from malls import services, tasks
+from malls.makeshop import services as makeshop_services
+from malls.makeshop import tasks
+from malls.makeshop.models import MakeShopConnection
 from malls.makeshop.sandbox import DEMO_SHOPS
-from malls.models import ChangeRecord, MakeShopConnection, MallShop, Membership
+from malls.models import ChangeRecord, MallShop, Membership
 from tests.admin_factories import make_demo_connection, make_staff, sandbox_for
 from tests.factories import get_mall, make_connection, make_shop, make_store, make_user
 from tests.screens_factories import ScriptedMakeShop
@@ -38,7 +40,7 @@ class TestEveryDoorRecords:
         merchant = make_user()
         connection = make_connection(makeshop_shop_id="door-merchant")
 
-        result = services.apply_makeshop_settings(
+        result = makeshop_services.apply_makeshop_settings(
             connection=connection, shop_id="door-merchant",
             new_secrets={"order_auth_code": NEW_CODE, "password": NEW_PASSWORD},
             expected_version=connection.version, client=ScriptedMakeShop(), actor=merchant,
@@ -202,7 +204,7 @@ class TestOneEntryPerChange:
 
     def test_the_housekeeping_command_forgetting_a_retired_notification_url(self):
         connection = make_connection()
-        rotated = services.rotate_notification_token(connection=connection)
+        rotated = makeshop_services.rotate_notification_token(connection=connection)
         MakeShopConnection.objects.filter(pk=connection.pk).update(
             previous_token_expires_at=timezone.now() - timedelta(seconds=1)
         )
@@ -220,10 +222,10 @@ class TestOneEntryPerChange:
     def test_a_job_verifying_settings_staff_saved(self, settings):
         connection = make_demo_connection(only_order_code=True, status=Status.VERIFIED)
         with sandbox_for(settings):
-            services.apply_makeshop_settings(
+            makeshop_services.apply_makeshop_settings(
                 connection=connection, shop_id="demo-shop",
                 new_secrets={"order_auth_code": "ffffffffffffffffffffffffffffffff"},
-                expected_version=connection.version, verify=services.Verify.LATER,
+                expected_version=connection.version, verify=makeshop_services.Verify.LATER,
                 source=Source.ADMIN,
             )
 
@@ -233,7 +235,7 @@ class TestOneEntryPerChange:
         assert verified.changes["status"] == ["pending", "rejected"]
 
     def test_seeding_the_demo_twice_records_its_shops_and_members_once(self):
-        from malls.demo import APP_SHOPS
+        from malls.makeshop.demo import APP_SHOPS
 
         get_mall()
         for code in ("rakuten", "yahoo", "amazon"):

@@ -10,7 +10,7 @@ from django.core.management import call_command
 from django.test import override_settings
 
 from malls import crypto, services
-from malls.models import MakeShopConnection
+from malls.makeshop.models import MakeShopConnection
 from tests.factories import make_connection
 
 pytestmark = pytest.mark.django_db

@@ -10,7 +10,7 @@ from django.test import override_settings
 
 from malls import crypto, services
 from malls.makeshop.app.models import MakeShopAppInstallation
-from malls.models import MakeShopConnection
+from malls.makeshop.models import MakeShopConnection
 from tests.dummymall.models import DummyConnection
 from tests.factories import make_connection
 from tests.management.test_credentials import run

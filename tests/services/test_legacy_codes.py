@@ -4,8 +4,9 @@ import pytest
 from django.utils import timezone
 
 from malls.makeshop.app.models import MakeShopAppInstallation
-from malls.models import ChangeRecord, MakeShopConnection
-from malls.services.legacy_codes import AppNotInUse, remove_legacy_codes
+from malls.makeshop.models import MakeShopConnection
+from malls.makeshop.services.legacy_codes import AppNotInUse, remove_legacy_codes
+from malls.models import ChangeRecord
 from tests.factories import make_connection, make_user
 
 State = MakeShopAppInstallation.State
@@ -98,7 +99,7 @@ def test_removing_again_records_nothing():
 
 
 def test_a_shop_without_codes_is_not_queued_for_re_verification():
-    from malls.services import verifiable_connections
+    from malls.makeshop.services import verifiable_connections
 
     connection = legacy()
     install(connection)

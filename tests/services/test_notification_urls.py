@@ -9,14 +9,15 @@ import time_machine
 from django.contrib.messages import get_messages
 from django.urls import reverse
 
-from malls import services
-from malls.models import ChangeRecord, MakeShopConnection
+from malls.makeshop import services as makeshop_services
+from malls.makeshop.models import MakeShopConnection
+from malls.models import ChangeRecord
 from tests.admin_factories import make_staff
 from tests.factories import make_connection, make_shop, make_store, make_user
 
 pytestmark = pytest.mark.django_db
 START = datetime(2026, 11, 30, 9, 0, 30, tzinfo=UTC)
-GRACE = services.NOTIFICATION_TOKEN_GRACE
+GRACE = makeshop_services.NOTIFICATION_TOKEN_GRACE
 
 
 def works(client, token) -> bool:
@@ -31,10 +32,10 @@ def test_three_rotations_in_a_row_never_cut_an_earlier_url_short(client):
     first = connection.notification_token
 
     with time_machine.travel(START, tick=False) as clock:
-        second = services.rotate_notification_token(connection=connection).notification_token
+        second = rotate(connection)
         for _ in range(2):  # the second and the third press, straight after
-            with pytest.raises(services.NotificationUrlInGrace) as refused:
-                services.rotate_notification_token(connection=connection)
+            with pytest.raises(makeshop_services.NotificationUrlInGrace) as refused:
+                makeshop_services.rotate_notification_token(connection=connection)
             assert refused.value.until == START + GRACE
         assert MakeShopConnection.objects.get(pk=connection.pk).notification_token == second
 
@@ -43,7 +44,7 @@ def test_three_rotations_in_a_row_never_cut_an_earlier_url_short(client):
 
         clock.move_to(START + GRACE + timedelta(seconds=1))
         assert not works(client, first)
-        third = services.rotate_notification_token(connection=connection).notification_token
+        third = rotate(connection)
         assert third not in (first, second)
 
         clock.move_to(START + 2 * GRACE)  # the second URL gets its own full day
@@ -71,7 +72,7 @@ def test_the_merchant_is_told_why_no_new_url_was_issued(client):
 def test_staff_are_told_which_shops_got_no_new_url(client):
     client.force_login(make_staff())
     fresh, recent = make_connection(), make_connection()
-    services.rotate_notification_token(connection=recent)
+    makeshop_services.rotate_notification_token(connection=recent)
     recent_token = MakeShopConnection.objects.get(pk=recent.pk).notification_token
 
     response = client.post(
@@ -85,3 +86,7 @@ def test_staff_are_told_which_shops_got_no_new_url(client):
     assert MakeShopConnection.objects.get(pk=recent.pk).notification_token == recent_token
     issued = MakeShopConnection.objects.get(pk=fresh.pk).notification_token
     assert issued != fresh.notification_token
+
+
+def rotate(connection) -> str:
+    return makeshop_services.rotate_notification_token(connection=connection).notification_token

@@ -6,11 +6,12 @@ from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from malls import services
 from malls.makeshop import Outcome
+from malls.makeshop import services as makeshop_services
+from malls.makeshop.models import MakeShopConnection
 from malls.makeshop.sandbox import DEMO_SHOPS
-from malls.models import ChangeRecord, MakeShopConnection
-from malls.services.shop_ids import SHOP_ID_RELEASED, SHOP_ID_TAKEN
+from malls.makeshop.services.shop_ids import SHOP_ID_RELEASED, SHOP_ID_TAKEN
+from malls.models import ChangeRecord
 from tests.factories import make_connection, make_shop, make_store, make_user
 from tests.screens_factories import ScriptedMakeShop
 
@@ -26,7 +27,7 @@ def secrets_of(shop_id):
 
 def save_now(shop, shop_id, secrets, **options):
     connection = getattr(shop, "makeshop", None) or MakeShopConnection(shop=shop)
-    return services.apply_makeshop_settings(
+    return makeshop_services.apply_makeshop_settings(
         connection=connection, shop_id=shop_id, new_secrets=secrets,
         expected_version=None if connection._state.adding else connection.version, **options,
     )
@@ -34,7 +35,7 @@ def save_now(shop, shop_id, secrets, **options):
 
 def keep_unverified(shop, shop_id, secrets):
     """What a merchant's "keep as 接続未確認" does after MakeShop gave no verdict."""
-    return save_now(shop, shop_id, secrets, verify=services.Verify.LATER, no_verdict=True)
+    return save_now(shop, shop_id, secrets, verify=makeshop_services.Verify.LATER, no_verdict=True)
 
 
 def squat(settings, shop_id, *, busy=False):
@@ -117,7 +118,7 @@ def test_a_verified_owner_keeps_its_id_and_only_a_prover_hears_it_is_taken(
     save_now(owner, "demo-shop", secrets_of("demo-shop"))
     calls = len(makeshop_sandbox.calls)
 
-    with pytest.raises(services.ShopIdTakenError):
+    with pytest.raises(makeshop_services.ShopIdTakenError):
         save_now(make_shop(), "demo-shop", secrets_of("demo-shop"))
 
     assert len(makeshop_sandbox.calls) > calls  # MakeShop accepted before anything was said
@@ -131,7 +132,7 @@ def test_a_background_check_of_a_second_claim_never_takes_a_verified_owners_id(
     save_now(owner, "demo-shop", secrets_of("demo-shop"))
     second = make_shop()
 
-    save_now(second, "demo-shop", secrets_of("demo-shop"), verify=services.Verify.LATER,
+    save_now(second, "demo-shop", secrets_of("demo-shop"), verify=makeshop_services.Verify.LATER,
              source=ChangeRecord.Source.ADMIN)
 
     claim = MakeShopConnection.objects.get(shop=second)

@@ -8,8 +8,11 @@ from django.core.management import CommandError, call_command
 from django.db import connection as db
 from django.urls import reverse
 
-from malls import services, tasks
-from malls.models import ChangeRecord, MakeShopConnection
+from malls.makeshop import services as makeshop_services
+from malls.makeshop import tasks
+from malls.makeshop.models import MakeShopConnection
+from malls.models import ChangeRecord
+from malls.verdicts import UNREADABLE
 from tests.admin_factories import make_demo_connection, make_staff, sandbox_for
 from tests.factories import make_store, make_user
 
@@ -58,7 +61,7 @@ def test_the_command_never_reports_swapped_secrets_as_accepted(settings):
     assert not sandbox.calls  # nothing worth asking MakeShop
     for row in MakeShopConnection.objects.all():
         assert row.status == Status.REJECTED
-        assert (row.failed_check, row.failure_reason) == ("order_auth_code", services.UNREADABLE)
+        assert (row.failed_check, row.failure_reason) == ("order_auth_code", UNREADABLE)
         assert row.has_unreadable_secret
     records = ChangeRecord.objects.filter(action="makeshop.verified")
     assert {tuple(r.changes["status"]) for r in records} == {("verified", "rejected")}
@@ -76,7 +79,7 @@ def test_the_job_never_marks_an_unreadable_secret_verified_even_when_the_others_
         batch = tasks.verify_batch_task.enqueue([str(first.pk), str(second.pk)])
 
     assert result.return_value["outcome"] == "rejected"
-    assert result.return_value["reason"] == services.UNREADABLE
+    assert result.return_value["reason"] == UNREADABLE
     assert batch.return_value["outcomes"] == {"rejected": 2}
     assert not MakeShopConnection.objects.filter(status=Status.VERIFIED).exists()
 
@@ -86,13 +89,13 @@ def test_a_save_without_re_entering_an_unreadable_secret_is_refused(settings):
     connection = MakeShopConnection.objects.get(pk=first.pk)
 
     with sandbox_for(settings) as sandbox:
-        result = services.apply_makeshop_settings(
+        result = makeshop_services.apply_makeshop_settings(
             connection=connection, shop_id="demo-shop", new_secrets={},
             expected_version=connection.version,
         )
 
     assert not result.saved and not result.needs_decision
-    assert {r.reason for r in result.verification.results.values()} == {services.UNREADABLE}
+    assert {r.reason for r in result.verification.results.values()} == {UNREADABLE}
     assert not sandbox.calls
 
 
@@ -101,14 +104,14 @@ def test_a_staff_save_queues_a_check_that_fails_closed(settings):
     connection = MakeShopConnection.objects.get(pk=first.pk)
 
     with sandbox_for(settings):
-        services.apply_makeshop_settings(
+        makeshop_services.apply_makeshop_settings(
             connection=connection, shop_id="demo-shop", new_secrets={},
-            expected_version=connection.version, verify=services.Verify.LATER,
+            expected_version=connection.version, verify=makeshop_services.Verify.LATER,
             source=ChangeRecord.Source.ADMIN,
         )
 
     saved = MakeShopConnection.objects.get(pk=first.pk)
-    assert (saved.status, saved.failure_reason) == (Status.REJECTED, services.UNREADABLE)
+    assert (saved.status, saved.failure_reason) == (Status.REJECTED, UNREADABLE)
 
 
 def test_lists_and_admin_show_must_be_entered_again(client, settings):

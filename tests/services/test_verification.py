@@ -7,11 +7,12 @@ import pytest
 import time_machine
 from django.utils import timezone
 
-from malls import services
 from malls.makeshop import Check, Outcome
+from malls.makeshop import services as makeshop_services
 from malls.makeshop.api import LEGACY_CHECKS
+from malls.makeshop.models import MakeShopConnection
 from malls.makeshop.sandbox import DEMO_SHOPS
-from malls.models import ChangeRecord, MakeShopConnection
+from malls.models import ChangeRecord
 from tests.factories import make_connection, make_shop
 from tests.processes import start_python
 
@@ -30,7 +31,7 @@ def new_connection():
 
 
 def save(connection, shop_id="demo-shop", version=None, **secrets):
-    return services.apply_makeshop_settings(
+    return makeshop_services.apply_makeshop_settings(
         connection=connection,
         shop_id=shop_id,
         new_secrets=secrets,
@@ -100,9 +101,9 @@ def test_makeshop_down_asks_before_saving_unverified(makeshop_sandbox):
     assert not MakeShopConnection.objects.exists()
 
     calls = len(makeshop_sandbox.calls)
-    kept = services.apply_makeshop_settings(
+    kept = makeshop_services.apply_makeshop_settings(
         connection=new_connection(), shop_id="demo-maint", new_secrets=secrets,
-        expected_version=None, verify=services.Verify.LATER, no_verdict=True,
+        expected_version=None, verify=makeshop_services.Verify.LATER, no_verdict=True,
     )
     assert kept.saved and kept.verification is None
     saved = MakeShopConnection.objects.get(pk=kept.connection.pk)
@@ -116,7 +117,7 @@ def test_makeshop_down_asks_before_saving_unverified(makeshop_sandbox):
 def test_unreachable_makeshop_never_marks_anything_verified(settings, makeshop_sandbox):
     connection = verified_connection(makeshop_sandbox)
     settings.MAKESHOP_API_BASE_URL = "http://127.0.0.1:9"  # nothing listens there
-    verification = services.verify_connection(connection=connection)
+    verification = makeshop_services.verify_connection(connection=connection)
     assert verification.outcome == Outcome.UNREACHABLE
     saved = MakeShopConnection.objects.get(pk=connection.pk)
     assert saved.status == MakeShopConnection.Status.UNVERIFIED
@@ -143,7 +144,7 @@ def test_a_stale_form_cannot_overwrite_a_newer_save(makeshop_sandbox):
     connection = verified_connection(makeshop_sandbox)
     opened_at = connection.version
     assert save(connection, version=opened_at, password=DEMO.password).saved
-    with pytest.raises(services.ConcurrentEditError):
+    with pytest.raises(makeshop_services.ConcurrentEditError):
         save(connection, version=opened_at, password="something-else")
     saved = MakeShopConnection.objects.get(pk=connection.pk)
     assert saved.password.reveal() == DEMO.password and saved.version == opened_at + 1
@@ -151,7 +152,7 @@ def test_a_stale_form_cannot_overwrite_a_newer_save(makeshop_sandbox):
 
 def test_a_shop_id_belongs_to_one_shop_only(makeshop_sandbox):
     verified_connection(makeshop_sandbox)
-    with pytest.raises(services.ShopIdTakenError):
+    with pytest.raises(makeshop_services.ShopIdTakenError):
         save(new_connection(), **GOOD)
 
 
@@ -161,7 +162,7 @@ def test_reverification_records_a_broken_connection_and_its_history(makeshop_san
         order_auth_code="ffffffffffffffffffffffffffffffff", product_auth_code=DEMO.product_code,
         status=MakeShopConnection.Status.VERIFIED, verified_at=timezone.now(),
     )
-    verification = services.verify_connection(connection=connection)
+    verification = makeshop_services.verify_connection(connection=connection)
     assert verification.outcome == Outcome.REJECTED
     saved = MakeShopConnection.objects.get(pk=connection.pk)
     assert saved.status == MakeShopConnection.Status.REJECTED
@@ -175,7 +176,7 @@ def test_a_verification_outcome_is_dropped_if_the_settings_changed_meanwhile(mak
     connection = verified_connection(makeshop_sandbox)
     MakeShopConnection.objects.filter(pk=connection.pk).update(version=connection.version + 1)
     connection.order_auth_code = "ffffffffffffffffffffffffffffffff"  # what the stale copy holds
-    services.verify_connection(connection=connection)
+    makeshop_services.verify_connection(connection=connection)
     assert (
         MakeShopConnection.objects.get(pk=connection.pk).status
         == MakeShopConnection.Status.VERIFIED
@@ -196,16 +197,16 @@ def test_calls_inside_a_transaction_are_refused():
     from django.db import transaction
 
     with transaction.atomic(), pytest.raises(RuntimeError):
-        services.check_makeshop_credentials(
+        makeshop_services.check_makeshop_credentials(
             shop_id="demo-shop", credentials={Check.ORDER_AUTH_CODE: DEMO.order_token}
         )
 
 
 VERIFY_IN_CHILD = """
 import json, os
-from malls import services
 from malls.makeshop import Check
-result = services.check_makeshop_credentials(
+from malls.makeshop import services as makeshop_services
+result = makeshop_services.check_makeshop_credentials(
     shop_id=os.environ["SHOP"],
     credentials={Check.ORDER_AUTH_CODE: os.environ["CODE"], Check.PASSWORD: os.environ["PW"]},
 )
@@ -254,7 +255,7 @@ def test_the_stores_verification_budget_is_charged_only_when_makeshop_is_asked(
     calls = len(makeshop_sandbox.calls)
 
     unchanged = save(connection)  # nothing MakeShop needs to check: costs nothing
-    with pytest.raises(services.VerificationBudgetExceeded):
+    with pytest.raises(makeshop_services.VerificationBudgetExceeded):
         save(MakeShopConnection.objects.get(pk=connection.pk), password="another-password")
 
     assert unchanged.saved and unchanged.verification is None

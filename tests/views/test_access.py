@@ -4,7 +4,8 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from malls.models import MakeShopConnection, Mall
+from malls.makeshop.models import MakeShopConnection
+from malls.models import Mall
 
 from ..factories import make_connection, make_shop, make_store, make_user
 from ..screens_factories import make_member

@@ -14,7 +14,8 @@ from django.utils import timezone
 
 from malls.makeshop.app import sandbox
 from malls.makeshop.app.models import MakeShopAppInstallation
-from malls.models import ChangeRecord, MakeShopConnection
+from malls.makeshop.models import MakeShopConnection
+from malls.models import ChangeRecord
 
 from ..factories import make_connection, make_shop, make_store
 from ..screens_factories import make_member

@@ -8,8 +8,9 @@ import time_machine
 from django.contrib.messages import get_messages
 from django.urls import reverse
 
-from malls import pending, services
-from malls.services import notification_urls
+from malls import pending
+from malls.makeshop import services as makeshop_services
+from malls.makeshop.services import notification_urls
 
 from ..factories import make_connection, make_shop
 from ..screens_factories import make_member
@@ -39,7 +40,7 @@ def issue(client, connection, language="en"):
 @pytest.fixture
 def grace_of_two_days(monkeypatch):
     grace = timedelta(hours=48)
-    monkeypatch.setattr(services, "NOTIFICATION_TOKEN_GRACE", grace)
+    monkeypatch.setattr(makeshop_services, "NOTIFICATION_TOKEN_GRACE", grace)
     monkeypatch.setattr(notification_urls, "NOTIFICATION_TOKEN_GRACE", grace)
     return grace
 

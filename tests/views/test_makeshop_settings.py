@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from malls import pending
-from malls.models import MakeShopConnection
+from malls.makeshop.models import MakeShopConnection
 
 from ..factories import make_connection, make_shop
 from ..screens_factories import demo_codes, make_member, running_sandbox
@@ -355,7 +355,7 @@ def test_a_merchant_can_issue_a_new_notification_url_and_the_old_one_stays_valid
 def test_the_guide_lists_the_notifications_received(client):
     from django.utils import timezone
 
-    from malls.models import NotificationEvent
+    from malls.makeshop.models import NotificationEvent
     from tests.factories import make_store, make_user
 
     user = make_user()

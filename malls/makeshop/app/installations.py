@@ -29,14 +29,16 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
-from malls import notifications
 from malls.alerts.services import note_connection_change
 from malls.alerts.states import ConnectionState
 from malls.crypto import DecryptionError
-from malls.models import ChangeRecord, MakeShopConnection
+from malls.makeshop import notification_records as notifications
+from malls.makeshop.models import MakeShopConnection
+from malls.makeshop.throttle import makeshop_call_slot
+from malls.models import ChangeRecord
 from malls.services import queue, record_change
 from malls.services.history import SECRET_CHANGED, SECRET_DELETED
-from malls.throttle import SlotWaitTimeout, makeshop_call_slot
+from malls.throttle import SlotWaitTimeout
 
 from ._shared import APP_TOKEN_CHECK, CheckResult, Outcome, Reason
 from .models import AppInstallationEvent, MakeShopAppInstallation
@@ -469,7 +471,7 @@ def record_order_update(
 
     The installation's ``last_update_at`` always moves (never backwards). For an
     installation serving a GoQ shop the update is also recorded like a legacy
-    update notification (``malls.notifications.record_notification``): repeats are
+    update notification (``malls.makeshop.notification_records.record_notification``): repeats are
     folded, the order is marked for a refresh, and the shop shows it as its last
     update. Returns False for a folded repeat. ``installation``: the caller's
     ``current_installation(shop_id)``, to save looking it up again.

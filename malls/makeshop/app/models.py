@@ -1,7 +1,7 @@
 """What GoQ knows of a MakeShop app installation (new API): one row per MakeShop shop.
 
-Imported at the end of ``malls.models``, so these models belong to the ``malls`` app
-and its migrations.
+Imported by ``malls.makeshop.models``; like MakeShop's other tables they keep the
+``malls`` app label and its migrations.
 """
 
 import uuid
@@ -76,6 +76,7 @@ class MakeShopAppInstallation(models.Model):
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     class Meta:
+        app_label = "malls"
         verbose_name = _("MakeShop app installation")
         verbose_name_plural = _("MakeShop app installations")
         ordering = ["shop_id"]
@@ -132,6 +133,7 @@ class AppInstallationEvent(models.Model):
     changes = models.JSONField(_("changes"), default=dict, blank=True)
 
     class Meta:
+        app_label = "malls"
         verbose_name = _("app installation event")
         verbose_name_plural = _("app installation events")
         ordering = ["-at", "-pk"]

@@ -1,7 +1,7 @@
 """Background job: verify an installation's token by using it once.
 
 Queued by the install webhook (after its transaction commits) so the webhook answers
-MakeShop at once; run by ``manage.py db_worker`` like ``malls.tasks``. The job carries
+MakeShop at once; run by ``manage.py db_worker`` like ``malls.makeshop.tasks``. The job carries
 the installation id only, never a token. Running it twice is harmless: it asks
 MakeShop again through the shop's call slot and records the latest answer.
 

@@ -9,7 +9,7 @@ these conditions, so that a number and the list it links to agree.
 
 from django.db.models import Q
 
-from malls.models import MakeShopConnection
+from malls.makeshop.models import MakeShopConnection
 
 from .models import MakeShopAppInstallation
 

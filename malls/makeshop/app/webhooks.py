@@ -34,8 +34,9 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 
 from core.redaction import install_log_redaction
-from malls import notifications, ratelimits
+from malls import ratelimits
 from malls.makeshop import api
+from malls.makeshop import notification_records as notifications
 from malls.makeshop import notifications as makeshop_notifications
 from malls.providers import Notification
 

@@ -2,7 +2,7 @@
 
 Whether an HTML page means a passing block or the legacy API's closure shows only
 over several answers (rule "web-pages-again" in ``answers.RULES``), and those
-answers come from other calls, processes and machines. ``malls.throttle`` keeps
+answers come from other calls, processes and machines. ``malls.makeshop.throttle`` keeps
 them on the shop's call slot row, which every legacy call passes, and lends the
 call a ``SignBook`` for its duration; the client notes each answer in it. Outside
 a slot (the sandbox's own tests, a bare client) there is no book and a page stays

@@ -264,7 +264,7 @@ def test_an_uninstall_revokes_the_token_even_when_goq_does_not_answer(main_sandb
 
 
 def test_the_sandbox_url_and_api_key_follow_the_settings(settings):
-    from malls.management.commands import makeshop_sandbox as command
+    from malls.makeshop.management.commands import makeshop_sandbox as command
 
     settings.MAKESHOP_APP_GRAPHQL_URL = "http://127.0.0.1:8123/v1/graphql"
     settings.MAKESHOP_APP_API_KEY = "dev-key-" + "y" * 30

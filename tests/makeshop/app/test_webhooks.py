@@ -15,7 +15,8 @@ from malls.makeshop.app.sandbox import (
     send_uninstall,
     webhook_url,
 )
-from malls.models import ChangeRecord, MakeShopConnection, NotificationEvent
+from malls.makeshop.models import MakeShopConnection, NotificationEvent
+from malls.models import ChangeRecord
 from tests.factories import make_connection
 
 from .conftest import post_json

@@ -19,9 +19,10 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from . import providers
-from .makeshop.app import usage
-from .models import ChangeRecord, MakeShopConnection, MallShop
+from malls import providers
+from malls.makeshop.app import usage
+from malls.makeshop.models import MakeShopConnection
+from malls.models import ChangeRecord, MallShop
 
 Status = MakeShopConnection.Status
 Application = MallShop.ApplicationStatus
@@ -196,7 +197,7 @@ def api_counts(counts: dict[str, int]) -> dict[str, int]:
     return {api: counts[f"api_{api}"] for api in usage.CONDITIONS}
 
 
-# The connection list's API filter (malls.overview_filters.ApiFilter) takes these.
+# The connection list's API filter (malls.makeshop.admin.overview_filters.ApiFilter) takes these.
 API_LIST_PARAMS = {api: {"api": api} for api in usage.CONDITIONS}
 
 

@@ -6,12 +6,12 @@ import pytest
 from django.utils import timezone
 from django.utils.translation import override
 
-from malls import presenters
+from malls import presenters as generic_presenters
+from malls.makeshop import presenters
 from malls.makeshop.app import sandbox
 from malls.makeshop.app.models import MakeShopAppInstallation
-from malls.models import MakeShopConnection
-
-from .factories import make_connection, make_shop, make_store
+from malls.makeshop.models import MakeShopConnection
+from tests.factories import make_connection, make_shop, make_store
 
 Status = MakeShopConnection.Status
 State = MakeShopAppInstallation.State
@@ -93,10 +93,10 @@ def test_a_row_flags_a_secret_under_a_key_no_longer_configured(settings):
     settings.CREDENTIALS_KEYS = crypto.generate_key_spec("newkey")
 
     with override("en"):
-        (row,) = presenters.shop_rows(store)
+        (row,) = generic_presenters.shop_rows(store)
 
     assert row.status.label == "Must be entered again" and row.status.tone == "error"
-    assert row.api == presenters.API_LEGACY
+    assert row.api_label == str(presenters.API_LABELS[presenters.API_LEGACY])
 
 
 @pytest.mark.django_db
@@ -104,6 +104,6 @@ def test_rows_of_other_malls_have_no_status_and_no_api():
     store = make_store()
     make_shop(store=store, mall_code="rakuten")
 
-    (row,) = presenters.shop_rows(store)
+    (row,) = generic_presenters.shop_rows(store)
 
     assert row.status is None and row.settings_url == "" and row.api_label == ""

@@ -4,7 +4,7 @@ A notification is only a hint that an order changed. What one says is read by th
 mall's own rules (``parse_notification`` asks the mall's provider; MakeShop's are in
 ``malls.makeshop.notifications``). Recording folds repeats into one event and leaves
 an ``OrderRefreshRequest`` for the order import, which fetches the real order later.
-The HTTP side lives in ``malls.notification_views``.
+The HTTP side lives in ``malls.makeshop.notification_views``.
 """
 
 from __future__ import annotations
@@ -21,12 +21,12 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from core.client_address import client_address
-
-from . import providers, ratelimits
-from .models import MakeShopConnection, Mall, NotificationEvent, OrderRefreshRequest
-from .providers import MalformedNotification as MalformedNotification  # re-exported
-from .providers import Notification
-from .providers import NotificationRejected as NotificationRejected  # re-exported
+from malls import providers, ratelimits
+from malls.makeshop.models import MakeShopConnection, NotificationEvent, OrderRefreshRequest
+from malls.models import Mall
+from malls.providers import MalformedNotification as MalformedNotification  # re-exported
+from malls.providers import Notification
+from malls.providers import NotificationRejected as NotificationRejected  # re-exported
 
 Kind = NotificationEvent.Kind
 

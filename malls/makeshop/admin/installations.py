@@ -18,13 +18,13 @@ from django.utils.html import format_html
 from django.utils.translation import gettext, gettext_noop
 from django.utils.translation import gettext_lazy as _
 
-from .. import overview
-from ..makeshop.app import installations
-from ..makeshop.app.models import MakeShopAppInstallation
-from ..models import MakeShopConnection
-from ..services import queue
-from .history import HISTORY_LIMIT, render_history
-from .jobs import VERIFY_PERMISSION
+from malls.admin.history import HISTORY_LIMIT, render_history
+from malls.admin.jobs import VERIFY_PERMISSION
+from malls.makeshop.admin import overview
+from malls.makeshop.app import installations
+from malls.makeshop.app.models import MakeShopAppInstallation
+from malls.makeshop.models import MakeShopConnection
+from malls.services import queue
 
 ASSIGN_PERMISSION = "malls.assign_makeshopappinstallation"
 

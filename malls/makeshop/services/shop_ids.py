@@ -10,9 +10,9 @@ accepted, so nobody can use GoQ to learn which shops are its customers.
 
 from __future__ import annotations
 
-from ..makeshop.api import Reason
-from ..models import MakeShopConnection
-from .history import record_change
+from malls.makeshop.api import Reason
+from malls.makeshop.models import MakeShopConnection
+from malls.services.history import record_change
 
 Status = MakeShopConnection.Status
 

@@ -18,8 +18,8 @@ from django.http import HttpResponse, QueryDict
 from django.http.multipartparser import MultiPartParserError
 from django.views.decorators.csrf import csrf_exempt
 
-from . import notifications
-from .notifications import MalformedNotification, NotificationRejected
+from malls.makeshop import notification_records as notifications
+from malls.makeshop.notification_records import MalformedNotification, NotificationRejected
 
 logger = logging.getLogger(__name__)
 
@@ -28,7 +28,7 @@ _FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
 @csrf_exempt
 def receive_notification(request, token, **path_values):
-    """Check, record and acknowledge one notification; see ``malls.notifications``."""
+    """Check, record and acknowledge one notification (``notification_records``)."""
     if request.method not in ("GET", "POST"):
         response = _answer(HTTPStatus.METHOD_NOT_ALLOWED)
         response["Allow"] = "GET, POST"

@@ -1,6 +1,6 @@
 """List filters of the MakeShop connection list that the overview's numbers link to.
 
-Each selects exactly the shops a figure of ``malls.overview`` counts, with the same
+Each selects exactly the shops a figure of ``malls.makeshop.admin.overview`` counts, with the same
 conditions, so following a number shows as many rows as the number says.
 """
 
@@ -8,9 +8,9 @@ from django.contrib import admin
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from . import overview
-from .makeshop.app import usage
-from .models import MakeShopConnection
+from malls.makeshop.admin import overview
+from malls.makeshop.app import usage
+from malls.makeshop.models import MakeShopConnection
 
 
 class FailureCauseFilter(admin.SimpleListFilter):

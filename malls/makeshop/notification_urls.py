@@ -2,7 +2,7 @@
 
 from django.urls import path, re_path
 
-from .notification_views import receive_notification
+from malls.makeshop.notification_views import receive_notification
 
 app_name = "makeshop_notify"
 

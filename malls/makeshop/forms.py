@@ -1,7 +1,7 @@
 """Forms of the merchant screens.
 
 The MakeShop settings form does not save by itself: ``save()`` hands the cleaned
-values to ``services.apply_makeshop_settings`` (which asks MakeShop first) and turns
+values to ``makeshop_services.apply_makeshop_settings`` (which asks MakeShop first) and turns
 the answer into coded errors on the fields they concern, the way
 ``AuthenticationForm.clean()`` turns a refused login into a form error.
 """
@@ -11,11 +11,12 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.debug import sensitive_variables
 
-from . import services
-from .makeshop import Check, Outcome
-from .makeshop.verdicts import WHERE_TO_FIND, advice
-from .models import SHOP_ID_MAX_LENGTH, MakeShopConnection, SecretState, validate_makeshop_shop_id
-from .widgets import WriteOnlySecretInput
+from malls.makeshop import Check, Outcome
+from malls.makeshop import services as makeshop_services
+from malls.makeshop.models import SHOP_ID_MAX_LENGTH, MakeShopConnection, validate_makeshop_shop_id
+from malls.makeshop.verdicts import WHERE_TO_FIND, advice
+from malls.models import SecretState
+from malls.widgets import WriteOnlySecretInput
 
 # Secrets a connection cannot work without; the product code is optional.
 REQUIRED_SECRETS = ("password", "order_auth_code")
@@ -132,17 +133,20 @@ class MakeShopSettingsForm(forms.Form):
         """
         data = self.cleaned_data
         try:
-            result = services.apply_makeshop_settings(
+            result = makeshop_services.apply_makeshop_settings(
                 connection=self.connection,
                 shop_id=data["shop_id"],
                 new_secrets={name: data[name] for name in MakeShopConnection.SECRET_FIELDS},
                 expected_version=data["version"],
-                verify=services.Verify.LATER if keep_unverified else services.Verify.NOW,
+                verify=(
+                    makeshop_services.Verify.LATER if keep_unverified
+                    else makeshop_services.Verify.NOW
+                ),
                 no_verdict=keep_unverified,
                 client=client,
                 actor=actor,
             )
-        except services.VerificationBudgetExceeded:
+        except makeshop_services.VerificationBudgetExceeded:
             self.add_error(
                 None,
                 ValidationError(
@@ -150,13 +154,13 @@ class MakeShopSettingsForm(forms.Form):
                 ),
             )
             return None
-        except services.ConcurrentEditError:
+        except makeshop_services.ConcurrentEditError:
             self.add_error(
                 None,
                 ValidationError(self.error_messages["concurrent_edit"], code="concurrent_edit"),
             )
             return None
-        except services.ShopIdTakenError:
+        except makeshop_services.ShopIdTakenError:
             self.add_error(
                 "shop_id",
                 ValidationError(self.error_messages["shop_id_taken"], code="shop_id_taken"),

@@ -18,15 +18,13 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
-from .. import ratelimits
-from ..alerts.services import close_for_removed_connection, note_connection_change
-from ..alerts.states import state_of as alert_state
-from ..makeshop import Check, Outcome
-from ..models import ChangeRecord, MakeShopConnection
-from .history import SECRET_CHANGED, field_changes, record_change
-from .queue import enqueue_verification
-from .shop_ids import ShopIdTakenError, claim_shop_id, verified_holder_exists
-from .verification import (
+from malls import ratelimits
+from malls.alerts.services import close_for_removed_connection, note_connection_change
+from malls.alerts.states import state_of as alert_state
+from malls.makeshop import Check, Outcome
+from malls.makeshop.models import MakeShopConnection
+from malls.makeshop.services.shop_ids import ShopIdTakenError, claim_shop_id, verified_holder_exists
+from malls.makeshop.services.verification import (
     CHECK_ORDER,
     Verification,
     check_makeshop_credentials,
@@ -36,6 +34,9 @@ from .verification import (
     unreadable_checks,
     unreadable_verification,
 )
+from malls.models import ChangeRecord
+from malls.services.history import SECRET_CHANGED, field_changes, record_change
+from malls.services.queue import enqueue_verification
 
 Status = MakeShopConnection.Status
 

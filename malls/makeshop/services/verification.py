@@ -10,25 +10,28 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
-from .. import crypto
-from ..alerts.services import note_connection_change
-from ..alerts.states import state_of as alert_state
-from ..makeshop import Check, CheckResult, MakeShopClient, Outcome, Reason, get_client
-from ..makeshop.provider import MAKESHOP
-from ..models import ChangeRecord, MakeShopConnection
-from ..throttle import SlotWaitTimeout, makeshop_call_slot
-from .history import field_changes, record_change
-from .shop_ids import ShopIdTakenError, claim_shop_id, mark_taken
+from malls import crypto
+from malls.alerts.services import note_connection_change
+from malls.alerts.states import state_of as alert_state
+from malls.makeshop import Check, CheckResult, MakeShopClient, Outcome, Reason, get_client
+from malls.makeshop.api import LEGACY_CHECKS
+from malls.makeshop.models import MakeShopConnection
+from malls.makeshop.services.shop_ids import ShopIdTakenError, claim_shop_id, mark_taken
+from malls.makeshop.throttle import makeshop_call_slot
+from malls.models import ChangeRecord
+from malls.services.history import field_changes, record_change
+from malls.throttle import SlotWaitTimeout
 
 # A credential accepted by MakeShop this recently is not checked again on a save
 # that leaves it unchanged.
 VERIFICATION_FRESH_FOR = timedelta(hours=24)
 
 # The checks a MakeShop connection's saved settings get, in order (the provider's).
-CHECK_ORDER = MAKESHOP.checks
+CHECK_ORDER = LEGACY_CHECKS
 
 # The reason recorded when a saved secret cannot be decrypted (a key no longer
 # configured, a damaged or swapped ciphertext): its check fails, and the merchant must
@@ -142,8 +145,7 @@ def check_makeshop_credentials(
         secret = credentials[check]
         try:
             with makeshop_call_slot(shop_id):
-                results[check] = MAKESHOP.verify(check, shop_id=shop_id, secret=secret,
-                                                 client=client)
+                results[check] = client.verify(Check(check), shop_id=shop_id, secret=secret)
         except SlotWaitTimeout:
             results[check] = _busy_result(check)
         if results[check].outcome == Outcome.UNREACHABLE:
@@ -250,3 +252,11 @@ def _write_outcome(connection) -> None:
     MakeShopConnection.objects.filter(pk=connection.pk).update(
         updated_at=timezone.now(), **{name: getattr(connection, name) for name in OUTCOME_FIELDS}
     )
+
+
+def verifiable_connections():
+    """Connections with a shop ID and at least one saved secret: something to ask about."""
+    has_secret = Q()
+    for name in MakeShopConnection.SECRET_FIELDS:
+        has_secret |= Q(**{f"{name}__isnull": False})
+    return MakeShopConnection.objects.filter(has_secret, makeshop_shop_id__isnull=False)

@@ -8,7 +8,7 @@ attributes and classes are used, which the Content-Security-Policy allows (inlin
 
 from dataclasses import dataclass
 
-from . import overview
+from malls.makeshop.admin import overview
 
 WIDTH, HEIGHT = 720, 240
 LEFT, RIGHT, TOP, BOTTOM = 52, 16, 14, 30

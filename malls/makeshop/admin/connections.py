@@ -25,19 +25,23 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.debug import sensitive_post_parameters
 
-from .. import connection_columns, overview, overview_filters, services
-from ..makeshop.api import Reason
-from ..makeshop.app import usage
-from ..makeshop.app.models import MakeShopAppInstallation
-from ..makeshop.verdicts import likely_cause
-from ..models import ChangeRecord, MakeShopConnection, Mall, NotificationEvent
-from ..services import queue
-from ..widgets import WriteOnlySecretInput
-from .application import ApplicationWorkflowMixin
-from .formatting import when
-from .history import HistoryByServicesMixin, history_table
-from .jobs import VERIFY_PERMISSION
-from .widgets import ValidOnlyAutocompleteMixin
+from malls import services
+from malls.admin.application import ApplicationWorkflowMixin
+from malls.admin.formatting import when
+from malls.admin.history import HistoryByServicesMixin, history_table
+from malls.admin.jobs import VERIFY_PERMISSION
+from malls.admin.widgets import ValidOnlyAutocompleteMixin
+from malls.makeshop import services as makeshop_services
+from malls.makeshop.admin import columns as connection_columns
+from malls.makeshop.admin import overview, overview_filters
+from malls.makeshop.api import Reason
+from malls.makeshop.app import usage
+from malls.makeshop.app.models import MakeShopAppInstallation
+from malls.makeshop.models import MakeShopConnection, NotificationEvent
+from malls.makeshop.verdicts import likely_cause
+from malls.models import ChangeRecord, Mall
+from malls.services import queue
+from malls.widgets import WriteOnlySecretInput
 
 RECENT_NOTIFICATIONS = 10
 
@@ -194,8 +198,8 @@ class MakeShopConnectionAdminForm(forms.ModelForm):
     def clean(self):
         cleaned = super().clean()
         try:
-            services.refuse_if_stale(self.instance, cleaned.get("expected_version"))
-        except services.ConcurrentEditError:
+            makeshop_services.refuse_if_stale(self.instance, cleaned.get("expected_version"))
+        except makeshop_services.ConcurrentEditError:
             raise ValidationError(self.error_messages["stale"], code="stale") from None
         return cleaned
 
@@ -331,7 +335,7 @@ class MakeShopConnectionAdmin(
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
         try:
             return super().changeform_view(request, object_id, form_url, extra_context)
-        except services.ConcurrentEditError:
+        except makeshop_services.ConcurrentEditError:
             # Raised inside the admin's transaction, which has rolled everything back.
             self.message_user(
                 request, MakeShopConnectionAdminForm.error_messages["stale"], messages.ERROR
@@ -345,16 +349,18 @@ class MakeShopConnectionAdmin(
         """Delete through the service, leaving a line in each shop's history."""
         with transaction.atomic():
             for connection in queryset.select_related("shop"):
-                services.delete_makeshop_connection(connection=connection, actor=request.user)
+                makeshop_services.delete_makeshop_connection(
+                    connection=connection, actor=request.user
+                )
 
     def save_model(self, request, obj, form, change):
         """Save through the service: secrets encrypted, history written, check queued."""
-        saved = services.apply_makeshop_settings(
+        saved = makeshop_services.apply_makeshop_settings(
             connection=obj,
             shop_id=form.cleaned_data["makeshop_shop_id"],
             new_secrets=form.new_secrets(),
             expected_version=form.cleaned_data.get("expected_version") if change else None,
-            verify=services.Verify.LATER,
+            verify=makeshop_services.Verify.LATER,
             actor=request.user,
             source=ChangeRecord.Source.ADMIN,
         ).connection
@@ -427,7 +433,7 @@ class MakeShopConnectionAdmin(
     def reverify(self, request, queryset):
         selected = queryset.count()
         ids = list(
-            queryset.filter(pk__in=services.verifiable_connections().values("pk")).values_list(
+            queryset.filter(pk__in=makeshop_services.verifiable_connections().values("pk")).values_list(
                 "pk", flat=True
             )
         )
@@ -468,10 +474,10 @@ class MakeShopConnectionAdmin(
         count = refused = 0
         for connection in queryset.select_related("shop"):
             try:
-                services.rotate_notification_token(
+                makeshop_services.rotate_notification_token(
                     connection=connection, actor=request.user, source=ChangeRecord.Source.ADMIN
                 )
-            except services.NotificationUrlInGrace:
+            except makeshop_services.NotificationUrlInGrace:
                 refused += 1
                 continue
             count += 1

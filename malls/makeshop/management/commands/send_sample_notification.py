@@ -11,8 +11,8 @@ import urllib.request
 
 from django.core.management.base import BaseCommand, CommandError
 
+from malls.makeshop.models import MakeShopConnection, NotificationEvent
 from malls.makeshop.notifications import PLACEHOLDER_SUFFIX, notification_path
-from malls.models import MakeShopConnection, NotificationEvent
 
 TIMEOUT_SECONDS = 10
 

@@ -14,8 +14,9 @@ from datetime import timedelta
 from django.db import transaction
 from django.utils import timezone
 
-from ..models import ChangeRecord, MakeShopConnection, new_notification_token
-from .history import record_change
+from malls.makeshop.models import MakeShopConnection, new_notification_token
+from malls.models import ChangeRecord
+from malls.services.history import record_change
 
 # How long a retired URL keeps working, so the merchant has time to paste the new one.
 NOTIFICATION_TOKEN_GRACE = timedelta(hours=24)

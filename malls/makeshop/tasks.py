@@ -21,8 +21,10 @@ from enum import StrEnum
 from django.db import connection as db_connection
 from django.tasks import task
 
-from .models import ChangeRecord, MakeShopConnection
-from .services import queue, verification
+from malls.makeshop.models import MakeShopConnection
+from malls.makeshop.services import verification
+from malls.models import ChangeRecord
+from malls.services import queue
 
 logger = logging.getLogger(__name__)
 

@@ -11,9 +11,9 @@ from django.utils.html import format_html
 from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
-from . import overview
-from .makeshop.app import usage
-from .makeshop.app.models import MakeShopAppInstallation
+from malls.makeshop.admin import overview
+from malls.makeshop.app import usage
+from malls.makeshop.app.models import MakeShopAppInstallation
 
 # The API column's words: short, the overview and the filter say them in full.
 API_SHORT = {

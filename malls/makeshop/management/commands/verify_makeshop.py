@@ -29,11 +29,13 @@ from django.utils import timezone
 
 from malls import services
 from malls.makeshop import Outcome
+from malls.makeshop import services as makeshop_services
 from malls.makeshop.app import installations
 from malls.makeshop.app.models import AppInstallationEvent, MakeShopAppInstallation
-from malls.models import ChangeRecord, MakeShopConnection
+from malls.makeshop.models import MakeShopConnection
+from malls.makeshop.tasks import JobOutcome
+from malls.models import ChangeRecord
 from malls.services import queue
-from malls.tasks import JobOutcome
 
 _DURATION = re.compile(r"\A(\d+)([smhd])\Z")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
@@ -71,7 +73,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, shop, every_shop, stale, enqueue, **options):
-        connections = services.verifiable_connections()
+        connections = makeshop_services.verifiable_connections()
         cutoff = None
         if stale:
             try:
@@ -139,7 +141,7 @@ class Command(BaseCommand):
             )
             if connection is None:  # deleted while we were working through the list
                 continue
-            verification = services.verify_connection(
+            verification = makeshop_services.verify_connection(
                 connection=connection, force=True, source=ChangeRecord.Source.COMMAND
             )
             outcome = (

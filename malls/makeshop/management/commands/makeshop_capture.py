@@ -13,7 +13,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from malls.makeshop import capture
 from malls.makeshop.api import SHOP_ID_RE, Outcome
-from malls.throttle import makeshop_call_slot
+from malls.makeshop.throttle import makeshop_call_slot
 
 VERDICTS = [outcome.value for outcome in Outcome]
 

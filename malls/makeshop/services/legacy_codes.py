@@ -14,11 +14,12 @@ from __future__ import annotations
 
 from django.db import transaction
 
-from ..alerts.services import note_connection_change
-from ..alerts.states import state_of as alert_state
-from ..makeshop.app import installations
-from ..models import ChangeRecord, MakeShopConnection
-from .history import SECRET_DELETED, record_change
+from malls.alerts.services import note_connection_change
+from malls.alerts.states import state_of as alert_state
+from malls.makeshop.app import installations
+from malls.makeshop.models import MakeShopConnection
+from malls.models import ChangeRecord
+from malls.services.history import SECRET_DELETED, record_change
 
 Status = MakeShopConnection.Status
 

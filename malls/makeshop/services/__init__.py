@@ -1,0 +1,60 @@
+"""MakeShop's business actions: its settings saved and verified, shop-ID ownership,
+the legacy codes' removal, and the update-notification URLs. Each writes one history
+entry through the generic ``malls.services``.
+
+| module | what |
+| --- | --- |
+| ``settings`` | a shop's MakeShop settings: one pipeline, verified now or later |
+| ``verification`` | asking MakeShop about credentials, recording its answer |
+| ``shop_ids`` | a shop ID belongs to the shop MakeShop verified it for |
+| ``legacy_codes`` | removing the auth codes once the app is in use |
+| ``notification_urls`` | issuing and retiring update-notification URLs |
+"""
+
+from .notification_urls import (
+    NOTIFICATION_TOKEN_GRACE,
+    NotificationUrlInGrace,
+    forget_expired_notification_tokens,
+    rotate_notification_token,
+)
+from .settings import (
+    ConcurrentEditError,
+    SaveResult,
+    ShopIdTakenError,
+    VerificationBudgetExceeded,
+    Verify,
+    apply_makeshop_settings,
+    delete_makeshop_connection,
+    refuse_if_stale,
+)
+from .verification import (
+    CHECK_ORDER,
+    UNREADABLE,
+    VERIFICATION_FRESH_FOR,
+    Verification,
+    check_makeshop_credentials,
+    verifiable_connections,
+    verify_connection,
+)
+
+__all__ = [
+    "CHECK_ORDER",
+    "NOTIFICATION_TOKEN_GRACE",
+    "UNREADABLE",
+    "VERIFICATION_FRESH_FOR",
+    "ConcurrentEditError",
+    "NotificationUrlInGrace",
+    "SaveResult",
+    "ShopIdTakenError",
+    "Verification",
+    "VerificationBudgetExceeded",
+    "Verify",
+    "apply_makeshop_settings",
+    "check_makeshop_credentials",
+    "delete_makeshop_connection",
+    "forget_expired_notification_tokens",
+    "refuse_if_stale",
+    "rotate_notification_token",
+    "verifiable_connections",
+    "verify_connection",
+]
