@@ -76,13 +76,13 @@ def add_rows(target: int) -> None:
                 ))
                 first_state = "verified" if worked else "pending"
                 history.append(ChangeRecord(
-                    shop=shop, source="task", action="makeshop.verified",
+                    store=shop.store, shop=shop, source="task", action="makeshop.verified",
                     at=changed_at - timedelta(days=1 + n % 10),
                     changes={"status": ["unset", first_state]},
                 ))
                 if status != first_state:
                     history.append(ChangeRecord(
-                        shop=shop, source="task", action="makeshop.verified", at=changed_at,
+                        store=shop.store, shop=shop, source="task", action="makeshop.verified", at=changed_at,
                         changes={"status": [first_state, status]},
                     ))
             MakeShopConnection.objects.bulk_create(connections)
