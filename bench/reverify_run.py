@@ -136,9 +136,9 @@ def run(args, connection):
     from django.tasks import TaskResultStatus
     from django_tasks_db.models import DBTaskResult
 
-    from malls import tasks
     from malls.makeshop.sandbox import make_server
     from malls.models import MakeShopConnection
+    from malls.services.queue import BATCH_SIZE
 
     logging.getLogger("malls.makeshop.sandbox").setLevel(logging.WARNING)
     log = tempfile.TemporaryFile("w+")
@@ -148,7 +148,7 @@ def run(args, connection):
     try:
         connections = create_connections(shops)
         job_ids = enqueue(connections, args.single)
-        kind = "one job per shop" if args.single else f"batches of {tasks.BATCH_SIZE} shops"
+        kind = "one job per shop" if args.single else f"batches of {BATCH_SIZE} shops"
         print(f"{connection.vendor}; {args.shops} shops x 3 calls; {len(job_ids)} jobs "
               f"({kind}); {args.workers} workers; sandbox latency {args.latency * 1000:.0f} ms")
         connection.close()  # the workers are about to share the database
