@@ -119,7 +119,9 @@ def spacing(calls):
 
 
 def main():
-    parser = argument_parser(__doc__)
+    parser = argument_parser(
+        __doc__, smoke={"shops": 2, "workers": 1, "latency": 0, "timeout": 120}
+    )
     parser.add_argument("--shops", type=int, default=1000)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--latency", type=float, default=0.05)

@@ -23,7 +23,7 @@ from _common import argument_parser, test_database
 
 
 def main():
-    parser = argument_parser(__doc__)
+    parser = argument_parser(__doc__, smoke={"calls": 2, "contended": 1})
     parser.add_argument("--calls", type=int, default=300)
     parser.add_argument("--contended", type=int, default=8, help="calls per thread, 3 threads")
     args = parser.parse_args()
