@@ -19,10 +19,10 @@ held open across a remote call.
 Prints requests/s, p50/p99 per page, errors (goal: 0) and the samples' verdict.
 
 Self-contained: creates the database ``goq_load_<pid>`` on the local PostgreSQL
-(``DATABASE_URL``'s server if it names one), migrates it, collects static files into a temporary folder, starts the sandbox and
-gunicorn (gthread) on free ports of 127.0.0.1 with production settings, and stops
-them and drops the database when done, also on error or Ctrl-C. Traffic goes to
-127.0.0.1 only.
+(``DATABASE_URL``'s server if it names one), migrates it, collects static files into a
+temporary folder, starts the sandbox and gunicorn (gthread) on free ports of 127.0.0.1
+with production settings, and stops them and drops the database when done, also on
+error or Ctrl-C. Traffic goes to 127.0.0.1 only.
 
 Usage: .venv/bin/python bench/load.py [--seconds 60] [--merchants 50] [--latency 0.1]
        [--workers 5] [--threads 8] [--postgres postgres://postgres@127.0.0.1:5432]

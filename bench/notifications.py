@@ -6,8 +6,9 @@ Drives ``/makeshop/notify/<token>/`` for ``--seconds`` (default 60) with
 p99 and errors for each, and their ratio (goal: 0 errors, p99 < 100 ms).
 
 Self-contained: creates a database ``goq_bench_<pid>`` on the local PostgreSQL
-(``DATABASE_URL``'s server if it names one), migrates it, creates ``--shops`` connected shops, starts gunicorn on a free port of
-127.0.0.1, and drops the database when done. Traffic goes to 127.0.0.1 only.
+(``DATABASE_URL``'s server if it names one), migrates it, creates ``--shops`` connected
+shops, starts gunicorn on a free port of 127.0.0.1, and drops the database when done.
+Traffic goes to 127.0.0.1 only.
 
 The notification mix is what MakeShop might send: the shops' tokens in turn, half
 as a POSTed form and half in the URL path, one delivery in ten a repeat of the one

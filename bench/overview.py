@@ -76,8 +76,8 @@ def add_rows(target: int) -> None:
                 ))
                 if status != first_state:
                     history.append(ChangeRecord(
-                        store=shop.store, shop=shop, source="task", action="makeshop.verified", at=changed_at,
-                        changes={"status": [first_state, status]},
+                        store=shop.store, shop=shop, source="task", action="makeshop.verified",
+                        at=changed_at, changes={"status": [first_state, status]},
                     ))
             MakeShopConnection.objects.bulk_create(connections)
             ChangeRecord.objects.bulk_create(history)
