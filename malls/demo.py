@@ -18,6 +18,13 @@ verified directly, as demo data like the states above; the verification the inst
 queues checks it against the sandbox for real once ``db_worker`` runs it. Rerunning
 leaves an existing installation alone (uninstalled stays uninstalled: reinstall it
 with ``manage.py makeshop_sandbox install-app --shop demo-app``).
+
+Demo users have addresses on example.jp (reserved for examples, RFC 2606), so alert
+e-mails are addressed to them: under ``make run`` the console backend prints them in
+``db_worker``'s output. コード再発行ショップ worked until MakeShop refused its code
+three days ago; its alert is opened as of then, as the services would have, so its
+"broken" e-mail to the store's members is due at once and the worker prints it on the
+first start.
 """
 
 from datetime import timedelta
@@ -28,6 +35,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from . import services
+from .alerts.services import note_connection_change
+from .alerts.states import ConnectionState, state_of
 from .makeshop.api import Check, Reason
 from .makeshop.app import installations
 from .makeshop.app.models import AppInstallationEvent, MakeShopAppInstallation
@@ -36,6 +45,7 @@ from .makeshop.sandbox import DEMO_SHOPS
 from .models import ChangeRecord, MakeShopConnection, Mall, MallShop, Store
 
 DEMO_PASSWORD = "demo-pass-2026"  # noqa: S105 (documented demo login, refused when DEBUG is off)
+EMAIL_DOMAIN = "example.jp"  # reserved for examples: nothing is ever delivered there
 STAFF_GROUP = "GoQ staff"
 
 Status = MakeShopConnection.Status
@@ -93,10 +103,16 @@ OTHER_MALL_SHOPS = [
 
 
 def _user(username, **flags):
-    user, created = get_user_model().objects.get_or_create(username=username, defaults=flags)
+    email = f"{username}@{EMAIL_DOMAIN}"
+    user, created = get_user_model().objects.get_or_create(
+        username=username, defaults={"email": email, **flags}
+    )
     if created:
         user.set_password(DEMO_PASSWORD)
         user.save()
+    elif not user.email:  # seeded before demo users had an address
+        user.email = email
+        user.save(update_fields=["email"])
     return user
 
 
@@ -147,6 +163,15 @@ def _app_connection(shop, shop_id, now) -> None:
         )
 
 
+def _alert_since_it_broke(connection) -> None:
+    """The alert a shop that worked, then broke, has had since it broke (and the "broken"
+    e-mail, due at once), through the one trigger as the verification would have."""
+    note_connection_change(
+        connection, ConnectionState(Status.VERIFIED), state_of(connection),
+        now=connection.failing_since,
+    )
+
+
 @transaction.atomic
 def seed_demo() -> list[str]:
     """Create the demo users, stores and shops; return the lines to print."""
@@ -191,6 +216,8 @@ def seed_demo() -> list[str]:
         if status == Status.REJECTED:
             connection.failing_since = now - timedelta(days=days_failing)
         connection.save()
+        if connection.failing_since and connection.verified_at:
+            _alert_since_it_broke(connection)
     for store_name, shop_name, shop_id in APP_SHOPS:
         shop, _ = _shop(stores[store_name], makeshop, shop_name)
         _app_connection(shop, shop_id, now)
@@ -201,6 +228,8 @@ def seed_demo() -> list[str]:
         "  staff           -> /admin/  (GoQ staff)",
         "  demo-merchant   -> /settings/malls/  (store デモ店舗)",
         "  other-merchant  -> /settings/malls/  (store 別の店舗)",
+        f"Alert e-mails go to <login>@{EMAIL_DOMAIN} and are printed in db_worker's output: "
+        "コード再発行ショップ broke, so デモ店舗's merchant is e-mailed at once.",
         "MakeShop app (new API): アプリ連携ショップ is connected through the sandbox's demo-app; "
         "`manage.py makeshop_sandbox install-app --shop demo-app` / uninstall-app play "
         "MakeShop's app store.",
