@@ -19,6 +19,7 @@ import sys
 import time
 from contextlib import contextmanager
 from pathlib import Path
+from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
@@ -26,12 +27,50 @@ if str(ROOT) not in sys.path:
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "goq.settings_test")
 
 
-def argument_parser(doc: str) -> argparse.ArgumentParser:
-    """A parser whose ``--help`` is the script's docstring: its first paragraph, then the rest."""
+# A smoke run that cannot happen here (no PostgreSQL server to create a database on)
+# exits with this code after printing why; tests/bench reports it as a skip. 77 is
+# what automake's test drivers read as "skipped".
+EXIT_SKIPPED = 77
+
+
+class BenchArgumentParser(argparse.ArgumentParser):
+    """A bench's command line, with ``--smoke``: each step once, at the smallest size.
+
+    A smoke run proves the script still works against today's code (``make test`` runs
+    every bench so, see tests/bench); its figures mean nothing. ``smoke`` holds the
+    values ``--smoke`` gives the options; an option also given on the command line keeps
+    that value.
+    """
+
+    def __init__(self, *args, smoke: dict, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.smoke = smoke
+        self.add_argument(
+            "--smoke", action="store_true",
+            help="run each step once at the smallest size, to prove the script works "
+                 "(figures meaningless): " + (
+                     " ".join(f"--{name.replace('_', '-')} {value}"
+                              for name, value in smoke.items()) or "no option changes"),
+        )
+
+    def parse_args(self, args=None, namespace=None):
+        parsed = super().parse_args(args, namespace)
+        if parsed.smoke:
+            self.set_defaults(**self.smoke)
+            parsed = super().parse_args(args, namespace)
+        return parsed
+
+
+def argument_parser(doc: str, *, smoke: dict) -> BenchArgumentParser:
+    """A parser whose ``--help`` is the script's docstring: its first paragraph, then the rest.
+
+    ``smoke``: the options' values under ``--smoke`` (the smallest run that still goes
+    through every step).
+    """
     summary, _, details = doc.strip().partition("\n\n")
-    return argparse.ArgumentParser(
+    return BenchArgumentParser(
         description=summary, epilog=details or None,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=argparse.RawDescriptionHelpFormatter, smoke=smoke,
     )
 
 
@@ -54,7 +93,7 @@ def test_database(*, test_environment: bool = False):
 
     if test_environment:
         setup_test_environment()
-    test_name = connection.creation.create_test_db(verbosity=0, autoclobber=True)
+    test_name = connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
     try:
         yield connection
     finally:
@@ -80,6 +119,40 @@ def sandbox_shops(count: int, prefix: str = "bench") -> dict:
 
 
 # --- PostgreSQL and gunicorn, for the benchmarks of the deployed stack --------------------
+
+
+def postgres_server() -> str:
+    """The server the benchmarks of the deployed stack create their database on.
+
+    ``DATABASE_URL``'s PostgreSQL server when it names one (its database left out), so
+    that a run prefixed with it, as the README says, stays on that server; else the
+    local one.
+    """
+    url = urlsplit(os.environ.get("DATABASE_URL", ""))
+    if url.scheme in ("postgres", "postgresql", "pgsql"):
+        return f"{url.scheme}://{url.netloc}"
+    return "postgres://postgres@127.0.0.1:5432"
+
+
+def postgres_or_skip(admin_url: str, *, smoke: bool) -> None:
+    """In a smoke run, exit with ``EXIT_SKIPPED`` if no PostgreSQL server answers.
+
+    The deployed stack runs on PostgreSQL, so these benchmarks have no SQLite
+    fallback; a developer's ``make test`` on SQLite may have no server. A full run
+    fails on the connection error instead.
+    """
+    if not smoke:
+        return
+    import psycopg
+
+    try:
+        psycopg.connect(admin_url + "/postgres", connect_timeout=5).close()
+    except psycopg.OperationalError as error:
+        where = urlsplit(admin_url)  # host and port only: the URL may hold a password
+        reason = str(error).strip().splitlines()[0]
+        print(f"skipped: needs a PostgreSQL server, none answers at {where.hostname}:"
+              f"{where.port or 5432} ({reason})")
+        sys.exit(EXIT_SKIPPED)
 
 
 def create_postgres_database(admin_url: str, name: str) -> None:

@@ -140,7 +140,7 @@ def measure(client, urls, repeat):
 
 
 def main():
-    parser = argument_parser(__doc__)
+    parser = argument_parser(__doc__, smoke={"rows": 20, "small": 10, "repeat": 1})
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--small", type=int, default=1_000)
     parser.add_argument("--repeat", type=int, default=21)

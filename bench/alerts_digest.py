@@ -10,16 +10,11 @@ Usage: .venv/bin/python bench/alerts_digest.py [--small 1000] [--large 100000]
        (DATABASE_URL=postgres://... to run it on PostgreSQL)
 """
 
-import argparse
 import os
-import sys
 import time
 from datetime import timedelta
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "goq.settings_test")
+from _common import argument_parser, test_database
 
 CAUSES = [
     ("rejected", "order_auth_code", "token_rejected"),
@@ -92,30 +87,22 @@ def measure(now, repeat=3):
 
 
 def main():
-    parser = argparse.ArgumentParser()
+    parser = argument_parser(__doc__, smoke={"small": 10, "large": 20})
     parser.add_argument("--small", type=int, default=1000)
     parser.add_argument("--large", type=int, default=100_000)
     args = parser.parse_args()
 
-    import django
-
-    django.setup()
-    from django.db import connection
-    from django.test import override_settings
-    from django.test.utils import setup_test_environment
-    from django.utils import timezone
-
-    setup_test_environment()
-    # Queue only: no job sends the digests, so the numbers are the digest's own.
-    override_settings(
-        TASKS={"default": {"BACKEND": "django.tasks.backends.dummy.DummyBackend"}}
-    ).enable()
-    test_db = connection.creation.create_test_db(verbosity=0, autoclobber=True)
-    try:
+    with test_database(test_environment=True):
         from django.contrib.auth import get_user_model
+        from django.test import override_settings
+        from django.utils import timezone
 
         from malls.alerts.models import AlertPreference
 
+        # Queue only: no job sends the digests, so the numbers are the digest's own.
+        override_settings(
+            TASKS={"default": {"BACKEND": "django.tasks.backends.dummy.DummyBackend"}}
+        ).enable()
         users = get_user_model().objects
         for name, language in (("staff-ja", "ja"), ("staff-en", "en"), ("staff-2", "ja")):
             user = users.create_user(name, f"{name}@goq.example", "p", is_staff=True)
@@ -133,8 +120,6 @@ def main():
         (small, small_s, small_q), (large, large_s, large_q) = rows
         print(f"shops x{large / small:.0f}: time x{large_s / small_s:.1f}, "
               f"queries x{large_q / small_q:.2f} (constant: {small_q == large_q})")
-    finally:
-        connection.creation.destroy_test_db(test_db, verbosity=0)
 
 
 if __name__ == "__main__":

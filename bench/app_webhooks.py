@@ -20,7 +20,6 @@ Usage: .venv/bin/python bench/app_webhooks.py [--seconds 10] [--concurrency 4]
        [--shops 200] [--calls 300] [--database-url postgres://postgres@127.0.0.1:5432/NAME]
 """
 
-import argparse
 import base64
 import itertools
 import json
@@ -31,12 +30,9 @@ import subprocess
 import sys
 import tempfile
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from bench.notifications import Phase, drive, free_port, start_gunicorn, stop  # noqa: E402
+from _common import ROOT, argument_parser, free_port, start_gunicorn, stop
+from notifications import Phase, drive
 
 APP_ID = "goq-bench-app"
 
@@ -161,7 +157,9 @@ def _utcnow():
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argument_parser(
+        __doc__, smoke={"seconds": 0.5, "concurrency": 1, "shops": 3, "calls": 2}
+    )
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--concurrency", type=int, default=4)
     parser.add_argument("--shops", type=int, default=200)

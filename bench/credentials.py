@@ -9,6 +9,7 @@ Prints, in one run:
      (goal: flat, under 150 MB).
 
 Usage: .venv/bin/python bench/credentials.py [--rows 100000] [--small 10000]
+       [--values 20000] [--repeats 7]
 Uses a throw-away test database (SQLite unless DATABASE_URL says otherwise).
 """
 
@@ -206,9 +207,14 @@ def bench_rotation(sizes):
 
 
 def main():
-    parser = argument_parser(__doc__)
+    parser = argument_parser(
+        __doc__, smoke={"rows": 10, "small": 10, "values": 50, "repeats": 1}
+    )
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--small", type=int, default=10_000)
+    parser.add_argument("--values", type=int, default=20_000,
+                        help="values per timed run of the crypto and the field (20000)")
+    parser.add_argument("--repeats", type=int, default=7, help="timed runs of each (7)")
     parser.add_argument("--child", type=int, help=argparse.SUPPRESS)  # one rotation run
     args = parser.parse_args()
     if args.child:
@@ -217,9 +223,9 @@ def main():
     import django
 
     django.setup()
-    bench_crypto()
-    bench_field()
-    bench_rotation([args.small, args.rows])
+    bench_crypto(args.values, args.repeats)
+    bench_field(args.values, args.repeats)
+    bench_rotation(sorted({args.small, args.rows}))  # one run when both are the same size
 
 
 if __name__ == "__main__":

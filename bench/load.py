@@ -18,11 +18,11 @@ held open across a remote call.
 
 Prints requests/s, p50/p99 per page, errors (goal: 0) and the samples' verdict.
 
-Self-contained: creates the database ``goq_load_<pid>`` on the local PostgreSQL,
-migrates it, collects static files into a temporary folder, starts the sandbox and
-gunicorn (gthread) on free ports of 127.0.0.1 with production settings, and stops
-them and drops the database when done, also on error or Ctrl-C. Traffic goes to
-127.0.0.1 only.
+Self-contained: creates the database ``goq_load_<pid>`` on the local PostgreSQL
+(``DATABASE_URL``'s server if it names one), migrates it, collects static files into a
+temporary folder, starts the sandbox and gunicorn (gthread) on free ports of 127.0.0.1
+with production settings, and stops them and drops the database when done, also on
+error or Ctrl-C. Traffic goes to 127.0.0.1 only.
 
 Usage: .venv/bin/python bench/load.py [--seconds 60] [--merchants 50] [--latency 0.1]
        [--workers 5] [--threads 8] [--postgres postgres://postgres@127.0.0.1:5432]
@@ -47,6 +47,8 @@ from _common import (
     drop_postgres_database,
     end_on_sigterm,
     free_port,
+    postgres_or_skip,
+    postgres_server,
     production_env,
     sandbox_shops,
     start_gunicorn,
@@ -413,17 +415,21 @@ def stored_totals(shop_pks):
 
 
 def main():
-    parser = argument_parser(__doc__)
+    parser = argument_parser(__doc__, smoke={
+        "seconds": 1, "merchants": 2, "latency": 0, "workers": 1, "threads": 2,
+    })
     parser.add_argument("--seconds", type=float, default=60, help="browsing time (default 60)")
     parser.add_argument("--merchants", type=int, default=50, help="simulated merchants (50)")
     parser.add_argument("--latency", type=float, default=0.1,
                         help="seconds the sandbox takes to answer each call (default 0.1)")
     parser.add_argument("--workers", type=int, default=2 * (os.cpu_count() or 1) + 1)
     parser.add_argument("--threads", type=int, default=8, help="gthread threads per worker")
-    parser.add_argument("--postgres", default="postgres://postgres@127.0.0.1:5432",
-                        help="server URL without database name; the bench creates its own")
+    parser.add_argument("--postgres", default=postgres_server(),
+                        help="server URL without database name; the bench creates its own "
+                             "(default: DATABASE_URL's PostgreSQL server, else the local one)")
     args = parser.parse_args()
     end_on_sigterm()
+    postgres_or_skip(args.postgres, smoke=args.smoke)
 
     from malls.makeshop.sandbox import make_server
 

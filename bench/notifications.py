@@ -5,9 +5,10 @@ Drives ``/makeshop/notify/<token>/`` for ``--seconds`` (default 60) with
 (same gunicorn, settings and middleware) for as long, and prints requests/s, p50,
 p99 and errors for each, and their ratio (goal: 0 errors, p99 < 100 ms).
 
-Self-contained: creates a database ``goq_bench_<pid>`` on the local PostgreSQL,
-migrates it, creates ``--shops`` connected shops, starts gunicorn on a free port of
-127.0.0.1, and drops the database when done. Traffic goes to 127.0.0.1 only.
+Self-contained: creates a database ``goq_bench_<pid>`` on the local PostgreSQL
+(``DATABASE_URL``'s server if it names one), migrates it, creates ``--shops`` connected
+shops, starts gunicorn on a free port of 127.0.0.1, and drops the database when done.
+Traffic goes to 127.0.0.1 only.
 
 The notification mix is what MakeShop might send: the shops' tokens in turn, half
 as a POSTed form and half in the URL path, one delivery in ten a repeat of the one
@@ -33,6 +34,8 @@ from _common import (
     create_postgres_database,
     drop_postgres_database,
     free_port,
+    postgres_or_skip,
+    postgres_server,
     production_env,
     start_gunicorn,
     stop,
@@ -182,8 +185,13 @@ def recorded_totals():
 
 
 def main():
-    parser = argument_parser(__doc__)
+    parser = argument_parser(__doc__, smoke={
+        "seconds": 0.5, "warm_up": 0.2, "concurrency": 1, "shops": 3, "workers": 1,
+        "threads": 2,
+    })
     parser.add_argument("--seconds", type=float, default=60, help="per target (default 60)")
+    parser.add_argument("--warm-up", type=float, default=WARM_UP_SECONDS,
+                        help=f"untimed seconds per target first (default {WARM_UP_SECONDS})")
     parser.add_argument("--concurrency", type=int, default=4, help="client threads (default 4)")
     parser.add_argument("--shops", type=int, default=1000, help="connected shops (default 1000)")
     parser.add_argument("--workers", type=int, default=2 * (os.cpu_count() or 1) + 1)
@@ -192,9 +200,11 @@ def main():
         "--conn-max-age", type=int, default=60,
         help="seconds a worker keeps its database connection (0 = one per request)",
     )
-    parser.add_argument("--postgres", default="postgres://postgres@127.0.0.1:5432",
-                        help="server URL without database name; the bench creates its own")
+    parser.add_argument("--postgres", default=postgres_server(),
+                        help="server URL without database name; the bench creates its own "
+                             "(default: DATABASE_URL's PostgreSQL server, else the local one)")
     args = parser.parse_args()
+    postgres_or_skip(args.postgres, smoke=args.smoke)
 
     name = f"goq_bench_{os.getpid()}"
     admin_url = args.postgres.rstrip("/")
@@ -217,7 +227,7 @@ def main():
         for label, supply in targets:
             make = supply(shops)
             warm_ups.append(Phase(label))
-            drive(port, make, seconds=WARM_UP_SECONDS, concurrency=args.concurrency,
+            drive(port, make, seconds=args.warm_up, concurrency=args.concurrency,
                   phase=warm_ups[-1])
             phase = Phase(label)
             drive(port, make, seconds=args.seconds, concurrency=args.concurrency, phase=phase)

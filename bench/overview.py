@@ -14,18 +14,12 @@ Uses a throw-away test database (SQLite unless DATABASE_URL says otherwise); sec
 are left empty (the overview never decrypts them).
 """
 
-import argparse
-import os
 import statistics
-import sys
 import time
 import uuid
 from datetime import timedelta
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "goq.settings_test")
+from _common import argument_parser, test_database
 
 SHOPS_PER_STORE = 10
 BATCH = 5_000  # a multiple of SHOPS_PER_STORE
@@ -78,14 +72,14 @@ def add_rows(target: int) -> None:
                 ))
                 first_state = "verified" if worked else "pending"
                 history.append(ChangeRecord(
-                    shop=shop, source="task", action="makeshop.verified",
+                    store=shop.store, shop=shop, source="task", action="makeshop.verified",
                     at=changed_at - timedelta(days=1 + n % 10),
                     changes={"status": ["unset", first_state]},
                 ))
                 if status != first_state:
                     history.append(ChangeRecord(
-                        shop=shop, source="task", action="makeshop.verified", at=changed_at,
-                        changes={"status": [first_state, status]},
+                        store=shop.store, shop=shop, source="task", action="makeshop.verified",
+                        at=changed_at, changes={"status": [first_state, status]},
                     ))
             MakeShopConnection.objects.bulk_create(connections)
             ChangeRecord.objects.bulk_create(history)
@@ -114,26 +108,22 @@ def timed(call, repeat):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argument_parser(__doc__, smoke={"rows": 20, "small": 10, "repeat": 1})
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--small", type=int, default=1_000)
     parser.add_argument("--repeat", type=int, default=11)
     args = parser.parse_args()
 
-    import django
+    # No setup_test_environment(): its template instrumentation would slow every page.
+    with test_database() as connection:
+        from django.conf import settings
+        from django.contrib.auth import get_user_model
+        from django.test import Client
 
-    django.setup()
-    from django.conf import settings
-    from django.contrib.auth import get_user_model
-    from django.db import connection
-    from django.test import Client
+        from malls.makeshop.admin import overview
 
-    from malls.makeshop.admin import overview
-
-    settings.ALLOWED_HOSTS = ["testserver"]
-    settings.DEBUG = False
-    test_name = connection.creation.create_test_db(verbosity=0, autoclobber=True)
-    try:
+        settings.ALLOWED_HOSTS = ["testserver"]
+        settings.DEBUG = False
         staff = get_user_model().objects.create_superuser("bench-staff", "", "bench-pass-2026")
         client = Client()
         client.force_login(staff)
@@ -156,9 +146,6 @@ def main():
             print(f"\n{name}: {small_q} queries at {args.small:,}, {large_q} at {args.rows:,}"
                   f" ({verdict})", end="")
         print()
-    finally:
-        connection.close()
-        connection.creation.destroy_test_db(test_name, verbosity=0)
 
 
 if __name__ == "__main__":

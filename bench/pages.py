@@ -120,7 +120,7 @@ def page_times_ms(client, urls, requests):
 
 
 def main():
-    parser = argument_parser(__doc__)
+    parser = argument_parser(__doc__, smoke={"shops": 5, "requests": 2})
     parser.add_argument("--shops", type=int, default=50)
     parser.add_argument("--requests", type=int, default=300)
     args = parser.parse_args()

@@ -120,7 +120,9 @@ def spacing(calls):
 
 
 def main():
-    parser = argument_parser(__doc__)
+    parser = argument_parser(
+        __doc__, smoke={"shops": 2, "workers": 1, "latency": 0, "timeout": 120}
+    )
     parser.add_argument("--shops", type=int, default=1000)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--latency", type=float, default=0.05)
@@ -137,9 +139,9 @@ def run(args, connection):
     from django.tasks import TaskResultStatus
     from django_tasks_db.models import DBTaskResult
 
-    from malls.makeshop import tasks
     from malls.makeshop.models import MakeShopConnection
     from malls.makeshop.sandbox import make_server
+    from malls.services.queue import BATCH_SIZE
 
     logging.getLogger("malls.makeshop.sandbox").setLevel(logging.WARNING)
     log = tempfile.TemporaryFile("w+")
@@ -149,7 +151,7 @@ def run(args, connection):
     try:
         connections = create_connections(shops)
         job_ids = enqueue(connections, args.single)
-        kind = "one job per shop" if args.single else f"batches of {tasks.BATCH_SIZE} shops"
+        kind = "one job per shop" if args.single else f"batches of {BATCH_SIZE} shops"
         print(f"{connection.vendor}; {args.shops} shops x 3 calls; {len(job_ids)} jobs "
               f"({kind}); {args.workers} workers; sandbox latency {args.latency * 1000:.0f} ms")
         connection.close()  # the workers are about to share the database

@@ -21,11 +21,9 @@ import time
 
 from _common import argument_parser, test_database
 
-from malls.makeshop import services as makeshop_services
-
 
 def main():
-    parser = argument_parser(__doc__)
+    parser = argument_parser(__doc__, smoke={"calls": 2, "contended": 1})
     parser.add_argument("--calls", type=int, default=300)
     parser.add_argument("--contended", type=int, default=8, help="calls per thread, 3 threads")
     args = parser.parse_args()
@@ -42,6 +40,7 @@ def run(args, connection):
     from django.conf import settings
 
     from malls.makeshop import Check, get_client
+    from malls.makeshop import services as makeshop_services
     from malls.makeshop.sandbox import DemoShop, make_server
 
     code = "0123456789abcdef0123456789abcdef"

@@ -6,6 +6,10 @@ connection, so every screen has something to show. Idempotent: rows are looked u
 their names and created only when missing; secrets are set only on creation.
 Shops and memberships are created through ``malls.services`` like any others, so
 they have their history.
+
+Demo users have addresses on example.jp (reserved for examples, RFC 2606), so alert
+e-mails are addressed to them: under ``make run`` the console backend prints them in
+``db_worker``'s output.
 """
 
 from django.contrib.auth import get_user_model
@@ -17,6 +21,7 @@ from . import providers, services
 from .models import ChangeRecord, Mall, MallShop, Store
 
 DEMO_PASSWORD = "demo-pass-2026"  # noqa: S105 (documented demo login, refused when DEBUG is off)
+EMAIL_DOMAIN = "example.jp"  # reserved for examples: nothing is ever delivered there
 STAFF_GROUP = "GoQ staff"
 
 OTHER_MALL_SHOPS = [
@@ -27,10 +32,16 @@ OTHER_MALL_SHOPS = [
 
 
 def _user(username, **flags):
-    user, created = get_user_model().objects.get_or_create(username=username, defaults=flags)
+    email = f"{username}@{EMAIL_DOMAIN}"
+    user, created = get_user_model().objects.get_or_create(
+        username=username, defaults={"email": email, **flags}
+    )
     if created:
         user.set_password(DEMO_PASSWORD)
         user.save()
+    elif not user.email:  # seeded before demo users had an address
+        user.email = email
+        user.save(update_fields=["email"])
     return user
 
 
@@ -81,5 +92,6 @@ def seed_demo() -> list[str]:
         "  staff           -> /admin/  (GoQ staff)",
         "  demo-merchant   -> /settings/malls/  (store デモ店舗)",
         "  other-merchant  -> /settings/malls/  (store 別の店舗)",
+        f"Alert e-mails go to <login>@{EMAIL_DOMAIN} and are printed in db_worker's output.",
         *lines,
     ]

@@ -14,10 +14,16 @@ directly, as demo data like the states above; the verification the install queue
 checks it against the sandbox for real once ``db_worker`` runs it. Rerunning leaves
 an existing installation alone (uninstalled stays uninstalled: reinstall it with
 ``manage.py makeshop_sandbox install-app --shop demo-app``).
+
+コード再発行ショップ worked until MakeShop refused its code three days ago; its alert
+is opened as of then, as the services would have, so its "broken" e-mail to the
+store's members is due at once and the worker prints it on the first start.
 """
 
 from datetime import timedelta
 
+from malls.alerts.services import note_connection_change
+from malls.alerts.states import ConnectionState, state_of
 from malls.models import Mall, MallShop
 
 from .api import Check, Reason
@@ -96,6 +102,15 @@ def _app_connection(shop, shop_id, now) -> None:
         )
 
 
+def _alert_since_it_broke(connection) -> None:
+    """The alert a shop that worked, then broke, has had since it broke (and the "broken"
+    e-mail, due at once), through the one trigger as the verification would have."""
+    note_connection_change(
+        connection, ConnectionState(Status.VERIFIED), state_of(connection),
+        now=connection.failing_since,
+    )
+
+
 def seed(stores, *, add_shop, now) -> list[str]:
     """Create MakeShop's demo shops in ``stores`` (by name); return lines to print."""
     makeshop = Mall.objects.get(code=Mall.MAKESHOP)
@@ -131,10 +146,13 @@ def seed(stores, *, add_shop, now) -> list[str]:
         if status == Status.REJECTED:
             connection.failing_since = now - timedelta(days=days_failing)
         connection.save()
+        if connection.failing_since and connection.verified_at:
+            _alert_since_it_broke(connection)
     for store_name, shop_name, shop_id in APP_SHOPS:
         shop, _ = add_shop(stores[store_name], makeshop, shop_name)
         _app_connection(shop, shop_id, now)
     return [
+        "コード再発行ショップ broke three days ago: デモ店舗's merchant is e-mailed at once.",
         "MakeShop app (new API): アプリ連携ショップ is connected through the sandbox's demo-app; "
         "`manage.py makeshop_sandbox install-app --shop demo-app` / uninstall-app play "
         "MakeShop's app store.",

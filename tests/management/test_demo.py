@@ -74,6 +74,7 @@ def test_seeding_makes_the_demo_logins_stores_and_shops(settings):
     assert MakeShopConnection.objects.count() == len(MAKESHOP_SHOPS) + len(APP_SHOPS)
     assert "demo-merchant" in out
     assert "install-app --shop demo-app" in out
+    assert "db_worker" in out
 
 
 def test_seeding_connects_one_shop_through_the_app_with_the_sandboxs_token(settings):
@@ -159,3 +160,54 @@ def test_with_debug_off_force_seeds_anyway(settings):
 
     assert get_user_model().objects.filter(username="demo-merchant").exists()
     assert MakeShopConnection.objects.count() == len(MAKESHOP_SHOPS) + len(APP_SHOPS)
+
+
+
+def test_demo_users_have_addresses_on_a_domain_reserved_for_examples(settings):
+    settings.DEBUG = True
+    seed()
+    users = get_user_model().objects
+    # A database seeded before demo users had addresses gets them on the next run.
+    users.filter(username="other-merchant").update(email="")
+
+    seed()
+
+    assert dict(users.values_list("username", "email")) == {
+        "staff": "staff@example.jp",
+        "demo-merchant": "demo-merchant@example.jp",
+        "other-merchant": "other-merchant@example.jp",
+    }
+
+
+def run_worker() -> None:
+    """``manage.py db_worker`` as ``make run`` starts it, until the queue is empty."""
+    call_command("db_worker", "--batch", "--no-reload", "--no-startup-delay", "--interval", "0",
+                 verbosity=0)
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_under_make_run_the_worker_prints_the_broken_shops_e_mail_to_its_merchant(
+    settings, capsys
+):
+    # make run: DEBUG on and no EMAIL_URL (the readable console backend); jobs wait in the
+    # database for db_worker.
+    settings.DEBUG = True
+    settings.MAILERS = {"default": {"BACKEND": "malls.alerts.console.EmailBackend"}}
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+    seed()
+    assert "example.jp" not in capsys.readouterr().out  # queued, not sent
+
+    run_worker()
+
+    printed = capsys.readouterr().out
+    # コード再発行ショップ worked until MakeShop refused its code: one e-mail, to its store's
+    # member only.
+    assert printed.count("\nTo: ") == 1
+    assert "\nTo: demo-merchant@example.jp\n" in printed
+    assert "Subject: [GoQSystem] コード再発行ショップ: MakeShopとの接続が切れました" in printed
+
+    # make run seeds on every start: the store is told once.
+    seed()
+    run_worker()
+
+    assert "To: " not in capsys.readouterr().out
