@@ -3,8 +3,8 @@
 Everything here is built from the shop's names, each flattened to one line (a
 merchant's name must not add lines or links to GoQ's mail, nor start a header), the
 state's label and advice (the mall package's texts, the same as its screens) and
-links; nothing reads a secret, so
-no e-mail can carry one. Times are written in Japan time whatever the language.
+links; nothing reads a secret, so no e-mail can carry one. Times are written in Japan
+time whatever the language.
 """
 
 import re
