@@ -69,6 +69,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Inside every header-setting middleware, before anything reads the query or body.
     "goq.middleware.UnreadableCharsetMiddleware",
+    "goq.middleware.RequestBodyLimitMiddleware",
     "goq.signin.KnownDeviceMiddleware",
     # Last, so that every other middleware (security headers included) wraps its answer.
     "axes.middleware.AxesMiddleware",
@@ -183,6 +184,11 @@ AXES_SENSITIVE_PARAMETERS = [
     "username", "ip_address", "password", "old_password", "new_password1", "new_password2",
     "csrfmiddlewaretoken",
 ]
+# Request bodies: anything larger is refused with 413 before it is read
+# (goq.middleware.RequestBodyLimitMiddleware); the app takes no uploads. Form data and
+# file parts are kept in memory up to the same size, so nothing goes to a temporary file.
+REQUEST_BODY_MAX_BYTES = env.int("REQUEST_BODY_MAX_BYTES", default=2 * 1024 * 1024)
+DATA_UPLOAD_MAX_MEMORY_SIZE = FILE_UPLOAD_MAX_MEMORY_SIZE = REQUEST_BODY_MAX_BYTES
 # Verification attempts (each costs MakeShop calls) per store per minute.
 VERIFICATIONS_PER_STORE_PER_MINUTE = env.int("VERIFICATIONS_PER_STORE_PER_MINUTE", default=5)
 
