@@ -70,7 +70,7 @@ MIDDLEWARE = [
     # Inside every header-setting middleware, before anything reads the query or body.
     "goq.middleware.UnreadableCharsetMiddleware",
     "goq.middleware.RequestBodyLimitMiddleware",
-    "goq.signin.KnownDeviceMiddleware",
+    "goq.signin.KnownBrowserMiddleware",
     # Last, so that every other middleware (security headers included) wraps its answer.
     "axes.middleware.AxesMiddleware",
 ]
@@ -164,10 +164,15 @@ STORAGES = {
 TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
 # Sign-in limits: this many failed sign-ins lock further tries for this many seconds,
 # counted from the last failure. See goq.signin for what is counted (per account and per
-# client address; per account and address on a browser the account signed in on before).
+# client address; per browser, and per account up to a higher ceiling, on a browser the
+# account signed in on before).
 SIGNIN_MAX_FAILURES = env.int("SIGNIN_MAX_FAILURES", default=5)
 SIGNIN_LOCKOUT_SECONDS = env.int("SIGNIN_LOCKOUT_SECONDS", default=900)
-AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
+# All of an account's known browsers together (each is also held to SIGNIN_MAX_FAILURES).
+SIGNIN_KNOWN_BROWSER_MAX_FAILURES = env.int(
+    "SIGNIN_KNOWN_BROWSER_MAX_FAILURES", default=4 * SIGNIN_MAX_FAILURES
+)
+AXES_HANDLER = "goq.signin.SigninAttemptsHandler"
 AXES_FAILURE_LIMIT = "goq.signin.failure_limit"  # SIGNIN_MAX_FAILURES
 AXES_COOLOFF_TIME = "goq.signin.cool_off"  # SIGNIN_LOCKOUT_SECONDS
 AXES_LOCKOUT_PARAMETERS = "goq.signin.lockout_parameters"
