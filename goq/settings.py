@@ -194,6 +194,12 @@ AXES_SENSITIVE_PARAMETERS = [
 # file parts are kept in memory up to the same size, so nothing goes to a temporary file.
 REQUEST_BODY_MAX_BYTES = env.int("REQUEST_BODY_MAX_BYTES", default=2 * 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = FILE_UPLOAD_MAX_MEMORY_SIZE = REQUEST_BODY_MAX_BYTES
+# Password reset requests per hour: per client address, per e-mail address asked for,
+# and for everyone together (goq.password_reset). Over any, nothing is sent, and the
+# answer is the same.
+PASSWORD_RESET_MAX_PER_ADDRESS = env.int("PASSWORD_RESET_MAX_PER_ADDRESS", default=5)
+PASSWORD_RESET_MAX_PER_EMAIL = env.int("PASSWORD_RESET_MAX_PER_EMAIL", default=3)
+PASSWORD_RESET_MAX_PER_HOUR = env.int("PASSWORD_RESET_MAX_PER_HOUR", default=100)
 # Verification attempts (each costs MakeShop calls) per store per minute.
 VERIFICATIONS_PER_STORE_PER_MINUTE = env.int("VERIFICATIONS_PER_STORE_PER_MINUTE", default=5)
 
