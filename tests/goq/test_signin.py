@@ -472,8 +472,18 @@ def test_lockouts_and_unlocks_are_logged_without_passwords(client, log_lines):
     assert "signin.reset" in kinds and "signin.ok" in kinds
     locked = next(event for event in events if event.get("event") == "signin.locked_out")
     assert locked["user_id"] == user.pk and locked["address"] == "203.0.113.7"
+    assert locked["staff"] is False
     text = "\n".join(log_lines)
     assert PASSWORD not in text and WRONG not in text
+
+
+def test_a_locked_staff_account_is_logged_as_staff_for_alerting(client, log_lines):
+    staff = make_user(username="lockstaff", password=PASSWORD, is_staff=True)
+    for _ in range(3):
+        admin_sign_in(client, "lockstaff", WRONG)
+    events = [json.loads(line) for line in log_lines]
+    locked = next(event for event in events if event.get("event") == "signin.locked_out")
+    assert locked["staff"] is True and locked["user_id"] == staff.pk
 
 
 def test_staff_clean_up_expired_attempts_in_the_admin(client):
