@@ -220,9 +220,9 @@ def read_browser_cookie(request) -> tuple[str | None, list[str]]:
     if not isinstance(data, dict) or not isinstance(data.get("id"), str):
         return None, []
     marks = data.get("accounts")
-    return data["id"], [mark for mark in marks if isinstance(mark, str)] if isinstance(
-        marks, list
-    ) else []
+    if not isinstance(marks, list):
+        return data["id"], []
+    return data["id"], [mark for mark in marks if isinstance(mark, str)]
 
 
 def _raw_username(request, credentials) -> str | None:
@@ -243,7 +243,8 @@ def known_browser(request, credentials=None) -> str | None:
         return cache[name]
     browser_id, marks = read_browser_cookie(request)
     found = None
-    if browser_id and marks and isinstance(name, str) and name:
+    # A NUL cannot be in a stored name (and PostgreSQL refuses it in a query).
+    if browser_id and marks and isinstance(name, str) and name and "\x00" not in name:
         try:
             user = get_user_model()._default_manager.get_by_natural_key(name)
         except (get_user_model().DoesNotExist, ValueError):
