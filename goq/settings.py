@@ -71,7 +71,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Inside every header-setting middleware, before anything reads the query or body.
     "goq.middleware.UnreadableCharsetMiddleware",
-    "goq.signin.KnownDeviceMiddleware",
+    "goq.middleware.RequestBodyLimitMiddleware",
+    "goq.signin.KnownBrowserMiddleware",
     # Last, so that every other middleware (security headers included) wraps its answer.
     "axes.middleware.AxesMiddleware",
 ]
@@ -165,10 +166,15 @@ STORAGES = {
 TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
 # Sign-in limits: this many failed sign-ins lock further tries for this many seconds,
 # counted from the last failure. See goq.signin for what is counted (per account and per
-# client address; per account and address on a browser the account signed in on before).
+# client address; per browser, and per account up to a higher ceiling, on a browser the
+# account signed in on before).
 SIGNIN_MAX_FAILURES = env.int("SIGNIN_MAX_FAILURES", default=5)
 SIGNIN_LOCKOUT_SECONDS = env.int("SIGNIN_LOCKOUT_SECONDS", default=900)
-AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
+# All of an account's known browsers together (each is also held to SIGNIN_MAX_FAILURES).
+SIGNIN_KNOWN_BROWSER_MAX_FAILURES = env.int(
+    "SIGNIN_KNOWN_BROWSER_MAX_FAILURES", default=4 * SIGNIN_MAX_FAILURES
+)
+AXES_HANDLER = "goq.signin.SigninAttemptsHandler"
 AXES_FAILURE_LIMIT = "goq.signin.failure_limit"  # SIGNIN_MAX_FAILURES
 AXES_COOLOFF_TIME = "goq.signin.cool_off"  # SIGNIN_LOCKOUT_SECONDS
 AXES_LOCKOUT_PARAMETERS = "goq.signin.lockout_parameters"
@@ -185,6 +191,17 @@ AXES_SENSITIVE_PARAMETERS = [
     "username", "ip_address", "password", "old_password", "new_password1", "new_password2",
     "csrfmiddlewaretoken",
 ]
+# Request bodies: anything larger is refused with 413 before it is read
+# (goq.middleware.RequestBodyLimitMiddleware); the app takes no uploads. Form data and
+# file parts are kept in memory up to the same size, so nothing goes to a temporary file.
+REQUEST_BODY_MAX_BYTES = env.int("REQUEST_BODY_MAX_BYTES", default=2 * 1024 * 1024)
+DATA_UPLOAD_MAX_MEMORY_SIZE = FILE_UPLOAD_MAX_MEMORY_SIZE = REQUEST_BODY_MAX_BYTES
+# Password reset requests per hour: per client address, per e-mail address asked for,
+# and for everyone together (goq.password_reset). Over any, nothing is sent, and the
+# answer is the same.
+PASSWORD_RESET_MAX_PER_ADDRESS = env.int("PASSWORD_RESET_MAX_PER_ADDRESS", default=5)
+PASSWORD_RESET_MAX_PER_EMAIL = env.int("PASSWORD_RESET_MAX_PER_EMAIL", default=3)
+PASSWORD_RESET_MAX_PER_HOUR = env.int("PASSWORD_RESET_MAX_PER_HOUR", default=100)
 # Verification attempts (each costs MakeShop calls) per store per minute.
 VERIFICATIONS_PER_STORE_PER_MINUTE = env.int("VERIFICATIONS_PER_STORE_PER_MINUTE", default=5)
 

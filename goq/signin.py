@@ -5,30 +5,47 @@ is counted: the merchant sign-in, the staff sign-in (``/admin/login/``) and both
 password-change forms (which here check the old password through ``authenticate()``
 too). This module says *what* is counted and what the person locked out sees.
 
-What is counted (``lockout_parameters``), within ``SIGNIN_LOCKOUT_SECONDS`` of the last
-failure, ``SIGNIN_MAX_FAILURES`` allowed:
+What is counted (``counted_groups``), within ``SIGNIN_LOCKOUT_SECONDS`` of the last
+failure:
 
-- per account, whatever address the tries come from, and per client address, whatever
-  account they name: rotating addresses or names gives no extra guesses. The account
-  is the user name exactly as Django reads it (NFKC, so any compatibility form of a
-  name is the same account), case-folded; the address is an IPv6 /64 or one IPv4
-  address, behind our trusted proxies only (``core.client_address``).
-- on a browser the account signed in on before (a signed "known device" cookie, as
-  OWASP suggests against lockout abuse), per account *and* address only: an attacker
-  elsewhere who spends the account's failures locks out new browsers, not the
-  merchant's own. Their own failures still count towards the account's limit.
+- on a new browser, ``SIGNIN_MAX_FAILURES`` per account, whatever address the tries
+  come from, and per client address, whatever account they name: rotating addresses
+  or names gives no extra guesses. The account is the user name exactly as Django
+  reads it (NFKC, so any compatibility form of a name is the same account),
+  case-folded; the address is an IPv6 /64 or one IPv4 address, behind our trusted
+  proxies only (``core.client_address``).
+- on a browser the account signed in on before (the "known browser" cookie, as OWASP
+  suggests against lockout abuse): ``SIGNIN_MAX_FAILURES`` per browser, and
+  ``SIGNIN_KNOWN_BROWSER_MAX_FAILURES`` for all the account's known browsers together.
+  An attacker elsewhere who spends the account's failures locks out new browsers, not
+  the merchant's own. The cookie holds a random id per browser and, per account, an
+  HMAC of that id, the user id and the password hash (as ``get_session_auth_hash``):
+  it names no account, cannot be made for another, and every cookie of an account
+  stops counting as known once its password changes. Known browsers' failures still
+  count towards the account's new-browser limit; axes keeps them in its user-agent
+  column as ``known browser <id>``.
+
+An attacker can keep spending an account's new-browser failures, so new browsers may
+stay locked for as long as they keep trying. The account's owner is never stuck:
+their own browsers are counted apart, and on a new one the e-mailed password reset
+(``goq.password_reset``) clears the account's failures and signs them in, which makes
+that browser known. Staff unlock sooner in the admin (Sign-in limits > access
+attempts: delete; the GoQ staff group may) or with ``manage.py axes_reset_username
+NAME``. A lockout is logged (``signin.locked_out``, with ``staff`` for staff accounts).
 
 Tries while locked out are not counted and do not extend the lock, so the page tells
-the real time it ends. Staff unlock an account in the admin (Sign-in limits > access
-attempts: delete) or with ``manage.py axes_reset_username NAME``.
+the real time it ends.
 """
 
 import logging
 import math
+import secrets
 import unicodedata
+from dataclasses import dataclass
 from datetime import timedelta
 
-from axes.handlers.proxy import AxesProxyHandler
+from axes.attempts import get_cool_off_threshold
+from axes.handlers.database import AxesDatabaseHandler
 from axes.helpers import get_cool_off, get_failure_limit
 from axes.models import AccessAttempt
 from axes.signals import user_locked_out
@@ -40,11 +57,13 @@ from django.contrib.auth.forms import AuthenticationForm, PasswordChangeForm
 from django.contrib.auth.signals import user_logged_in, user_login_failed
 from django.contrib.auth.views import PasswordChangeView
 from django.core import signing
+from django.db.models import QuerySet, Sum
 from django.db.models.signals import post_delete
 from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.utils import timezone
+from django.utils.crypto import constant_time_compare, salted_hmac
 from django.utils.translation import ngettext
 from django.views.decorators.debug import sensitive_variables
 
@@ -52,9 +71,11 @@ from core.client_address import client_address_group
 
 logger = logging.getLogger("goq.signin")
 
-KNOWN_DEVICE_SALT = "goq.signin.known-device"
-KNOWN_DEVICE_MAX_AGE = timedelta(days=90)
-KNOWN_DEVICE_ACCOUNTS = 5  # accounts remembered per browser
+KNOWN_BROWSER_SALT = "goq.signin.known-browser"
+KNOWN_BROWSER_MAX_AGE = timedelta(days=90)
+KNOWN_BROWSER_ACCOUNTS = 5  # accounts remembered per browser
+# How a known browser's failures are kept in axes' user-agent column.
+KNOWN_BROWSER_MARK = "known browser "
 
 
 # --- What axes counts -------------------------------------------------------------
@@ -93,55 +114,176 @@ def cool_off(request=None) -> timedelta:
 
 
 def lockout_parameters(request_or_attempt, credentials=None):
-    """``AXES_LOCKOUT_PARAMETERS``: see the module docstring."""
-    if isinstance(request_or_attempt, HttpRequest) and is_known_device(
-        request_or_attempt, normalised_username(request_or_attempt, credentials)
+    """``AXES_LOCKOUT_PARAMETERS``: what a successful sign-in clears (axes' reset on
+    success). On a known browser, that browser's failures only; otherwise the
+    account's and the address's. What locks is ``counted_groups``."""
+    if isinstance(request_or_attempt, HttpRequest) and known_browser(
+        request_or_attempt, credentials
     ):
-        return [["username", "ip_address"]]
+        return [["username", "user_agent"]]
     return [["username"], ["ip_address"]]
 
 
-# --- Known devices ----------------------------------------------------------------
+@dataclass(frozen=True)
+class Counted:
+    """Recent failures counted together, and how many of them lock."""
+
+    attempts: QuerySet
+    limit: int
+
+    def failures(self) -> int:
+        return self.attempts.aggregate(total=Sum("failures_since_start"))["total"] or 0
 
 
-def known_device_cookie_name() -> str:
+def counted_groups(request, credentials=None) -> list[Counted]:
+    """The groups of recent failures this try is limited by (see the module docstring)."""
+    recent = AccessAttempt.objects.filter(attempt_time__gte=get_cool_off_threshold(request))
+    username = normalised_username(request, credentials)
+    limit = get_failure_limit(request, credentials)
+    browser = known_browser(request, credentials)
+    if browser:
+        known = recent.filter(username=username, user_agent__startswith=KNOWN_BROWSER_MARK)
+        return [
+            Counted(known.filter(user_agent=KNOWN_BROWSER_MARK + browser), limit),
+            Counted(known, settings.SIGNIN_KNOWN_BROWSER_MAX_FAILURES),
+        ]
+    return [
+        Counted(recent.filter(username=username), limit),
+        Counted(recent.filter(ip_address=request.axes_ip_address), limit),
+    ]
+
+
+class SigninAttemptsHandler(AxesDatabaseHandler):
+    """``AXES_HANDLER``: axes' database handler, counting ``counted_groups`` and
+    keeping a known browser's failures under its id."""
+
+    def get_failures(self, request, credentials=None) -> int:
+        """Failures as axes compares them with SIGNIN_MAX_FAILURES: a group at its own
+        limit (the known browsers' higher ceiling) counts as at least that; one below
+        it as below."""
+        _mark_browser(request, credentials)
+        limit = get_failure_limit(request, credentials)
+        worst = 0
+        for group in counted_groups(request, credentials):
+            count = group.failures()
+            worst = max(worst, max(count, limit) if count >= group.limit else min(count, limit - 1))
+        return worst
+
+    def user_login_failed(self, sender, credentials: dict, request=None, **kwargs):
+        if request is not None:
+            _mark_browser(request, credentials)
+        return super().user_login_failed(sender, credentials, request, **kwargs)
+
+    def user_logged_in(self, sender, request, user, **kwargs):
+        _mark_browser(request, {get_user_model().USERNAME_FIELD: user.get_username()})
+        return super().user_logged_in(sender, request, user, **kwargs)
+
+
+def _mark_browser(request, credentials) -> None:
+    """What axes records as the user agent: ``known browser <id>`` on a browser known
+    for this account; otherwise the real one (never looking like a known browser)."""
+    real = getattr(request, "signin_user_agent", None)
+    if real is None:
+        real = request.signin_user_agent = getattr(request, "axes_user_agent", "")
+    browser = known_browser(request, credentials)
+    if browser:
+        request.axes_user_agent = KNOWN_BROWSER_MARK + browser
+    else:
+        request.axes_user_agent = "-" if real.startswith(KNOWN_BROWSER_MARK) else real
+
+
+# --- Known browsers ---------------------------------------------------------------
+
+
+def known_browser_cookie_name() -> str:
     # "__Host-" cookies need Secure; the same rule as the session cookie.
     return "__Host-signin_device" if settings.SESSION_COOKIE_SECURE else "signin_device"
 
 
-def known_accounts(request) -> list[str]:
-    value = request.COOKIES.get(known_device_cookie_name())
+def _account_mark(browser_id: str, user) -> str:
+    """Ties a browser to an account and its current password (any password change, by
+    the user, a reset or staff, voids it), without naming the account."""
+    return salted_hmac(
+        KNOWN_BROWSER_SALT, f"{browser_id}:{user.pk}:{user.password}", algorithm="sha256"
+    ).hexdigest()
+
+
+def read_browser_cookie(request) -> tuple[str | None, list[str]]:
+    """(browser id, account marks) from the signed cookie, or (None, [])."""
+    value = request.COOKIES.get(known_browser_cookie_name())
     if not value:
-        return []
+        return None, []
     try:
-        accounts = signing.loads(
-            value, salt=KNOWN_DEVICE_SALT, max_age=KNOWN_DEVICE_MAX_AGE
-        )
+        data = signing.loads(value, salt=KNOWN_BROWSER_SALT, max_age=KNOWN_BROWSER_MAX_AGE)
     except signing.BadSignature:
-        return []
-    return [name for name in accounts if isinstance(name, str)] if isinstance(
-        accounts, list
-    ) else []
+        return None, []
+    if not isinstance(data, dict) or not isinstance(data.get("id"), str):
+        return None, []
+    marks = data.get("accounts")
+    if not isinstance(marks, list):
+        return data["id"], []
+    return data["id"], [mark for mark in marks if isinstance(mark, str)]
 
 
-def is_known_device(request, username: str | None) -> bool:
-    return bool(username) and username in known_accounts(request)
+def _raw_username(request, credentials) -> str | None:
+    field = get_user_model().USERNAME_FIELD
+    if credentials:
+        return credentials.get(field)
+    return (getattr(request, "POST", None) or {}).get(field)
 
 
-class KnownDeviceMiddleware:
-    """Sets the known-device cookie on the answer to a successful sign-in."""
+def known_browser(request, credentials=None) -> str | None:
+    """This browser's id if it is known for the account the try names, else None.
+
+    The account is looked up as the sign-in looks it up (its exact name), once per
+    request and name."""
+    name = _raw_username(request, credentials)
+    cache = request.__dict__.setdefault("_signin_known_browser", {})
+    if name in cache:
+        return cache[name]
+    browser_id, marks = read_browser_cookie(request)
+    found = None
+    # A NUL cannot be in a stored name (and PostgreSQL refuses it in a query).
+    if browser_id and marks and isinstance(name, str) and name and "\x00" not in name:
+        try:
+            user = get_user_model()._default_manager.get_by_natural_key(name)
+        except (get_user_model().DoesNotExist, ValueError):
+            user = None
+        if user is not None:
+            mark = _account_mark(browser_id, user)
+            if any(constant_time_compare(mark, saved) for saved in marks):
+                found = browser_id
+    cache[name] = found
+    return found
+
+
+def remember_browser(request, user) -> None:
+    """Make this browser known for ``user`` (under the current password): the cookie
+    is set on the answer by ``KnownBrowserMiddleware``. Its id stays the same."""
+    browser_id, marks = read_browser_cookie(request)
+    browser_id = browser_id or secrets.token_urlsafe(16)
+    mark = _account_mark(browser_id, user)
+    others = [saved for saved in marks if saved != mark]
+    request.signin_known_browser = {
+        "id": browser_id, "accounts": [mark, *others][:KNOWN_BROWSER_ACCOUNTS],
+    }
+    request.__dict__.pop("_signin_known_browser", None)
+
+
+class KnownBrowserMiddleware:
+    """Sets the known-browser cookie on the answer to a successful sign-in."""
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
         response = self.get_response(request)
-        accounts = getattr(request, "signin_known_accounts", None)
-        if accounts is not None:
+        cookie = getattr(request, "signin_known_browser", None)
+        if cookie is not None:
             response.set_cookie(
-                known_device_cookie_name(),
-                signing.dumps(accounts, salt=KNOWN_DEVICE_SALT),
-                max_age=int(KNOWN_DEVICE_MAX_AGE.total_seconds()),
+                known_browser_cookie_name(),
+                signing.dumps(cookie, salt=KNOWN_BROWSER_SALT),
+                max_age=int(KNOWN_BROWSER_MAX_AGE.total_seconds()),
                 secure=settings.SESSION_COOKIE_SECURE,
                 httponly=True,
                 samesite="Lax",
@@ -154,20 +296,18 @@ class KnownDeviceMiddleware:
 
 def lockout_ends_at(request, credentials=None):
     """When this request's lock lifts: each counted group of failures (the account, the
-    address) stays locked until enough of its failures are older than the cool-off.
-    Axes keeps one row per name, address and browser, timed by its last failure."""
-    limit = get_failure_limit(request, credentials)
+    address, the browser) stays locked until enough of its failures are older than the
+    cool-off. Axes keeps one row per name, address and browser, timed by its last
+    failure."""
     cool_off = get_cool_off(request)
     ends = None
-    for attempts in AxesProxyHandler.get_implementation().get_user_attempts(
-        request, credentials
-    ):
-        rows = list(attempts.order_by("attempt_time").values_list(
+    for group in counted_groups(request, credentials):
+        rows = list(group.attempts.order_by("attempt_time").values_list(
             "attempt_time", "failures_since_start"
         ))
         remaining = sum(count for _, count in rows)
         for attempt_time, count in rows:
-            if remaining < limit:
+            if remaining < group.limit:
                 break
             remaining -= count
             ends = max(ends or attempt_time + cool_off, attempt_time + cool_off)
@@ -260,6 +400,13 @@ class LockoutPasswordChangeView(PasswordChangeView):
     def get_form_kwargs(self):
         return {**super().get_form_kwargs(), "request": self.request}
 
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        # The new password voids every known-browser cookie of the account, this
+        # browser's too: it stays known.
+        remember_browser(self.request, form.user)
+        return response
+
 
 def admin_password_change(request):
     """The admin's password-change page with the counted form (``AdminSite`` builds
@@ -280,12 +427,17 @@ def admin_password_change(request):
 
 
 def _user_id(username):
+    return (_user_row(username) or (None, False))[0]
+
+
+def _user_row(username) -> tuple[int, bool] | None:
+    """(id, is_staff) of the account ``username`` names, or None."""
     if not username:
         return None
     field = get_user_model().USERNAME_FIELD
     return (
         get_user_model()._default_manager.filter(**{f"{field}__iexact": username})
-        .values_list("pk", flat=True).first()
+        .values_list("pk", "is_staff").first()
     )
 
 
@@ -309,12 +461,14 @@ def log_failure(sender, credentials, request=None, **kwargs):
 
 @receiver(user_locked_out, dispatch_uid="goq.signin.locked_out")
 def log_lockout(sender, request, username, ip_address, **kwargs):
+    user_id, staff = _user_row(username) or (None, False)
     logger.warning(
         "sign-in locked out",
         extra={
             "event": "signin.locked_out",
             "door": _door(request),
-            "user_id": _user_id(username),
+            "user_id": user_id,
+            "staff": staff,
             "address": ip_address,
         },
     )
@@ -324,9 +478,7 @@ def log_lockout(sender, request, username, ip_address, **kwargs):
 def remember_device(sender, request, user, **kwargs):
     if request is None:
         return
-    name = normalise_username(user.get_username())
-    accounts = [name] + [other for other in known_accounts(request) if other != name]
-    request.signin_known_accounts = accounts[:KNOWN_DEVICE_ACCOUNTS]
+    remember_browser(request, user)
     logger.info(
         "signed in",
         extra={"event": "signin.ok", "door": _door(request), "user_id": user.pk},

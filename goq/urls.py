@@ -8,6 +8,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from .health import healthz
+from .password_reset import LimitedPasswordResetView, UnlockingPasswordResetConfirmView
 from .signin import (
     LockoutAdminAuthenticationForm,
     LockoutAuthenticationForm,
@@ -31,6 +32,15 @@ urlpatterns = [
         "accounts/password_change/",
         LockoutPasswordChangeView.as_view(),
         name="password_change",
+    ),
+    # Limited, answered the same for any address, sent by the worker (goq.password_reset).
+    path(
+        "accounts/password_reset/", LimitedPasswordResetView.as_view(), name="password_reset"
+    ),
+    path(
+        "accounts/reset/<uidb64>/<token>/",
+        UnlockingPasswordResetConfirmView.as_view(),
+        name="password_reset_confirm",
     ),
     path("accounts/", include("django.contrib.auth.urls")),
     path("i18n/", include("django.conf.urls.i18n")),

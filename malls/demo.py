@@ -53,6 +53,11 @@ def _staff_group():
         | Permission.objects.filter(
             content_type__app_label="django_tasks_database", codename="view_dbtaskresult"
         )
+        # Unlocking a sign-in (docs/operations.md): see and delete access attempts.
+        | Permission.objects.filter(
+            content_type__app_label="axes",
+            codename__in=["view_accessattempt", "delete_accessattempt"],
+        )
     )
     group.permissions.add(*permissions)
     return group

@@ -9,6 +9,8 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from core.text import validate_single_line
+
 from .crypto import DecryptionError
 from .fields import EncryptedSecretField
 from .verdicts import UNREADABLE
@@ -17,7 +19,7 @@ from .verdicts import UNREADABLE
 class Store(models.Model):
     """A merchant tenant: the unit that owns mall shops and that users belong to."""
 
-    name = models.CharField(_("store name"), max_length=200)
+    name = models.CharField(_("store name"), max_length=200, validators=[validate_single_line])
     members = models.ManyToManyField(
         settings.AUTH_USER_MODEL, through="Membership", related_name="stores", blank=True
     )
@@ -93,7 +95,7 @@ class MallShop(models.Model):
     mall = models.ForeignKey(
         Mall, on_delete=models.PROTECT, related_name="shops", verbose_name=_("mall")
     )
-    name = models.CharField(_("display name"), max_length=200)
+    name = models.CharField(_("display name"), max_length=200, validators=[validate_single_line])
     order_retrieval = models.CharField(
         _("order retrieval"),
         max_length=10,

@@ -232,3 +232,10 @@ def test_a_new_shop_needs_a_display_name():
 
     assert not form.is_valid()
     assert form.errors["name"] == ["Enter a name for the shop."]
+
+
+@pytest.mark.parametrize("name", ["Evil\r\nBcc: x@example.com", "L1\u2028L2", "a\x85b", "\u202eR"])
+def test_a_new_shop_name_must_be_one_line(name):
+    form = AddMakeShopShopForm({"name": name})
+    assert not form.is_valid()
+    assert form.errors.as_data()["name"][0].code == "not_single_line"

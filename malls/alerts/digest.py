@@ -3,15 +3,16 @@
 A jump in one cause across many shops is how a change on a mall's side shows up, so
 the digest counts shops per cause (mall, status, failing check, reason) and lists a
 few examples of each. It costs the same handful of queries however many shops there
-are: one aggregate, one ranked sample, the staff list, one insert.
+are: one aggregate, one ranked sample, the staff list (permissions included), one insert.
 """
 
 from dataclasses import dataclass, field
 from datetime import timedelta
 
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Permission
 from django.db import transaction
-from django.db.models import Count, F, Q, Window
+from django.db.models import Count, Exists, F, OuterRef, Q, Window
 from django.db.models.functions import RowNumber
 from django.utils import timezone
 
@@ -24,6 +25,8 @@ EXAMPLES_PER_CAUSE = 5
 WINDOW = timedelta(hours=24)
 
 _CAUSE = ("shop__mall__code", "status", "failed_check", "reason")
+# The digest names every store's shops: only staff who may see them in the admin get it.
+VIEW_CONNECTIONS = "malls.view_makeshopconnection"
 
 
 @dataclass
@@ -122,12 +125,33 @@ def build_report(*, now=None) -> DigestReport:
     return DigestReport(since=since, until=until, causes=ordered)
 
 
+def may_view_connections():
+    """``has_perm(VIEW_CONNECTIONS)`` for every user at once: superusers, and users
+    holding the permission themselves or through a group (one query, no loop)."""
+    user_model = get_user_model()
+    app_label, codename = VIEW_CONNECTIONS.split(".")
+    permission = Permission.objects.filter(
+        content_type__app_label=app_label, codename=codename
+    )
+    own = user_model.user_permissions.through.objects.filter(
+        **{user_model.user_permissions.field.m2m_field_name(): OuterRef("pk")},
+        permission__in=permission,
+    )
+    by_group = user_model.groups.through.objects.filter(
+        **{user_model.groups.field.m2m_field_name(): OuterRef("pk")},
+        group__permissions__in=permission,
+    )
+    return Q(is_superuser=True) | Exists(own) | Exists(by_group)
+
+
 def staff_recipients() -> list[tuple[int, str]]:
-    """(user id, language) of active staff with an address who want alert e-mails."""
+    """(user id, language) of active staff who may view shops' connections, with an
+    address, who want alert e-mails."""
     from .services import default_language
 
     users = (
         get_user_model().objects.filter(is_staff=True, is_active=True)
+        .filter(may_view_connections())
         .exclude(email="")
         .exclude(alert_preference__alerts_enabled=False)
         .values_list("pk", "alert_preference__language")

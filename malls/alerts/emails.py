@@ -1,8 +1,10 @@
 """Subjects and bodies of alert e-mails, in the recipient's language.
 
-Everything here is built from the shop's names, the state's label and advice (the
-mall package's texts, the same as its screens) and links; nothing reads a secret, so
-no e-mail can carry one. Times are written in Japan time whatever the language.
+Everything here is built from the shop's names, each flattened to one line (a
+merchant's name must not add lines or links to GoQ's mail, nor start a header), the
+state's label and advice (the mall package's texts, the same as its screens) and
+links; nothing reads a secret, so no e-mail can carry one. Times are written in Japan
+time whatever the language.
 """
 
 import re
@@ -14,6 +16,8 @@ from django.conf import settings
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import translation
+
+from core.text import one_line
 
 from . import states
 
@@ -45,11 +49,6 @@ def preferences_url() -> str:
     return absolute_url(reverse("malls:alerts:preferences"))
 
 
-def _one_line(text: str) -> str:
-    # A subject is a header: a name with a line break must not start another header.
-    return " ".join(str(text).split())
-
-
 def render_shop_alert(*, kind: str, language: str, shop, state, opened_at, at,
                       reminder_number: int = 0) -> Rendered:
     """A "broken", "fixed" or "reminder" e-mail about ``shop`` for one recipient.
@@ -62,9 +61,9 @@ def render_shop_alert(*, kind: str, language: str, shop, state, opened_at, at,
         description = provider.describe(state)
         context = {
             "kind": kind,
-            "shop_name": shop.name,
-            "store_name": shop.store.name,
-            "mall_name": shop.mall.name_en if language == "en" else shop.mall.name,
+            "shop_name": one_line(shop.name),
+            "store_name": one_line(shop.store.name),
+            "mall_name": one_line(shop.mall.name_en if language == "en" else shop.mall.name),
             "label": description.label,
             "advice": description.advice,
             "opened_at": tokyo_time(opened_at),
@@ -75,7 +74,7 @@ def render_shop_alert(*, kind: str, language: str, shop, state, opened_at, at,
         }
         subject = render_to_string(f"alerts/email/{kind}_subject.txt", context)
         body = render_to_string(f"alerts/email/{kind}.txt", context)
-    return Rendered(SUBJECT_PREFIX + _one_line(subject), _tidy(body))
+    return Rendered(SUBJECT_PREFIX + one_line(subject), _tidy(body))
 
 
 def render_digest(*, language: str, report) -> Rendered:
@@ -84,9 +83,14 @@ def render_digest(*, language: str, report) -> Rendered:
         causes = [
             {
                 "label": states.provider_for(cause.mall_code).describe(cause.state).label,
-                "mall_name": cause.mall_names.get(language) or cause.mall_code,
+                "mall_name": one_line(cause.mall_names.get(language) or cause.mall_code),
                 "code": "/".join(part for part in (cause.state.check, cause.state.reason) if part),
                 "cause": cause,
+                "examples": [
+                    {**example, "shop": one_line(example["shop"]),
+                     "store": one_line(example["store"])}
+                    for example in cause.examples
+                ],
             }
             for cause in report.causes
         ]
@@ -102,4 +106,4 @@ def render_digest(*, language: str, report) -> Rendered:
         }
         subject = render_to_string("alerts/email/digest_subject.txt", context)
         body = render_to_string("alerts/email/digest.txt", context)
-    return Rendered(SUBJECT_PREFIX + _one_line(subject), _tidy(body))
+    return Rendered(SUBJECT_PREFIX + one_line(subject), _tidy(body))

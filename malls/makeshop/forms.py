@@ -11,6 +11,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.debug import sensitive_variables
 
+from core.text import validate_single_line
 from malls.makeshop import Check, Outcome
 from malls.makeshop import services as makeshop_services
 from malls.makeshop.models import SHOP_ID_MAX_LENGTH, MakeShopConnection, validate_makeshop_shop_id
@@ -193,6 +194,8 @@ class AddMakeShopShopForm(forms.Form):
         initial="MakeShop",
         help_text=_("How this shop is named in GoQ's lists, for example your shop's name."),
         error_messages={"required": _("Enter a name for the shop.")},
+        # The model's own rule: a name goes into e-mails and staff's digest as one line.
+        validators=[validate_single_line],
     )
 
     def __init__(self, *args, **kwargs):

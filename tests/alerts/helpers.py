@@ -24,6 +24,17 @@ def sandbox(settings):
     return server
 
 
+def digest_staff(*, email, **extra):
+    """A staff user who may view shops' connections in the admin, so gets the digest."""
+    from django.contrib.auth.models import Permission
+
+    user = make_user(is_staff=True, email=email, **extra)
+    user.user_permissions.add(
+        Permission.objects.get(content_type__app_label="malls", codename="view_makeshopconnection")
+    )
+    return user
+
+
 def member(store, *, email=None, **extra):
     user = make_user(email=email if email is not None else f"{next_name()}@shop.example", **extra)
     store.memberships.create(user=user)

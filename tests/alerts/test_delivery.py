@@ -17,11 +17,12 @@ from malls.alerts.models import AlertMessage, AlertPreference
 from malls.alerts.services import note_connection_change
 from malls.alerts.states import ConnectionState
 from malls.makeshop.models import MakeShopConnection
-from tests.factories import make_connection, make_user
+from tests.factories import make_connection
 from tests.processes import ROOT, child_env
 
 from .helpers import (
     CANARIES,
+    digest_staff,
     enter_new_code,
     member,
     recheck,
@@ -208,7 +209,7 @@ def test_no_secret_reaches_any_e_mail_header_or_outbox_row(smtp, settings):
         someone = member(connection.shop.store)
         english = member(connection.shop.store)
         AlertPreference.objects.create(user=english, language="en")
-        staff = make_user(is_staff=True, email="staff@goq.example")
+        staff = digest_staff(email="staff@goq.example")
         # The secrets also sit in places a careless template might reach for.
         MakeShopConnection.objects.filter(pk=connection.pk).update(
             makeshop_message=f"echo {CANARIES[0]}"

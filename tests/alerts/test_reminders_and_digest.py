@@ -14,7 +14,7 @@ from malls.alerts.states import ConnectionState
 from malls.makeshop.models import MakeShopConnection
 from tests.factories import make_connection, make_store, make_user
 
-from .helpers import member
+from .helpers import digest_staff, member
 
 pytestmark = pytest.mark.django_db(transaction=True)
 Status = MakeShopConnection.Status
@@ -81,11 +81,11 @@ class TestReminders:
 class TestStaffDigest:
     def test_staff_get_shops_grouped_by_cause_once_a_day(self, smtp, no_sender):
         now = timezone.now()
-        staff = make_user(is_staff=True, email="staff@goq.example")
-        english_staff = make_user(is_staff=True, email="staff-en@goq.example")
+        staff = digest_staff(email="staff@goq.example")
+        english_staff = digest_staff(email="staff-en@goq.example")
         AlertPreference.objects.create(user=english_staff, language="en")
-        make_user(is_staff=True, email="off@goq.example", is_active=False)
-        opted_out = make_user(is_staff=True, email="quiet@goq.example")
+        digest_staff(email="off@goq.example", is_active=False)
+        opted_out = digest_staff(email="quiet@goq.example")
         AlertPreference.objects.create(user=opted_out, alerts_enabled=False)
         make_user(email="merchant@shop.example")  # not staff
         store = make_store(name="集計店舗")
@@ -118,11 +118,11 @@ class TestStaffDigest:
         assert "https://goq.example/admin/malls/shopalert/?closed_at__isnull=True" in text
 
     def test_nothing_broken_sends_nothing(self, smtp, no_sender):
-        make_user(is_staff=True, email="staff@goq.example")
+        digest_staff(email="staff@goq.example")
         assert digest.queue_staff_digest() == 0
 
     def test_the_digest_costs_the_same_queries_for_10_or_60_shops(self, no_sender):
-        make_user(is_staff=True, email="staff@goq.example")
+        digest_staff(email="staff@goq.example")
         counts = []
         for shops in (10, 60):
             ShopAlert.objects.all().delete()
@@ -133,3 +133,52 @@ class TestStaffDigest:
                 assert digest.queue_staff_digest() == 1
             counts.append(len(queries))
         assert counts[0] == counts[1] <= 8, counts
+
+    def test_only_staff_who_may_view_connections_get_it(self, smtp, no_sender):
+        from django.contrib.auth.models import Group, Permission
+
+        allowed = digest_staff(email="viewer@goq.example")
+        boss = make_user(is_staff=True, is_superuser=True, email="boss@goq.example")
+        in_group = make_user(is_staff=True, email="grouped@goq.example")
+        group = Group.objects.create(name="GoQ staff")
+        group.permissions.add(
+            Permission.objects.get(
+                content_type__app_label="malls", codename="view_makeshopconnection"
+            )
+        )
+        in_group.groups.add(group)
+        make_user(is_staff=True, email="nothing@goq.example")  # no permission at all
+        other = make_user(is_staff=True, email="installs@goq.example")
+        other.user_permissions.add(
+            Permission.objects.get(content_type__app_label="malls", codename="view_mallshop")
+        )
+        make_user(email="merchant@shop.example")
+        break_shop(TOKEN, name="壊れたショップ")
+
+        digest.queue_staff_digest()
+        outbox.send_due()
+
+        received = sorted(rcpt for mail in smtp.received for rcpt in mail.rcpt_tos)
+        assert received == sorted([allowed.email, boss.email, in_group.email])
+        for user in (allowed, boss, in_group):
+            assert user.has_perm(digest.VIEW_CONNECTIONS)
+
+    def test_merchant_names_cannot_add_lines_to_the_digest(self, smtp, no_sender):
+        staff = digest_staff(email="staff@goq.example")
+        evil = "Evil\r\nBcc: attacker@evil.test\u2028L2\x85L3\u202eRTL http://phish.example/login"
+        store = make_store(name="店\n偽のお知らせ: http://phish.example/")
+        break_shop(TOKEN, store=store, name=evil)
+
+        digest.queue_staff_digest()
+        outbox.send_due()
+
+        mail, = smtp.to(staff.email)
+        line = next(line for line in mail.text.splitlines() if "Evil" in line)
+        assert "Bcc: attacker@evil.test" in line and "http://phish.example/login" in line
+        assert "店 偽のお知らせ: http://phish.example/ / Evil Bcc:" in line
+        assert not any(line.startswith(("Bcc:", "偽のお知らせ")) for line in
+                       mail.text.splitlines())
+        for char in ("\u2028", "\x85", "\u202e"):
+            assert char not in mail.text
+        assert "Evil\r" not in mail.text
+

@@ -188,6 +188,30 @@ class TestBrokenAndFixed:
         assert len(smtp.to(someone.email)) == 1
 
 
+    def test_a_merchant_chosen_name_stays_on_one_line_in_the_e_mail(self, smtp):
+        connection = make_connection(status=Status.VERIFIED, verified_at=timezone.now())
+        shop, store = connection.shop, connection.shop.store
+        # Saved before names were checked at input (or by any path that skips forms).
+        shop.name = "Evil\r\nBcc: attacker@evil.test\r\nSubject: spoofed\u2028L2\x85L3\u202eRTL"
+        shop.save()
+        store.name = "店舗\u2029http://phish.example/login 再ログイン"
+        store.save()
+        someone = member(store)
+        note_connection_change(connection, ConnectionState("verified"),
+                               ConnectionState("uninstalled"))
+
+        mail, = smtp.to(someone.email)
+        assert mail.rcpt_tos == [someone.email] and mail.message["Bcc"] is None
+        lines = mail.text.splitlines()
+        assert not any(line.startswith(("Bcc:", "Subject:", "L2", "L3", "http://phish"))
+                       for line in lines)
+        assert "Evil Bcc: attacker@evil.test Subject: spoofed L2 L3 RTL" in mail.text
+        assert "店舗 http://phish.example/login 再ログイン" in mail.text
+        for char in ("\u2028", "\u2029", "\x85", "\u202e"):
+            assert char not in mail.text and char not in mail.subject
+        assert "Evil\r" not in mail.text
+
+
 class TestFlapping:
     """A shop flapping faster than ALERTS_SETTLE_SECONDS sends nothing until it settles."""
 

@@ -116,6 +116,7 @@ def test_deploy_checks_pass_with_production_settings():
         SECRET_KEY=secrets.token_urlsafe(50),
         CREDENTIALS_KEYS="prod:" + base64.b64encode(secrets.token_bytes(32)).decode(),
         ALLOWED_HOSTS="goq.example.jp",
+        GOQ_BASE_URL="https://goq.example.jp",
         DATABASE_URL="sqlite:////tmp/goq-deploy-check.sqlite3",
     )
     result = subprocess.run(

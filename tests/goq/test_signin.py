@@ -2,18 +2,20 @@
 is written) and per client address (an IPv6 /64 as one), a real cool-off the page
 states, staff unlock, and log lines without passwords."""
 
+import base64
 import json
 import logging
 from datetime import datetime, timedelta
 
 import pytest
 import time_machine
+from django.core import signing
 from django.core.management import call_command
 from django.urls import reverse
 from django.utils import timezone
 
 from goq.logging import JsonFormatter
-from goq.signin import normalise_username
+from goq.signin import KNOWN_BROWSER_SALT, normalise_username
 from tests.factories import make_user
 
 pytestmark = pytest.mark.django_db
@@ -230,6 +232,103 @@ def test_a_forged_known_device_cookie_counts_as_none(client):
     assert is_locked_out(sign_in(client, "shopkeeper", PASSWORD))
 
 
+def browser_that_signed_in(client, username="shopkeeper", address="203.0.113.7"):
+    """A browser the account signed in on, then signed out of (the cookie stays)."""
+    assert sign_in(client, username, PASSWORD, address=address).status_code == 302
+    cookie = client.cookies["signin_device"].value
+    client.logout()
+    client.cookies["signin_device"] = cookie
+    return cookie
+
+
+def test_a_stolen_known_browser_cookie_gives_no_extra_guesses_from_other_addresses(client):
+    """N1: the holder of an account's cookie, rotating addresses, is limited per cookie."""
+    make_user(username="victim1", password=PASSWORD)
+    cookie = browser_that_signed_in(client, "victim1", address="198.18.0.1")
+    answers = []
+    for n in range(20):
+        thief = client.__class__()
+        thief.cookies["signin_device"] = cookie
+        answers.append(sign_in(thief, "victim1", f"guess-{n}", address=f"198.18.{n}.9").status_code)
+    assert answers[:2] == [200, 200] and set(answers[2:]) == {429}
+    thief = client.__class__()
+    thief.cookies["signin_device"] = cookie
+    assert is_locked_out(sign_in(thief, "victim1", PASSWORD, address="198.18.99.9"))
+
+
+def test_each_browser_is_counted_apart_under_an_account_wide_ceiling(client, settings):
+    settings.SIGNIN_KNOWN_BROWSER_MAX_FAILURES = 5
+    make_user(username="shopkeeper", password=PASSWORD)
+    browsers = [client.__class__() for _ in range(4)]
+    cookies = [browser_that_signed_in(browser) for browser in browsers]
+    assert len({signing.loads(c, salt=KNOWN_BROWSER_SALT)["id"] for c in cookies}) == 4
+    # Browser 0 spends its own three: locked; browser 1 still signs in.
+    for _ in range(3):
+        sign_in(browsers[0], "shopkeeper", WRONG)
+    assert is_locked_out(sign_in(browsers[0], "shopkeeper", PASSWORD))
+    assert sign_in(browsers[1], "shopkeeper", PASSWORD).status_code == 302
+    browsers[1].logout()
+    browsers[1].cookies["signin_device"] = cookies[1]
+    # Two more from other known browsers make five for the account: every known browser
+    # is locked, whatever its own count.
+    sign_in(browsers[1], "shopkeeper", WRONG, address="198.51.100.1")
+    sign_in(browsers[2], "shopkeeper", WRONG, address="198.51.100.2")
+    assert is_locked_out(sign_in(browsers[3], "shopkeeper", PASSWORD, address="198.51.100.3"))
+
+
+def test_a_password_change_voids_every_known_browser_cookie(client):
+    user = make_user(username="shopkeeper", password=PASSWORD)
+    old_cookie = browser_that_signed_in(client)
+    user.set_password("N3w-pass-phrase!")
+    user.save()
+    # An attacker elsewhere locks the account for new browsers...
+    for n in range(3):
+        sign_in(client.__class__(), "shopkeeper", WRONG, address=f"198.51.100.{n + 1}")
+    # ...and the old cookie is a new browser now: locked out, new password or not.
+    holder = client.__class__()
+    holder.cookies["signin_device"] = old_cookie
+    assert is_locked_out(sign_in(holder, "shopkeeper", "N3w-pass-phrase!", address="192.0.2.1"))
+
+
+def test_changing_ones_own_password_keeps_this_browser_known(client):
+    user = make_user(username="shopkeeper", password=PASSWORD)
+    browser_that_signed_in(client)
+    assert sign_in(client, "shopkeeper", PASSWORD).status_code == 302
+    response = client.post(
+        "/accounts/password_change/",
+        {"old_password": PASSWORD, "new_password1": "N3w-pass-phrase!",
+         "new_password2": "N3w-pass-phrase!"},
+    )
+    assert response.status_code == 302
+    cookie = client.cookies["signin_device"].value
+    client.logout()
+    client.cookies["signin_device"] = cookie
+    for n in range(3):
+        sign_in(client.__class__(), "shopkeeper", WRONG, address=f"198.51.100.{n + 1}")
+    assert sign_in(client, "shopkeeper", "N3w-pass-phrase!").status_code == 302
+    user.refresh_from_db()
+    assert user.check_password("N3w-pass-phrase!")
+
+
+def test_the_cookie_does_not_name_the_account(client):
+    make_user(username="victim1", password=PASSWORD)
+    cookie = browser_that_signed_in(client, "victim1")
+    payload = cookie.split(":")[0]
+    decoded = base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4))
+    assert b"victim1" not in decoded and "victim1" not in cookie
+    data = signing.loads(cookie, salt=KNOWN_BROWSER_SALT)
+    assert set(data) == {"id", "accounts"} and "victim1" not in json.dumps(data)
+
+
+def test_a_cookie_of_one_account_is_no_known_browser_for_another(client):
+    make_user(username="shopkeeper", password=PASSWORD)
+    make_user(username="victim2", password=PASSWORD)
+    browser_that_signed_in(client, "shopkeeper")
+    for n in range(3):
+        sign_in(client.__class__(), "victim2", WRONG, address=f"198.51.100.{n + 1}")
+    assert is_locked_out(sign_in(client, "victim2", PASSWORD))
+
+
 # --- The staff door and the password-change doors -----------------------------------
 
 
@@ -314,6 +413,28 @@ def test_staff_unlock_in_the_admin(client):
     assert sign_in(client, "lockuser", PASSWORD).status_code == 302
 
 
+def test_the_demo_staff_group_can_unlock_in_the_admin(client):
+    """N13: docs/operations.md says staff unlock under アクセス試行; the seeded group may."""
+    from axes.models import AccessAttempt
+
+    from malls.demo import _staff_group
+
+    make_user(username="lockuser", password=PASSWORD)
+    lock(client)
+    staff = make_user(username="goq-staff", is_staff=True)
+    staff.groups.add(_staff_group())
+    admin = client.__class__()
+    admin.force_login(staff)
+    assert admin.get("/admin/axes/accessattempt/").status_code == 200
+    ids = [str(pk) for pk in AccessAttempt.objects.values_list("pk", flat=True)]
+    response = admin.post(
+        "/admin/axes/accessattempt/",
+        {"action": "delete_selected", "_selected_action": ids, "post": "yes"},
+    )
+    assert response.status_code == 302
+    assert sign_in(client, "lockuser", PASSWORD).status_code == 302
+
+
 # --- Logs -------------------------------------------------------------------------
 
 
@@ -351,8 +472,18 @@ def test_lockouts_and_unlocks_are_logged_without_passwords(client, log_lines):
     assert "signin.reset" in kinds and "signin.ok" in kinds
     locked = next(event for event in events if event.get("event") == "signin.locked_out")
     assert locked["user_id"] == user.pk and locked["address"] == "203.0.113.7"
+    assert locked["staff"] is False
     text = "\n".join(log_lines)
     assert PASSWORD not in text and WRONG not in text
+
+
+def test_a_locked_staff_account_is_logged_as_staff_for_alerting(client, log_lines):
+    staff = make_user(username="lockstaff", password=PASSWORD, is_staff=True)
+    for _ in range(3):
+        admin_sign_in(client, "lockstaff", WRONG)
+    events = [json.loads(line) for line in log_lines]
+    locked = next(event for event in events if event.get("event") == "signin.locked_out")
+    assert locked["staff"] is True and locked["user_id"] == staff.pk
 
 
 def test_staff_clean_up_expired_attempts_in_the_admin(client):
