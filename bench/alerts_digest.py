@@ -103,9 +103,16 @@ def main():
         override_settings(
             TASKS={"default": {"BACKEND": "django.tasks.backends.dummy.DummyBackend"}}
         ).enable()
+        from django.contrib.auth.models import Permission
+
+        view_shops = Permission.objects.get(
+            content_type__app_label="malls", codename="view_makeshopconnection"
+        )
         users = get_user_model().objects
         for name, language in (("staff-ja", "ja"), ("staff-en", "en"), ("staff-2", "ja")):
             user = users.create_user(name, f"{name}@goq.example", "p", is_staff=True)
+            # The digest goes only to staff who may view shops' connections.
+            user.user_permissions.add(view_shops)
             AlertPreference.objects.create(user=user, language=language)
         now = timezone.now()
         rows = []

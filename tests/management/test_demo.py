@@ -1,8 +1,10 @@
 """``seed_demo``: the demo data ``make run`` seeds on every start, and its production guard."""
 
+import importlib
 import io
 
 import pytest
+from django.apps import apps as django_apps
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.management import CommandError, call_command
@@ -13,7 +15,7 @@ from malls.makeshop.app.models import AppInstallationEvent, MakeShopAppInstallat
 from malls.makeshop.app.sandbox import DEMO_APP_SHOPS
 from malls.makeshop.demo import APP_SHOPS, MAKESHOP_SHOPS
 from malls.makeshop.models import MakeShopConnection
-from malls.models import ChangeRecord, Mall, MallShop, Store
+from malls.models import ChangeRecord, MallShop, Store
 from tests.fuzz.support import database_state
 
 pytestmark = pytest.mark.django_db
@@ -190,8 +192,10 @@ def test_under_make_run_the_worker_prints_the_broken_shops_e_mail_to_its_merchan
     settings, capsys
 ):
     # A transactional test starts from an empty database: the malls the migrations add.
-    for code in ("makeshop", "rakuten", "yahoo", "amazon"):
-        Mall.objects.get_or_create(code=code, defaults={"name": code, "name_en": code})
+    from malls.migrations import __name__ as migrations
+
+    seed_malls = importlib.import_module(f"{migrations}.0002_seed_malls")
+    seed_malls.add_malls(django_apps, None)
     # make run: DEBUG on and no EMAIL_URL (the readable console backend); jobs wait in the
     # database for db_worker.
     settings.DEBUG = True
