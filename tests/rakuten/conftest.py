@@ -61,7 +61,7 @@ def make_client():
 
 
 @pytest.fixture
-def client(sandbox, make_client):
+def rms(sandbox, make_client):
     return make_client(sandbox.url)
 
 

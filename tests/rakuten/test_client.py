@@ -13,8 +13,8 @@ from .conftest import keys_of
 NOW = datetime(2026, 12, 5, 4, 30, 15, tzinfo=UTC)  # 13:30:15 in Japan
 
 
-def verify(client, shop_url, *, as_shop=None, **options):
-    return client.verify(shop_url=as_shop or shop_url, **keys_of(shop_url), **options)
+def verify(rms, shop_url, *, as_shop=None, **options):
+    return rms.verify(shop_url=as_shop or shop_url, **keys_of(shop_url), **options)
 
 
 def test_working_keys_are_accepted_with_the_expiry_date_and_the_shop(make_sandbox, make_client):
@@ -34,17 +34,17 @@ def test_the_expiry_date_is_read_as_a_day_in_japan(make_sandbox, make_client):
     assert verification.facts.expires_on == date(2027, 1, 13)
 
 
-def test_the_order_search_asks_for_the_last_minute_in_japan_time(client, sandbox):
-    verify(client, "demo-rakuten", now=NOW)
+def test_the_order_search_asks_for_the_last_minute_in_japan_time(rms, sandbox):
+    verify(rms, "demo-rakuten", now=NOW)
     (search,) = [call.body for call in sandbox.calls if call.endpoint == "orders"]
     assert search["dateType"] == 1
     assert search["startDatetime"] == "2026-12-05T13:29:15+0900"
     assert search["endDatetime"] == "2026-12-05T13:30:15+0900"
 
 
-def test_gcqs_product_secret_works_with_the_shops_license_key(client):
+def test_gcqs_product_secret_works_with_the_shops_license_key(rms):
     """Model B: GoQ holds the serviceSecret, the merchant pastes only the licenseKey."""
-    verification = client.verify(
+    verification = rms.verify(
         service_secret=SANDBOX_SERVICE_SECRET,
         license_key=keys_of("demo-rakuten")["license_key"],
         shop_url="demo-rakuten",
@@ -52,8 +52,8 @@ def test_gcqs_product_secret_works_with_the_shops_license_key(client):
     assert verification.ok
 
 
-def test_wrong_keys_are_unauthorised_after_the_order_search_agrees(client, sandbox):
-    verification = client.verify(
+def test_wrong_keys_are_unauthorised_after_the_order_search_agrees(rms, sandbox):
+    verification = rms.verify(
         service_secret="SP900001_sandboxsecret001", license_key="SL900001_wrong", shop_url="x"
     )
     assert verification.outcome is Outcome.REJECTED
@@ -64,15 +64,15 @@ def test_wrong_keys_are_unauthorised_after_the_order_search_agrees(client, sandb
     assert [call.endpoint for call in sandbox.calls] == ["expiry", "orders"]
 
 
-def test_a_key_refused_after_its_known_expiry_date_is_expired(client):
-    verification = verify(client, "demo-expired", known_expires_on=date(2026, 11, 30), now=NOW)
+def test_a_key_refused_after_its_known_expiry_date_is_expired(rms):
+    verification = verify(rms, "demo-expired", known_expires_on=date(2026, 11, 30), now=NOW)
     assert verification.reason is Reason.EXPIRED
     assert verification.failed.detail == "GA0001"
 
 
-def test_a_refused_key_whose_date_is_unknown_or_not_passed_is_only_unauthorised(client):
-    assert verify(client, "demo-expired", now=NOW).reason is Reason.UNAUTHORISED
-    later = verify(client, "demo-expired", known_expires_on=date(2026, 12, 5), now=NOW)
+def test_a_refused_key_whose_date_is_unknown_or_not_passed_is_only_unauthorised(rms):
+    assert verify(rms, "demo-expired", now=NOW).reason is Reason.UNAUTHORISED
+    later = verify(rms, "demo-expired", known_expires_on=date(2026, 12, 5), now=NOW)
     assert later.reason is Reason.UNAUTHORISED
 
 
@@ -84,35 +84,35 @@ def test_an_expiry_date_already_past_is_expired(make_sandbox, make_client):
     assert [call.endpoint for call in sandbox.calls] == ["expiry"]
 
 
-def test_a_pending_key_is_refused_until_rms_activates_it(client, sandbox):
-    assert verify(client, "demo-pending").reason is Reason.UNAUTHORISED
+def test_a_pending_key_is_refused_until_rms_activates_it(rms, sandbox):
+    assert verify(rms, "demo-pending").reason is Reason.UNAUTHORISED
     sandbox.emulator.activate("demo-pending")
-    assert verify(client, "demo-pending").ok
+    assert verify(rms, "demo-pending").ok
 
 
-def test_order_functions_not_enabled(client):
-    verification = verify(client, "demo-no-orders")
+def test_order_functions_not_enabled(rms):
+    verification = verify(rms, "demo-no-orders")
     assert verification.reason is Reason.ORDERS_NOT_ENABLED
     assert verification.failed.check is Check.ORDERS
     assert verification.facts.expires_on is not None  # the expiry call worked
 
 
-def test_the_expiry_function_not_enabled_when_the_order_search_works(client):
-    verification = verify(client, "demo-no-expiry")
+def test_the_expiry_function_not_enabled_when_the_order_search_works(rms):
+    verification = verify(rms, "demo-no-expiry")
     assert verification.reason is Reason.EXPIRY_NOT_ENABLED
     assert verification.failed.check is Check.EXPIRY
     assert verification.facts.expires_on is None
     assert verification.facts.reported_shop == "demo-no-expiry"
 
 
-def test_the_shop_function_not_enabled(client):
-    verification = verify(client, "demo-no-shop")
+def test_the_shop_function_not_enabled(rms):
+    verification = verify(rms, "demo-no-shop")
     assert verification.reason is Reason.SHOP_NOT_ENABLED
     assert verification.failed.check is Check.SHOP
 
 
-def test_keys_of_another_shop_say_which_shop_rms_reports(client):
-    verification = verify(client, "demo-neighbour", as_shop="demo-rakuten")
+def test_keys_of_another_shop_say_which_shop_rms_reports(rms):
+    verification = verify(rms, "demo-neighbour", as_shop="demo-rakuten")
     assert verification.reason is Reason.OTHER_SHOP
     assert verification.failed.check is Check.SHOP
     assert verification.failed.detail == "demo-neighbour"
@@ -123,8 +123,8 @@ def test_keys_of_another_shop_say_which_shop_rms_reports(client):
     ("shop_url", "reason", "detail"),
     [("demo-busy", Reason.RATE_LIMITED, "429"), ("demo-down", Reason.HTTP_5XX, "503")],
 )
-def test_busy_or_down_is_unreachable_after_one_call(client, sandbox, shop_url, reason, detail):
-    verification = verify(client, shop_url)
+def test_busy_or_down_is_unreachable_after_one_call(rms, sandbox, shop_url, reason, detail):
+    verification = verify(rms, shop_url)
     assert verification.outcome is Outcome.UNREACHABLE
     assert (verification.reason, verification.failed.detail) == (reason, detail)
     assert len(sandbox.calls) == 1
@@ -214,8 +214,8 @@ def test_nothing_listening_is_unreachable(make_client):
     assert verification.reason is Reason.REFUSED
 
 
-def test_read_expiry_asks_only_the_expiry_call(client, sandbox):
-    verification = client.read_expiry(**keys_of("demo-expiring"), shop_url="demo-expiring")
+def test_read_expiry_asks_only_the_expiry_call(rms, sandbox):
+    verification = rms.read_expiry(**keys_of("demo-expiring"), shop_url="demo-expiring")
     assert verification.results[0].ok
     assert verification.facts.expires_on is not None
     assert [call.endpoint for call in sandbox.calls] == ["expiry"]

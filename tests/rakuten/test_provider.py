@@ -14,18 +14,18 @@ from .conftest import keys_of
 NOW = datetime(2026, 12, 5, 3, 0, tzinfo=UTC)
 
 
-def test_verify_returns_the_facts(client):
+def test_verify_returns_the_facts(rms):
     verification = RAKUTEN.verify({"shop_url": "demo-rakuten", **keys_of("demo-rakuten")},
-                                  client=client)
+                                  client=rms)
     assert verification.ok
     assert verification.facts.reported_shop == "demo-rakuten"
     assert verification.facts.expires_on is not None
 
 
-def test_verify_uses_goqs_secret_when_it_is_set(client, settings):
+def test_verify_uses_goqs_secret_when_it_is_set(rms, settings):
     settings.RAKUTEN_SERVICE_SECRET = SANDBOX_SERVICE_SECRET
     values = {"shop_url": "demo-rakuten", "license_key": keys_of("demo-rakuten")["license_key"]}
-    assert RAKUTEN.verify(values, client=client).ok
+    assert RAKUTEN.verify(values, client=rms).ok
 
 
 @pytest.mark.parametrize(

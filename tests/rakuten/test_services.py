@@ -33,19 +33,19 @@ def dated_sandbox(make_sandbox):
 
 
 @pytest.fixture
-def client(dated_sandbox, make_client):
+def rms(dated_sandbox, make_client):
     return make_client(dated_sandbox.url)
 
 
-def save(shop, client, shop_url, *, keys=None, now=NOW, **options):
+def save(shop, rms, shop_url, *, keys=None, now=NOW, **options):
     return services.save_settings(
-        shop=shop, shop_url=shop_url, client=client, now=now, **(keys or keys_of(shop_url)),
+        shop=shop, shop_url=shop_url, client=rms, now=now, **(keys or keys_of(shop_url)),
         **options,
     )
 
 
-def test_accepted_keys_are_saved_encrypted_with_rmss_facts_and_history(shop, client):
-    result = save(shop, client, "https://www.rakuten.co.jp/demo-rakuten/",
+def test_accepted_keys_are_saved_encrypted_with_rmss_facts_and_history(shop, rms):
+    result = save(shop, rms, "https://www.rakuten.co.jp/demo-rakuten/",
                   keys=keys_of("demo-rakuten"))
 
     assert result.saved
@@ -64,20 +64,20 @@ def test_accepted_keys_are_saved_encrypted_with_rmss_facts_and_history(shop, cli
     assert "SL900001" not in str(record.changes)
 
 
-def test_a_new_key_rms_refuses_at_once_waits_as_pending_not_rejected(shop, client):
+def test_a_new_key_rms_refuses_at_once_waits_as_pending_not_rejected(shop, rms):
     """RMS cannot tell a key it does not know yet from a mistyped one: within the window
     a refused new key is pending, and the window's end decides."""
-    save(shop, client, "demo-rakuten")
+    save(shop, rms, "demo-rakuten")
     typo = {"service_secret": "SP900001_sandboxsecret001", "license_key": "SL900001_typo"}
 
-    result = save(shop, client, "demo-rakuten", keys=typo, now=NOW + timedelta(days=1))
+    result = save(shop, rms, "demo-rakuten", keys=typo, now=NOW + timedelta(days=1))
 
     assert result.saved
     assert result.classification.status is Status.PENDING_ACTIVATION
 
 
-def test_a_new_key_refused_within_the_window_is_saved_as_pending(shop, client, dated_sandbox):
-    result = save(shop, client, "demo-pending")
+def test_a_new_key_refused_within_the_window_is_saved_as_pending(shop, rms, dated_sandbox):
+    result = save(shop, rms, "demo-pending")
 
     assert result.saved
     connection = RakutenConnection.objects.get(shop=shop)
@@ -87,27 +87,27 @@ def test_a_new_key_refused_within_the_window_is_saved_as_pending(shop, client, d
 
     # Ten minutes later the job asks again; RMS has activated the key meanwhile.
     dated_sandbox.emulator.activate("demo-pending")
-    assert tasks.recheck_pending(now=NOW + timedelta(minutes=5), client=client) == 0
-    assert tasks.recheck_pending(now=NOW + timedelta(minutes=10), client=client) == 1
+    assert tasks.recheck_pending(now=NOW + timedelta(minutes=5), client=rms) == 0
+    assert tasks.recheck_pending(now=NOW + timedelta(minutes=10), client=rms) == 1
     connection.refresh_from_db()
     assert connection.status == Status.VERIFIED
     assert connection.expires_on is not None
 
 
-def test_a_pending_key_still_refused_when_the_window_ends_is_rejected(shop, client):
-    save(shop, client, "demo-pending")
+def test_a_pending_key_still_refused_when_the_window_ends_is_rejected(shop, rms):
+    save(shop, rms, "demo-pending")
     for minutes in range(10, 100, 10):
-        tasks.recheck_pending(now=NOW + timedelta(minutes=minutes), client=client)
+        tasks.recheck_pending(now=NOW + timedelta(minutes=minutes), client=rms)
     connection = RakutenConnection.objects.get(shop=shop)
     assert connection.status == Status.REJECTED
     assert connection.failure_reason == Reason.UNAUTHORISED
     assert ChangeRecord.objects.filter(shop=shop, action="rakuten_verified").exists()
 
 
-def test_keys_refused_outside_any_window_are_not_saved(shop, client):
-    save(shop, client, "demo-rakuten")
+def test_keys_refused_outside_any_window_are_not_saved(shop, rms):
+    save(shop, rms, "demo-rakuten")
     # The saved key is no longer new; only the shop URL changes, to one the keys do not fit.
-    result = save(shop, client, "demo-expiring", keys=keys_of("demo-rakuten"),
+    result = save(shop, rms, "demo-expiring", keys=keys_of("demo-rakuten"),
                   now=NOW + timedelta(days=1))
     assert not result.saved
     assert result.classification.reason is Reason.OTHER_SHOP
@@ -119,15 +119,15 @@ def test_keys_refused_outside_any_window_are_not_saved(shop, client):
     [("demo-no-orders", Reason.ORDERS_NOT_ENABLED), ("demo-no-expiry", Reason.EXPIRY_NOT_ENABLED),
      ("demo-no-shop", Reason.SHOP_NOT_ENABLED)],
 )
-def test_functions_not_enabled_are_refused_with_their_reason(shop, client, shop_url, reason):
-    result = save(shop, client, shop_url)
+def test_functions_not_enabled_are_refused_with_their_reason(shop, rms, shop_url, reason):
+    result = save(shop, rms, shop_url)
     assert not result.saved
     assert result.classification.reason is reason
     assert not RakutenConnection.objects.filter(shop=shop).exists()
 
 
-def test_rms_unreachable_on_a_first_save_keeps_what_was_typed(shop, client):
-    result = save(shop, client, "demo-down")
+def test_rms_unreachable_on_a_first_save_keeps_what_was_typed(shop, rms):
+    result = save(shop, rms, "demo-down")
     assert result.saved
     connection = RakutenConnection.objects.get(shop=shop)
     assert connection.status == Status.UNREACHABLE
@@ -135,25 +135,25 @@ def test_rms_unreachable_on_a_first_save_keeps_what_was_typed(shop, client):
     assert connection.license_key.reveal() == keys_of("demo-down")["license_key"]
 
 
-def test_rms_unreachable_never_replaces_verified_keys_without_asking(shop, client):
-    save(shop, client, "demo-rakuten")
+def test_rms_unreachable_never_replaces_verified_keys_without_asking(shop, rms):
+    save(shop, rms, "demo-rakuten")
     busy = {"service_secret": keys_of("demo-busy")["service_secret"],
             "license_key": keys_of("demo-busy")["license_key"]}
 
-    result = save(shop, client, "demo-busy", keys=busy, now=NOW + timedelta(days=1))
+    result = save(shop, rms, "demo-busy", keys=busy, now=NOW + timedelta(days=1))
     assert not result.saved and result.needs_decision
     connection = RakutenConnection.objects.get(shop=shop)
     assert (connection.shop_url, connection.status) == ("demo-rakuten", Status.VERIFIED)
 
-    kept = save(shop, client, "demo-busy", keys=busy, now=NOW + timedelta(days=1),
+    kept = save(shop, rms, "demo-busy", keys=busy, now=NOW + timedelta(days=1),
                 keep_unverified=True)
     assert kept.saved
     connection.refresh_from_db()
     assert (connection.shop_url, connection.status) == ("demo-busy", Status.UNREACHABLE)
 
 
-def test_no_verdict_on_unchanged_verified_settings_keeps_them_verified(shop, client):
-    connection = save(shop, client, "demo-rakuten").connection
+def test_no_verdict_on_unchanged_verified_settings_keeps_them_verified(shop, rms):
+    connection = save(shop, rms, "demo-rakuten").connection
 
     class Down:
         def verify(self, **kwargs):
@@ -166,11 +166,11 @@ def test_no_verdict_on_unchanged_verified_settings_keeps_them_verified(shop, cli
     assert connection.last_checked_at == NOW + timedelta(hours=1)
 
 
-def test_goqs_product_model_needs_only_the_license_key(shop, client, settings):
+def test_goqs_product_model_needs_only_the_license_key(shop, rms, settings):
     settings.RAKUTEN_SERVICE_SECRET = SANDBOX_SERVICE_SECRET
     result = services.save_settings(
         shop=shop, shop_url="demo-rakuten", license_key=keys_of("demo-rakuten")["license_key"],
-        client=client, now=NOW,
+        client=rms, now=NOW,
     )
     assert result.saved
     connection = RakutenConnection.objects.get(shop=shop)
@@ -178,11 +178,11 @@ def test_goqs_product_model_needs_only_the_license_key(shop, client, settings):
     assert not connection.service_secret  # GoQ's secret is never copied onto a shop
 
 
-def test_an_empty_key_keeps_the_saved_one(shop, client):
-    save(shop, client, "demo-rakuten")
+def test_an_empty_key_keeps_the_saved_one(shop, rms):
+    save(shop, rms, "demo-rakuten")
     connection = RakutenConnection.objects.get(shop=shop)
     result = services.save_settings(
-        shop=shop, shop_url="demo-rakuten", client=client, now=NOW + timedelta(days=1),
+        shop=shop, shop_url="demo-rakuten", client=rms, now=NOW + timedelta(days=1),
         expected_version=connection.version,
     )
     assert result.saved
@@ -191,11 +191,11 @@ def test_an_empty_key_keeps_the_saved_one(shop, client):
     assert connection.license_key.reveal() == keys_of("demo-rakuten")["license_key"]
 
 
-def test_a_stale_form_is_refused(shop, client):
-    connection = save(shop, client, "demo-rakuten").connection
+def test_a_stale_form_is_refused(shop, rms):
+    connection = save(shop, rms, "demo-rakuten").connection
     with pytest.raises(services.ConcurrentEditError):
         services.save_settings(
-            shop=shop, shop_url="demo-rakuten", client=client,
+            shop=shop, shop_url="demo-rakuten", client=rms,
             expected_version=connection.version - 1,
         )
 
@@ -206,21 +206,21 @@ def test_a_stale_form_is_refused(shop, client):
      ("demo-rakuten", {"service_secret": "SP 1", "license_key": "SL1"}),
      ("demo-rakuten", {"service_secret": "", "license_key": ""})],
 )
-def test_input_that_cannot_work_is_refused_before_rms_is_asked(shop, client, dated_sandbox,
+def test_input_that_cannot_work_is_refused_before_rms_is_asked(shop, rms, dated_sandbox,
                                                                shop_url, keys):
     with pytest.raises(ValidationError):
-        services.save_settings(shop=shop, shop_url=shop_url, client=client, **keys)
+        services.save_settings(shop=shop, shop_url=shop_url, client=rms, **keys)
     assert dated_sandbox.calls == []
 
 
-def test_the_daily_job_rereads_the_expiry_date_and_finds_an_expired_key(shop, client,
+def test_the_daily_job_rereads_the_expiry_date_and_finds_an_expired_key(shop, rms,
                                                                         dated_sandbox):
-    save(shop, client, "demo-expiring")  # expires 2026-12-08
+    save(shop, rms, "demo-expiring")  # expires 2026-12-08
     connection = RakutenConnection.objects.get(shop=shop)
     assert connection.expires_on == date(2026, 12, 8)
 
-    assert tasks.refresh_expiry_dates(now=NOW + timedelta(hours=1), client=client) == 0
-    assert tasks.refresh_expiry_dates(now=NOW + timedelta(days=1), client=client) == 1
+    assert tasks.refresh_expiry_dates(now=NOW + timedelta(hours=1), client=rms) == 0
+    assert tasks.refresh_expiry_dates(now=NOW + timedelta(days=1), client=rms) == 1
     assert [call.endpoint for call in dated_sandbox.calls][-1] == "expiry"
     connection.refresh_from_db()
     assert connection.status == Status.VERIFIED
@@ -230,14 +230,14 @@ def test_the_daily_job_rereads_the_expiry_date_and_finds_an_expired_key(shop, cl
     emulator.shops["demo-expiring"] = dataclasses.replace(
         emulator.shops["demo-expiring"], behaviour=Behaviour.EXPIRED
     )
-    tasks.refresh_expiry_dates(now=NOW + timedelta(days=4), client=client)
+    tasks.refresh_expiry_dates(now=NOW + timedelta(days=4), client=rms)
     connection.refresh_from_db()
     assert connection.status == Status.REJECTED
     assert connection.failure_reason == Reason.EXPIRED
 
 
-def test_warnings_due_come_once_and_stop_after_renewal(shop, client):
-    save(shop, client, "demo-expiring")  # expires 2026-12-08, 3 days after NOW
+def test_warnings_due_come_once_and_stop_after_renewal(shop, rms):
+    save(shop, rms, "demo-expiring")  # expires 2026-12-08, 3 days after NOW
     (connection, warning), = tasks.due_warnings(now=NOW)
     assert (warning.days_before, warning.days_left) == (3, 3)
     services.mark_warning_sent(connection, warning)
