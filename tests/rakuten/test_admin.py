@@ -51,7 +51,7 @@ def test_the_list_filters_by_expiry_and_shows_no_key(staff_client):
     assert listed() == {"shop-far", "shop-soon", "shop-gone", "shop-new"}
     assert listed(expiry="expiring") == {"shop-soon"}
     assert listed(expiry="expired") == {"shop-gone"}
-    assert listed(expiry="shop-new") == {"shop-new"}
+    assert listed(expiry="unknown") == {"shop-new"}
     assert listed(status__exact="pending_activation") == {"shop-new"}
 
 
