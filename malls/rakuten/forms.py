@@ -51,6 +51,8 @@ class RakutenSettingsForm(forms.Form):
         self.goq_product = uses_goq_product()
         if self.goq_product:
             del self.fields["service_secret"]
+        for name, state in self.secret_states().items():
+            self.fields[name].secret_state = state  # read by includes/field.html
         self.guide = verdicts.setup_steps()
         self.renewal = verdicts.renewal_steps()
 
