@@ -69,3 +69,11 @@ def test_the_setup_guide_depends_on_the_connection_model(settings):
     assert "rpay.order.searchOrder" in " ".join(verdicts.setup_steps())
     settings.RAKUTEN_SERVICE_SECRET = "SP000000_sandboxgoqproduct"
     assert "承認のお願い" in " ".join(verdicts.setup_steps())
+
+
+def test_merchants_read_japanese_by_default():
+    with translation.override("ja"):
+        assert verdicts.reason_label(Reason.PENDING_ACTIVATION) == "新しいキーが未有効"
+        text = verdicts.advice(Reason.OTHER_SHOP, rejected=True, reported_shop="demo-neighbour")
+        assert "別の楽天店舗" in text and "demo-neighbour" in text
+        assert "古いキー" in " ".join(verdicts.renewal_steps())
