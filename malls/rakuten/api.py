@@ -295,6 +295,7 @@ class Verification:
 
     @property
     def ok(self) -> bool:
+        """Every check was asked and accepted (a lone expiry re-read is never "ok")."""
         return self.failed is None and len(self.results) == len(CHECKS)
 
     @property

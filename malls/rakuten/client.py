@@ -207,7 +207,7 @@ class _Call:
     def __init__(self, client: RakutenClient, shop_url: str, authorization: str, keys):
         self.client = client
         self.shop_url = shop_url
-        self.headers = {"Authorization": authorization, "Accept": "application/json"}
+        self.headers = {"Authorization": authorization}
         self.secrets = (*keys, authorization.removeprefix("ESA "))
 
     def ask(self, check: Check, method: str, path: str, **request) -> Verdict:
@@ -251,6 +251,8 @@ class _Call:
     def _exchange(self, deadline, check, method, path, request) -> Verdict:
         client = self.client
         headers = dict(self.headers)
+        if check is not Check.SHOP:  # the shop master answers XML
+            headers["Accept"] = "application/json"
         if "json" in request:
             headers["Content-Type"] = "application/json; charset=utf-8"
             request = {"data": json.dumps(request.pop("json")).encode("utf-8"), **request}

@@ -27,6 +27,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.debug import sensitive_variables
 
+from malls.crypto import DecryptionError
 from malls.models import ChangeRecord
 from malls.services.history import SECRET_CHANGED, record_change
 
@@ -70,10 +71,18 @@ def _revealed(value) -> str:
     return value.reveal() if value else ""
 
 
+def _saved(connection: RakutenConnection, name: str) -> str | None:
+    """A saved key's plaintext ("" if none); None if GoQ cannot decrypt it any more."""
+    try:
+        return _revealed(getattr(connection, name))
+    except DecryptionError:
+        return None
+
+
 @sensitive_variables()
 def service_secret_of(connection: RakutenConnection) -> str:
     """The serviceSecret the connection's calls use: GoQ's product's, or the shop's own."""
-    return settings.RAKUTEN_SERVICE_SECRET or _revealed(connection.service_secret)
+    return settings.RAKUTEN_SERVICE_SECRET or _saved(connection, "service_secret") or ""
 
 
 @sensitive_variables()
@@ -102,8 +111,9 @@ def save_settings(
     code = api.normalize_shop_url(shop_url)
     if code is None:
         validate_shop_url(shop_url)  # raises with the field's message
-    saved_key = _revealed(connection.license_key)
-    saved_secret = "" if uses_goq_product() else _revealed(connection.service_secret)
+    # A saved key GoQ can no longer decrypt counts as none: the merchant enters it again.
+    saved_key = _saved(connection, "license_key") or ""
+    saved_secret = "" if uses_goq_product() else _saved(connection, "service_secret") or ""
     new_key = clean_key(license_key) if license_key else saved_key
     new_secret = "" if uses_goq_product() else (
         clean_key(service_secret) if service_secret else saved_secret
@@ -214,9 +224,12 @@ def recheck(connection: RakutenConnection, *, client=None, now=None) -> Classifi
     """Ask RMS about the saved settings again and record what it says (a pending key,
     an unreachable RMS, the daily re-read's follow-up)."""
     now = now or timezone.now()
+    if unreadable := _unreadable(connection):
+        _write_background(connection, unreadable, _UNREADABLE, now)
+        return _UNREADABLE
     verification = (client or get_client()).verify(
         service_secret=service_secret_of(connection),
-        license_key=_revealed(connection.license_key),
+        license_key=_saved(connection, "license_key"),
         shop_url=connection.shop_url,
         now=now,
         known_expires_on=connection.expires_on,
@@ -233,9 +246,11 @@ def refresh_expiry(connection: RakutenConnection, *, client=None, now=None) -> C
     """The daily re-read: the expiry call alone while it answers; a refusal is asked
     about in full (it may be the key, or the function)."""
     now = now or timezone.now()
+    if _unreadable(connection):
+        return recheck(connection, client=client, now=now)
     verification = (client or get_client()).read_expiry(
         service_secret=service_secret_of(connection),
-        license_key=_revealed(connection.license_key),
+        license_key=_saved(connection, "license_key"),
         shop_url=connection.shop_url,
         now=now,
     )
@@ -255,6 +270,18 @@ def refresh_expiry(connection: RakutenConnection, *, client=None, now=None) -> C
     )
     _write_background(connection, verification, classification, now)
     return classification
+
+
+_UNREADABLE = Classification(Status.REJECTED, api.Reason.UNREADABLE)
+
+
+def _unreadable(connection: RakutenConnection) -> Verification | None:
+    """A verification refused without asking RMS, when a saved key cannot be decrypted."""
+    names = ["license_key"] if uses_goq_product() else ["license_key", "service_secret"]
+    if all(_saved(connection, name) is not None for name in names):
+        return None
+    result = api.CheckResult(api.Check.EXPIRY, Outcome.REJECTED, api.Reason.UNREADABLE)
+    return Verification((result,))
 
 
 def _write_background(connection, verification, classification, now) -> None:

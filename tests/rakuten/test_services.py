@@ -252,3 +252,25 @@ def test_warnings_due_come_once_and_stop_after_renewal(shop, rms):
 
 def test_the_mall_row_for_rakuten_exists():
     assert Mall.objects.filter(code="rakuten").exists()
+
+
+def test_a_key_goq_cannot_decrypt_is_refused_without_asking_rms(shop, rms, dated_sandbox):
+    from malls.crypto import Ciphertext
+
+    mine = save(shop, rms, "demo-rakuten").connection
+    other = save(make_shop(mall_code="rakuten"), rms, "demo-expiring").connection
+    stolen = RakutenConnection.objects.values_list("license_key", flat=True).get(pk=other.pk)
+    RakutenConnection.objects.filter(pk=mine.pk).update(license_key=Ciphertext(str(stolen)))
+    calls = len(dated_sandbox.calls)
+
+    mine = RakutenConnection.objects.get(pk=mine.pk)
+    assert services.recheck(mine, client=rms, now=NOW).reason is Reason.UNREADABLE
+    mine = RakutenConnection.objects.get(pk=mine.pk)
+    assert (mine.status, mine.failure_reason) == (Status.REJECTED, Reason.UNREADABLE)
+    assert len(dated_sandbox.calls) == calls
+
+    # On the form, the unreadable key counts as none: the merchant enters it again.
+    with pytest.raises(ValidationError):
+        services.save_settings(shop=shop, shop_url="demo-rakuten", client=rms,
+                               service_secret="", license_key="", now=NOW)
+    assert save(shop, rms, "demo-rakuten", now=NOW + timedelta(days=1)).saved
