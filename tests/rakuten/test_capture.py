@@ -2,9 +2,11 @@
 rules; every capture in tests/rakuten/captures must still get its expected verdict."""
 
 import base64
+import io
 import json
 
 import pytest
+from django.core.management import call_command
 
 from malls.rakuten import capture
 
@@ -33,3 +35,9 @@ def test_a_capture_against_the_sandbox_holds_no_key_and_replays(sandbox, tmp_pat
 def test_every_captured_answer_still_gets_its_verdict(path):
     expected = json.loads(path.read_text("utf-8"))["expected"]
     assert capture.replay(path).outcome == expected
+
+
+def test_the_sandbox_command_lists_the_demo_shops():
+    out = io.StringIO()
+    call_command("rakuten_sandbox", "--list", stdout=out)
+    assert "demo-expiring" in out.getvalue() and "SL900002_sandboxlicense002" in out.getvalue()
