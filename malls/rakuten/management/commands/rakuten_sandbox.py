@@ -18,7 +18,9 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--port", type=int, default=DEFAULT_PORT)
-        parser.add_argument("--list", dest="list_only", action="store_true", help="print the demo shops and exit")
+        parser.add_argument(
+            "--list", dest="list_only", action="store_true", help="print the demo shops and exit"
+        )
 
     def handle(self, *args, port, list_only, **options):
         self.stdout.write("店舗URL / serviceSecret / licenseKey: what it does")
