@@ -177,7 +177,8 @@ class RakutenClient:
 
         shop = call.ask(Check.SHOP, "GET", SHOP_MASTER_PATH)
         reported = shop.fact if shop.reason is None else ""
-        if shop.reason is Reason.UNAUTHORISED and orders.reason is None:
+        keys_work = expiry.reason is None or orders.reason is None
+        if shop.reason is Reason.UNAUTHORISED and keys_work:
             shop = shop._replace(reason=NOT_ENABLED[Check.SHOP])
         elif reported and reported != shop_url:
             shop = Verdict(Reason.OTHER_SHOP, reported, rule=shop.rule, fact=reported)

@@ -1,12 +1,13 @@
 """The client against the RMS sandbox over real HTTP: every verdict, and the calls it makes."""
 
+import dataclasses
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
 from malls.rakuten.api import Check, Outcome, Reason
 from malls.rakuten.client import Pacer
-from malls.rakuten.sandbox import SANDBOX_SERVICE_SECRET
+from malls.rakuten.sandbox import DEMO_SHOPS, SANDBOX_SERVICE_SECRET
 
 from .conftest import keys_of
 
@@ -42,7 +43,7 @@ def test_the_order_search_asks_for_the_last_minute_in_japan_time(rms, sandbox):
     assert search["endDatetime"] == "2026-12-05T13:30:15+0900"
 
 
-def test_gcqs_product_secret_works_with_the_shops_license_key(rms):
+def test_goqs_product_secret_works_with_the_shops_license_key(rms):
     """Model B: GoQ holds the serviceSecret, the merchant pastes only the licenseKey."""
     verification = rms.verify(
         service_secret=SANDBOX_SERVICE_SECRET,
@@ -219,3 +220,15 @@ def test_read_expiry_asks_only_the_expiry_call(rms, sandbox):
     assert verification.results[0].ok
     assert verification.facts.expires_on is not None
     assert [call.endpoint for call in sandbox.calls] == ["expiry"]
+
+
+def test_two_functions_missing_are_both_named_never_blamed_on_the_keys(make_sandbox,
+                                                                      make_client):
+    shop = dataclasses.replace(DEMO_SHOPS["demo-rakuten"], missing=frozenset({"orders", "shop"}))
+    sandbox = make_sandbox(min_interval=0, shops={"demo-rakuten": shop})
+    verification = verify(make_client(sandbox.url), "demo-rakuten")
+
+    assert [result.reason for result in verification.results] == [
+        None, Reason.ORDERS_NOT_ENABLED, Reason.SHOP_NOT_ENABLED
+    ]
+    assert verification.reason is Reason.ORDERS_NOT_ENABLED

@@ -172,6 +172,8 @@ class RmsEmulator:
                 return _unauthorised()
             case Behaviour.NO_SHOP if endpoint == "shop":
                 return _shop_master_error("Un-Authorised")
+        if endpoint in shop.missing:
+            return _shop_master_error("Un-Authorised") if endpoint == "shop" else _unauthorised()
         if endpoint == "expiry":
             # Known shape: {"expiryDate": "2026-11-28T23:59:59"}, JST without a zone.
             payload = {"expiryDate": f"{self.expires_on(shop).isoformat()}T23:59:59"}

@@ -35,6 +35,9 @@ class DemoShop:
     behaviour: Behaviour = Behaviour.NORMAL
     expires_in_days: int = 80  # from the sandbox's today, in Japan
     shop_name: str = ""
+    # Calls whose RMS function is not enabled, besides the behaviour's ("expiry",
+    # "orders", "shop"): for shops missing several functions.
+    missing: frozenset = frozenset()
     notes: str = field(default="", compare=False)
 
 
