@@ -5,8 +5,8 @@ outside any transaction; then, on the locked row:
 
 - accepted, or refused within the pending window (``pending_activation``): written
   with RMS's facts (expiry date, shop);
-- refused: nothing is written (the keys in use stay as they were) and the result says
-  why;
+- refused: nothing typed is written (the keys in use stay as they were) and the result
+  says why; when nothing was changed, the refusal of the saved settings is recorded;
 - no verdict (RMS unreachable or unreadable): written as 未確認 and re-checked later,
   unless it would replace keys RMS had verified; then the saved keys are kept and the
   result asks the merchant whether to keep the new ones anyway (``keep_unverified``).
@@ -134,6 +134,10 @@ def save_settings(
     classification = connections.classify(verification, key_changed_at=key_changed_at, now=now)
 
     if classification.status is Status.REJECTED:
+        if not changed and not connection._state.adding:
+            # The saved settings themselves were refused: that verdict is recorded.
+            _write_background(connection, verification, classification, now)
+            connection = RakutenConnection.objects.get(pk=connection.pk)
         return SaveResult(False, connection, verification, classification)
     no_verdict = verification.outcome in (Outcome.UNREACHABLE, Outcome.UNEXPECTED)
     if no_verdict and changed and connection.verified_at and not keep_unverified:

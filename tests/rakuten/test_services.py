@@ -274,3 +274,18 @@ def test_a_key_goq_cannot_decrypt_is_refused_without_asking_rms(shop, rms, dated
         services.save_settings(shop=shop, shop_url="demo-rakuten", client=rms,
                                service_secret="", license_key="", now=NOW)
     assert save(shop, rms, "demo-rakuten", now=NOW + timedelta(days=1)).saved
+
+
+def test_saving_unchanged_settings_rms_now_refuses_records_the_refusal(shop, rms,
+                                                                        dated_sandbox):
+    save(shop, rms, "demo-rakuten")
+    emulator = dated_sandbox.emulator
+    emulator.shops["demo-rakuten"] = dataclasses.replace(
+        emulator.shops["demo-rakuten"], missing=frozenset({"orders"})
+    )
+    result = services.save_settings(shop=shop, shop_url="demo-rakuten", client=rms,
+                                    now=NOW + timedelta(days=1))
+    assert not result.saved
+    assert result.connection.status == Status.REJECTED
+    assert result.connection.failure_reason == Reason.ORDERS_NOT_ENABLED
+    assert result.connection.is_broken
