@@ -73,16 +73,22 @@ def esa_header(service_secret: str, license_key: str) -> str:
 
 class Pacer:
     """Spaces the calls for one key (a shop) at least ``spacing`` seconds apart, end to
-    start, in this process; calls for other keys never wait. The connection core may
-    hand the client its own, database-wide slot instead (``pace`` below)."""
+    start, and keeps all keys together under ``max_per_second`` (0: no ceiling), in this
+    process; calls for other keys never wait on a shop's spacing. The connection core
+    may hand the client its own database-wide slot instead (``pace`` below)."""
 
-    def __init__(self, spacing: float = SPACING, *, clock=time.monotonic, sleep=time.sleep):
+    def __init__(
+        self, spacing: float = SPACING, *, max_per_second: float = 0.0,
+        clock=time.monotonic, sleep=time.sleep,
+    ):
         self.spacing = spacing
+        self.max_per_second = max_per_second
         self._clock = clock
         self._sleep = sleep
         self._lock = threading.Lock()
         self._locks: dict[str, threading.Lock] = {}
         self._next: dict[str, float] = {}
+        self._next_tick = 0.0
 
     @contextmanager
     def __call__(self, key: str):
@@ -92,6 +98,12 @@ class Pacer:
             wait = self._next.get(key, 0.0) - self._clock()
             if wait > 0:
                 self._sleep(wait)
+            if self.max_per_second > 0:
+                with self._lock:  # reserve the next tick of the ceiling
+                    tick = max(self._clock(), self._next_tick)
+                    self._next_tick = tick + 1.0 / self.max_per_second
+                if (wait := tick - self._clock()) > 0:
+                    self._sleep(wait)
             try:
                 yield
             finally:
@@ -328,10 +340,11 @@ def _log_internal_error(exc: BaseException) -> None:
 
 
 @lru_cache(maxsize=4)
-def _client_for(base_url: str) -> RakutenClient:
-    return RakutenClient(base_url)
+def _client_for(base_url: str, max_per_second: float) -> RakutenClient:
+    return RakutenClient(base_url, pace=Pacer(max_per_second=max_per_second))
 
 
 def get_client() -> RakutenClient:
-    """The shared client for ``settings.RAKUTEN_API_BASE_URL``, read on each call."""
-    return _client_for(settings.RAKUTEN_API_BASE_URL)
+    """The shared client for ``settings.RAKUTEN_API_BASE_URL`` and the ceiling
+    ``RAKUTEN_MAX_CALLS_PER_SECOND``, read on each call."""
+    return _client_for(settings.RAKUTEN_API_BASE_URL, settings.RAKUTEN_MAX_CALLS_PER_SECOND)

@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from malls.rakuten.api import Check, Outcome, Reason
-from malls.rakuten.client import Pacer
+from malls.rakuten.client import Pacer, get_client
 from malls.rakuten.sandbox import DEMO_SHOPS, SANDBOX_SERVICE_SECRET
 
 from .conftest import keys_of
@@ -232,3 +232,25 @@ def test_two_functions_missing_are_both_named_never_blamed_on_the_keys(make_sand
         None, Reason.ORDERS_NOT_ENABLED, Reason.SHOP_NOT_ENABLED
     ]
     assert verification.reason is Reason.ORDERS_NOT_ENABLED
+
+
+def test_the_pacer_keeps_all_shops_under_the_ceiling():
+    clock = [0.0]
+    starts = []
+
+    def sleep(seconds):
+        clock[0] += seconds
+
+    pace = Pacer(1.0, max_per_second=4, clock=lambda: clock[0], sleep=sleep)
+    for shop in ("a", "b", "c", "d", "e", "f"):
+        with pace(shop):
+            starts.append(clock[0])
+    assert starts == [0.0, 0.25, 0.5, 0.75, 1.0, 1.25]
+
+
+def test_the_shared_client_reads_its_settings(settings, sandbox):
+    settings.RAKUTEN_API_BASE_URL = sandbox.url
+    settings.RAKUTEN_MAX_CALLS_PER_SECOND = 3
+    client = get_client()
+    assert client.base_url == sandbox.url
+    assert client.pace.max_per_second == 3 and client.pace.spacing == 1.0
