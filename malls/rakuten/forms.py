@@ -82,6 +82,24 @@ class RakutenSettingsForm(forms.Form):
     def clean_license_key(self):
         return self._clean_secret("license_key")
 
+    def show_refusal(self, result) -> None:
+        """Put a refused save's advice on the field it is about (``services.SaveResult``):
+        the key for refused or expired keys, the 店舗URL for another shop's keys, the
+        whole form for a function not enabled in RMS."""
+        reason = result.classification.reason if result.classification else None
+        if reason is None:
+            return
+        text = verdicts.advice(
+            reason, rejected=True, reported_shop=result.verification.facts.reported_shop
+        )
+        if reason is api.Reason.OTHER_SHOP:
+            field = "shop_url"
+        elif reason.not_enabled:
+            field = None
+        else:
+            field = "license_key"
+        self.add_error(field, forms.ValidationError(text, code=reason.value))
+
     def secret_states(self) -> dict:
         """What the page may say about each saved key: 設定済み (…last 4) at most."""
         if self.connection is None or self.connection._state.adding:

@@ -2,9 +2,12 @@
 
 import pytest
 
+from malls.rakuten import services
 from malls.rakuten.forms import RakutenSettingsForm
 from malls.rakuten.models import RakutenConnection
 from tests.factories import make_shop
+
+from .conftest import keys_of
 
 SECRET = "SP900001_sandboxsecret001"
 KEY = "SL900001_sandboxlicense001"
@@ -65,3 +68,23 @@ def test_saved_keys_are_never_rendered_and_empty_fields_keep_them(settings):
     assert SECRET not in html and KEY not in html
     states = form.secret_states()
     assert states["license_key"].is_set and states["license_key"].last4 == "e001"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("shop_url", "typed_url", "field", "code"),
+    [
+        ("demo-neighbour", "demo-rakuten", "shop_url", "other_shop"),
+        ("demo-no-orders", "demo-no-orders", None, "orders_not_enabled"),
+    ],
+)
+def test_a_refusal_is_shown_on_the_field_it_is_about(settings, rms, shop_url, typed_url, field,
+                                                      code):
+    settings.RAKUTEN_SERVICE_SECRET = ""
+    shop = make_shop(mall_code="rakuten")
+    form = RakutenSettingsForm(data={"shop_url": typed_url, **keys_of(shop_url)})
+    assert form.is_valid()
+    typed = {name: form.cleaned_data[name] for name in ("shop_url", *keys_of(shop_url))}
+    result = services.save_settings(shop=shop, client=rms, **typed)
+    form.show_refusal(result)
+    assert form.has_error(field or "__all__", code)
