@@ -289,3 +289,17 @@ def test_saving_unchanged_settings_rms_now_refuses_records_the_refusal(shop, rms
     assert result.connection.status == Status.REJECTED
     assert result.connection.failure_reason == Reason.ORDERS_NOT_ENABLED
     assert result.connection.is_broken
+
+
+def test_settings_rms_gave_no_verdict_on_are_asked_again_after_10_minutes(shop, rms,
+                                                                          dated_sandbox):
+    save(shop, rms, "demo-down")
+    emulator = dated_sandbox.emulator
+    emulator.shops["demo-down"] = dataclasses.replace(
+        emulator.shops["demo-down"], behaviour=Behaviour.NORMAL
+    )
+    assert tasks.recheck_pending(now=NOW + timedelta(minutes=9), client=rms) == 0
+    assert tasks.recheck_pending(now=NOW + timedelta(minutes=10), client=rms) == 1
+    connection = RakutenConnection.objects.get(shop=shop)
+    assert connection.status == Status.VERIFIED
+    assert connection.failing_since is None
