@@ -31,6 +31,14 @@ MAKESHOP_API_BASE_URL = env.str("MAKESHOP_API_BASE_URL", default="https://www.ma
 # (malls.throttle), on top of the one-call-per-second spacing per shop.
 MAKESHOP_MAX_CALLS_PER_SECOND = env.float("MAKESHOP_MAX_CALLS_PER_SECOND", default=10.0)
 
+# --- Rakuten RMS (malls.rakuten) -----------------------------------------------------------
+RAKUTEN_API_BASE_URL = env.str("RAKUTEN_API_BASE_URL", default="https://api.rms.rakuten.co.jp")
+# GoQ's registered product's serviceSecret (connection model B). Unset: each merchant
+# pastes the shop's own serviceSecret with its licenseKey (model A).
+RAKUTEN_SERVICE_SECRET = env.str("RAKUTEN_SERVICE_SECRET", default="")
+# A ceiling on all of GoQ's calls to RMS together, on top of one call per second per shop.
+RAKUTEN_MAX_CALLS_PER_SECOND = env.float("RAKUTEN_MAX_CALLS_PER_SECOND", default=10.0)
+
 # --- MakeShop's new API (app install, GraphQL, webhooks) -------------------------------
 # All four unset: the new-API path is off (webhook URLs answer 404). See
 # malls/makeshop/app/config.py for what each one is and malls/makeshop/app/checks.py
@@ -46,6 +54,7 @@ INSTALLED_APPS = [
     "malls",
     # The malls GoQ connects: each a package and an app, found by malls.providers.
     "malls.makeshop",
+    "malls.rakuten",
     # The admin and django-tasks-db, as GoQ staff see them (malls/admin_site.py).
     "malls.admin_site.GoQAdminConfig",
     "django.contrib.auth",

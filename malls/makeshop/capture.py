@@ -28,8 +28,8 @@ from urllib.parse import urlsplit
 
 from core.redaction import install_log_redaction, redact
 from core.redaction import scrub as scrub_secrets
+from malls import http as transport
 
-from . import transport
 from .api import Check, Outcome
 from .legacy import answers
 from .legacy.client import CALLS

@@ -6,8 +6,8 @@ the app package imports them from here only.
 """
 
 from core.redaction import install_log_redaction, scrub
+from malls.http import Deadline, new_session, transport_reason
 from malls.makeshop.api import Check, CheckResult, Outcome, Reason
-from malls.makeshop.transport import Deadline, new_session, transport_reason
 
 APP_TOKEN_CHECK = Check.APP_TOKEN
 

@@ -24,8 +24,8 @@ from django.views.decorators.debug import sensitive_variables
 
 from core.redaction import install_log_redaction
 from core.redaction import scrub as scrub_secrets
+from malls import http as transport
 
-from .. import transport
 from ..api import (
     MAKESHOP_TZ,
     ORDER_INFO_PATH,
@@ -229,7 +229,7 @@ class MakeShopClient:
                 **request,
             )
         except requests.RequestException as exc:
-            reason = Reason.TIMEOUT if deadline.expired else transport.transport_reason(exc)
+            reason = Reason.TIMEOUT if deadline.expired else Reason(transport.transport_reason(exc))
             response = None
         if response is None:
             # Raised out here so that requests' exception, whose text holds the URL,
@@ -257,7 +257,7 @@ class MakeShopClient:
                 if deadline.expired:
                     break
         except requests.RequestException as exc:
-            reason = Reason.TIMEOUT if deadline.expired else transport.transport_reason(exc)
+            reason = Reason.TIMEOUT if deadline.expired else Reason(transport.transport_reason(exc))
         else:
             reason = None
         # Once the deadline has cut the socket, what was read may look complete.

@@ -1,12 +1,15 @@
-"""HTTP to MakeShop: one session per base URL, a deadline for the whole call, no surprises.
+"""HTTP to a mall: one session per base URL, a deadline for the whole call, no surprises.
 
-Shared by every MakeShop client (the auth-code API today, the GraphQL API next). It
+The one outgoing transport, shared by every mall's clients (MakeShop's auth-code and
+GraphQL APIs, Rakuten's RMS), the way Zulip has one ``OutgoingSession``: it is the
+only module that imports ``requests`` for a mall (checked by lint-imports). It
 validates the base URL, builds the ``requests`` session, names a transport failure as
-a ``Reason`` from the exception's causes (never from its text, which can hold the
-URL), and enforces ``Deadline``: socket timeouts bound each read, so a peer that
-sends a byte now and then could hold a call for ever; the deadline's watchdog cuts
-the socket instead. That reaches into urllib3 (``pool_classes_by_scheme``,
-``ConnectionCls``): the drip-feed tests in ``tests/makeshop`` guard an upgrade.
+a ``TransportReason`` from the exception's causes (never from its text, which can
+hold the URL; each mall's reasons share these values), and enforces ``Deadline``:
+socket timeouts bound each read, so a peer that sends a byte now and then could hold
+a call for ever; the deadline's watchdog cuts the socket instead. That reaches into
+urllib3 (``pool_classes_by_scheme``, ``ConnectionCls``): the drip-feed tests in
+``tests/makeshop`` guard an upgrade.
 """
 
 import contextlib
@@ -16,6 +19,7 @@ import socket
 import ssl
 import threading
 import time
+from enum import StrEnum
 from urllib.parse import urlsplit
 
 import requests
@@ -23,8 +27,6 @@ from requests.adapters import HTTPAdapter
 from urllib3 import HTTPConnectionPool, HTTPSConnectionPool, ProxyManager
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.exceptions import ReadTimeoutError
-
-from .api import Reason
 
 # Enough pooled connections for a batch job's threads (malls.services.queue.BATCH_SIZE).
 POOL_SIZE = 32
@@ -41,12 +43,22 @@ def validated_base_url(base_url: str) -> str:
         or parts.fragment
     ):
         raise ValueError(
-            "MakeShop's base URL must be a plain http(s) URL, e.g. https://www.makeshop.jp"
+            "A mall's base URL must be a plain http(s) URL, e.g. https://www.makeshop.jp"
         )
     return base_url.rstrip("/")
 
 
-def transport_reason(exc: BaseException) -> Reason:
+class TransportReason(StrEnum):
+    """Why no answer came; a mall's own reason vocabulary uses the same values."""
+
+    TIMEOUT = "timeout"
+    REFUSED = "refused"
+    DNS = "dns"
+    TLS = "tls"
+    CONNECTION = "connection"
+
+
+def transport_reason(exc: BaseException) -> TransportReason:
     """Name a transport failure from its causes, never from its text."""
     causes = tuple(_causes(exc))
 
@@ -54,15 +66,15 @@ def transport_reason(exc: BaseException) -> Reason:
         return any(isinstance(cause, types) for cause in causes)
 
     if caused_by(ConnectionRefusedError):
-        return Reason.REFUSED
+        return TransportReason.REFUSED
     if caused_by(socket.gaierror):
-        return Reason.DNS
+        return TransportReason.DNS
     if caused_by(requests.exceptions.SSLError, ssl.SSLError):
-        return Reason.TLS
+        return TransportReason.TLS
     # Not urllib3's TimeoutError: its NewConnectionError (refused, unreachable) is one.
     if caused_by(requests.Timeout, ReadTimeoutError, TimeoutError):
-        return Reason.TIMEOUT
-    return Reason.CONNECTION
+        return TransportReason.TIMEOUT
+    return TransportReason.CONNECTION
 
 
 def _causes(exc: BaseException | None):

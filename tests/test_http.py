@@ -7,8 +7,7 @@ import pytest
 import requests
 from urllib3.exceptions import MaxRetryError, NewConnectionError, ReadTimeoutError
 
-from malls.makeshop import Reason
-from malls.makeshop.transport import transport_reason, validated_base_url
+from malls.http import TransportReason, transport_reason, validated_base_url
 
 
 def wrapped(cause):
@@ -20,12 +19,15 @@ def wrapped(cause):
 @pytest.mark.parametrize(
     ("exc", "reason"),
     [
-        (wrapped(NewConnectionError(None, "refused")), Reason.CONNECTION),
-        (wrapped(ConnectionRefusedError()), Reason.REFUSED),
-        (wrapped(socket.gaierror(-2, "Name or service not known")), Reason.DNS),
-        (requests.exceptions.SSLError(wrapped(ssl.SSLError())), Reason.TLS),
-        (requests.ReadTimeout(ReadTimeoutError(None, "/", "read timed out")), Reason.TIMEOUT),
-        (requests.ConnectionError("connection reset"), Reason.CONNECTION),
+        (wrapped(NewConnectionError(None, "refused")), TransportReason.CONNECTION),
+        (wrapped(ConnectionRefusedError()), TransportReason.REFUSED),
+        (wrapped(socket.gaierror(-2, "Name or service not known")), TransportReason.DNS),
+        (requests.exceptions.SSLError(wrapped(ssl.SSLError())), TransportReason.TLS),
+        (
+            requests.ReadTimeout(ReadTimeoutError(None, "/", "read timed out")),
+            TransportReason.TIMEOUT,
+        ),
+        (requests.ConnectionError("connection reset"), TransportReason.CONNECTION),
     ],
 )
 def test_transport_reason(exc, reason):

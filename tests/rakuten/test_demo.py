@@ -1,0 +1,39 @@
+"""The demo Rakuten shops: one per state, agreeing with the sandbox, created once."""
+
+from datetime import UTC, datetime
+
+import pytest
+
+from malls.rakuten import demo, services
+from malls.rakuten.models import RakutenConnection
+from malls.rakuten.provider import RAKUTEN, Health
+from tests.factories import get_mall, make_store
+
+pytestmark = pytest.mark.django_db
+
+NOW = datetime(2026, 12, 5, 3, 0, tzinfo=UTC)
+
+
+def test_one_shop_per_state_created_once():
+    get_mall("rakuten")
+    store = make_store()
+    assert len(demo.seed(store, now=NOW)) == 4
+    assert demo.seed(store, now=NOW) == []
+
+    states = {
+        c.shop_url: (RAKUTEN.state(c, now=NOW), RAKUTEN.health(c, now=NOW))
+        for c in RakutenConnection.objects.filter(shop__store=store)
+    }
+    assert states == {
+        "demo-rakuten": ("verified", Health.WORKING),
+        "demo-expiring": ("verified", Health.NEEDS_MERCHANT),
+        "demo-expired": ("expired", Health.NEEDS_MERCHANT),
+        "demo-pending": ("pending_activation", Health.NEITHER),
+    }
+
+
+def test_the_working_demo_shop_is_verified_by_the_sandbox_too(rms):
+    get_mall("rakuten")
+    demo.seed(make_store(), now=NOW)
+    connection = RakutenConnection.objects.get(shop_url="demo-rakuten")
+    assert services.recheck(connection, client=rms).status == "verified"
