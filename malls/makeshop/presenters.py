@@ -122,6 +122,11 @@ _APP_ADVICE = {
 }
 
 
+def app_state_label(state: str) -> str:
+    """The merchant's words for an app state (staff's lists say the same)."""
+    return str(_APP_LABELS[state])
+
+
 @dataclass(slots=True)
 class AppStatus(ConnectionStatus):
     """The MakeShop app connection: a ``ConnectionStatus`` plus its state and last update."""

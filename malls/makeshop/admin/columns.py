@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from malls.makeshop.admin import overview
 from malls.makeshop.app import usage
 from malls.makeshop.app.models import MakeShopAppInstallation
+from malls.makeshop.presenters import app_state_label
 
 # The API column's words: short, the overview and the filter say them in full.
 API_SHORT = {
@@ -57,7 +58,10 @@ def failure_reason(connection):
 
 @admin.display(description=_("verification status"), ordering="status")
 def verification(connection):
-    """The status; a shop that worked before is in bold (its last success is the next column)."""
+    """The status in use, in the merchant's list's words for a shop on the app; a shop
+    that worked before is in bold (its last success is the next column)."""
+    if usage.status_in_use(connection) != connection.status:  # on the app
+        return app_state_label(MakeShopAppInstallation.State.VERIFIED)
     if not overview.is_broken(connection):
         return connection.get_status_display()
     when = date_format(timezone.localtime(connection.verified_at), "SHORT_DATETIME_FORMAT")

@@ -69,9 +69,10 @@ class VerificationStatusFilter(admin.SimpleListFilter):
     def queryset(self, request, queryset):
         value = self.value()
         if value == "broken":
-            return queryset.filter(status=Status.REJECTED, verified_at__isnull=False)
+            return queryset.filter(overview.BROKEN)
         if value in Status.values:
-            return queryset.filter(status=value)
+            # The status in use, as the overview counts it and the merchant sees it.
+            return queryset.filter(usage.status_is(value))
         return queryset
 
 

@@ -38,7 +38,8 @@ FAILING = (Status.REJECTED, Status.UNVERIFIED)
 
 # "Broke" = verified once, rejected now (the list's "broken" filter), and since when.
 BROKE_WITHIN = {"24h": timedelta(hours=24), "7d": timedelta(days=7)}
-BROKEN = Q(status=Status.REJECTED, verified_at__isnull=False)
+# A shop on the app is not broken, whatever its legacy row says (usage.status_is).
+BROKEN = usage.status_is(Status.REJECTED) & Q(verified_at__isnull=False)
 
 # A cause filter value for a failure MakeShop gave no reason for (or no failing check).
 NO_VALUE = "none"
@@ -65,8 +66,8 @@ def reason_label(reason: str) -> str:
 
 
 def is_broken(connection) -> bool:
-    """Verified once, rejected now (``BROKEN`` for one row)."""
-    return connection.is_broken
+    """Verified once, rejected now, and not on the app (``BROKEN`` for one row)."""
+    return connection.is_broken and usage.status_in_use(connection) == Status.REJECTED
 
 
 def likely_cause(connection) -> str:
@@ -105,7 +106,7 @@ def connection_counts(*, now: datetime | None = None) -> dict[str, int]:
     now = now or timezone.now()
     aggregates = {"total": Count("pk")}
     for status in Status:
-        aggregates[status.value] = Count("pk", filter=Q(status=status))
+        aggregates[status.value] = Count("pk", filter=usage.status_is(status))
     aggregates["broken"] = Count("pk", filter=BROKEN)
     for key, span in BROKE_WITHIN.items():
         aggregates[f"broke_{key}"] = Count(
