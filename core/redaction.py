@@ -4,8 +4,9 @@ The one place that knows what a secret looks like in a text: credential paramete
 URLs, form bodies, JSON and Python reprs (``pw=…``, ``"password": "…"``,
 ``{'token': '…'}``), the secret segment of the URLs MakeShop calls us on (update
 notifications, the app's webhooks), and our stored ciphertexts. Loggers, the JSON
-formatter, gunicorn's logger and the MakeShop clients all use it, so a new kind of
-secret is added here once.
+formatter, gunicorn's logger and the malls' clients all use it, so a new kind of
+secret is added here once; a mall package adds its own shapes with
+``register_redactor`` (Rakuten's ESA header and licenseKey parameter).
 """
 
 import logging
@@ -43,8 +44,21 @@ _CIPHERTEXT = re.compile(r"gqc1\.[A-Za-z0-9_-]{1,32}\.[A-Za-z0-9+/]+={0,2}")
 NOTIFY_PATH_PREFIX = "/makeshop/notify/"
 
 
+# Redactors a mall package adds for its own secrets' shapes (``register_redactor``).
+_redactors: list = []
+
+
+def register_redactor(redactor) -> None:
+    """Let a mall package mask its own secrets' shapes (an auth header, a key parameter)
+    in every text this module redacts; ``redactor`` takes and returns a ``str``."""
+    if redactor not in _redactors:
+        _redactors.append(redactor)
+
+
 def redact(text: str) -> str:
-    """``text`` with every secret this module knows replaced by ``***``."""
+    """``text`` with every secret this module, or a registered redactor, knows replaced."""
+    for redactor in _redactors:
+        text = redactor(text)
     text = _SECRET_PARAMS.sub(lambda m: f"{m.group(1)}{m.group(2)}{MASK}", text)
     text = _NOTIFY_PATH.sub(rf"\1{MASK}", text)
     text = _NOTIFY_PATH_ENCODED.sub(rf"\1{MASK}", text)
@@ -132,8 +146,13 @@ _redaction_lock = threading.Lock()
 
 def install_log_redaction() -> None:
     """Attach the redacting filter to the URL-bearing loggers, once each."""
+    install_log_redaction_on(*_URL_LOGGERS)
+
+
+def install_log_redaction_on(*names: str) -> None:
+    """Attach the redacting filter to these loggers (a mall's own), once each."""
     with _redaction_lock:
-        for name in _URL_LOGGERS:
+        for name in names:
             target = logging.getLogger(name)
             if not any(isinstance(f, RedactFilter) for f in target.filters):
                 target.addFilter(RedactFilter())
