@@ -12,6 +12,7 @@ from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
 from malls import services
+from malls.makeshop import jobs as makeshop_jobs
 from malls.makeshop import services as makeshop_services
 from malls.makeshop import tasks
 from malls.makeshop.models import MakeShopConnection
@@ -157,14 +158,14 @@ class TestQueueing:
         DBTaskResult.objects.filter(pk=tasks.verify_shop_task.enqueue(
             str(finished.pk)).id).update(status=TaskResultStatus.SUCCESSFUL)
 
-        queued, already_open = services.enqueue_verification(
+        queued, already_open = makeshop_jobs.enqueue_verification(
             connection_ids=[c.pk for c in (waiting, running, finished, fresh)]
         )
 
         assert (queued, already_open) == (2, 2)
         batch = DBTaskResult.objects.get(task_path=tasks.verify_batch_task.module_path)
-        assert queue.connection_ids_of(batch.args_kwargs) == [str(finished.pk), str(fresh.pk)]
-        assert queue.open_verification_ids() == {
+        assert queue.row_ids_of(batch.args_kwargs) == [str(finished.pk), str(fresh.pk)]
+        assert makeshop_jobs.open_verification_ids() == {
             str(c.pk) for c in (waiting, running, finished, fresh)
         }
 
@@ -178,7 +179,7 @@ class TestQueueing:
         DBTaskResult.objects.filter(pk=tasks.verify_shop_task.enqueue(
             str(running.pk)).id).update(status=TaskResultStatus.RUNNING)
 
-        queued = services.enqueue_verification(
+        queued = makeshop_jobs.enqueue_verification(
             connection_ids=[waiting.pk, running.pk, running.pk], settings_changed=True
         )
 
@@ -187,7 +188,7 @@ class TestQueueing:
             args_kwargs__args__0=str(waiting.pk)
         ).get()
         assert new.task_path == tasks.verify_shop_task.module_path
-        assert queue.connection_ids_of(new.args_kwargs) == [str(running.pk)]
+        assert queue.row_ids_of(new.args_kwargs) == [str(running.pk)]
 
     def test_only_jobs_running_longer_than_a_live_job_can_are_requeued(self, settings):
         settings.TASKS = DATABASE_QUEUE

@@ -3,7 +3,7 @@
 Jobs carry connection ids and nothing else, so the job table and its admin pages
 never hold a credential. They are run by ``manage.py db_worker`` (django-tasks-db)
 and spaced per MakeShop shop by ``malls.throttle``, whichever worker or thread runs
-them. Only ``malls.services.queue.enqueue_verification`` queues them (it
+them. Only ``malls.makeshop.jobs.enqueue_verification`` queues them (it
 de-duplicates); this module hands it the two jobs on import.
 
 - ``verify_shop_task``: one shop, queued when settings are saved.
@@ -21,6 +21,7 @@ from enum import StrEnum
 from django.db import connection as db_connection
 from django.tasks import task
 
+from malls.makeshop import jobs
 from malls.makeshop.models import MakeShopConnection
 from malls.makeshop.services import verification
 from malls.models import ChangeRecord
@@ -81,4 +82,4 @@ def _verify_in_thread(connection_id, force) -> dict:
         db_connection.close()  # this thread's own connection
 
 
-queue.use_jobs(shop=verify_shop_task, batch=verify_batch_task)
+queue.register_jobs(jobs.VERIFY, one=verify_shop_task, batch=verify_batch_task)

@@ -8,7 +8,7 @@ actions (saving and verifying its settings) live in its package's ``services``.
 
 | module | what |
 | --- | --- |
-| ``queue`` | the one de-duplicating way to queue background jobs |
+| ``queue`` | the one de-duplicating way to queue any mall's background jobs |
 | ``shops`` / ``memberships`` | a store's shops and members |
 | ``applications`` | the API-use application's workflow |
 | ``keys`` | key rotation and the health of stored secrets |
@@ -35,7 +35,7 @@ from .keys import (
 from .memberships import add_member, remove_member
 from .queue import (
     STALLED_AFTER,
-    enqueue_verification,
+    enqueue,
     requeue_stalled_jobs,
 )
 from .shops import add_shop, delete_shop, edit_shop
@@ -54,7 +54,7 @@ __all__ = [
     "check_stored_credentials",
     "delete_shop",
     "edit_shop",
-    "enqueue_verification",
+    "enqueue",
     "record_change",
     "remove_member",
     "requeue_stalled_jobs",

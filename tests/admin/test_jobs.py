@@ -8,7 +8,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
-from malls import services
+from malls.makeshop import jobs as makeshop_jobs
 
 from ..admin_factories import make_staff
 from ..factories import make_connection
@@ -32,7 +32,7 @@ class TestJobList:
             "default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}
         }
         before = set(DBTaskResult.objects.values_list("pk", flat=True))
-        services.enqueue_verification(connection_ids=[c.pk for c in connections])
+        makeshop_jobs.enqueue_verification(connection_ids=[c.pk for c in connections])
         return DBTaskResult.objects.exclude(pk__in=before).get()
 
     def test_the_title_counts_jobs_by_status_and_rows_show_outcomes(self, staff_client, settings):

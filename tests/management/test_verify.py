@@ -13,6 +13,7 @@ from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
 from malls import services
+from malls.makeshop import jobs as makeshop_jobs
 from malls.makeshop import tasks
 from malls.makeshop.models import MakeShopConnection
 from malls.makeshop.sandbox import DEMO_SHOPS
@@ -281,17 +282,16 @@ class TestAppInstallationsEnqueue:
         assert sorted(job["args"][0] for job in queued) == sorted(str(i.pk) for i in due)
 
     def test_a_new_token_gets_a_job_even_while_one_runs(self, settings):
-        from malls.services import queue
 
         settings.TASKS = DATABASE_QUEUE
         installation = make_installation()
-        queue.enqueue_installation_verification(installation_ids=[installation.pk])
+        makeshop_jobs.enqueue_installation_verification(installation_ids=[installation.pk])
         DBTaskResult.objects.update(status=TaskResultStatus.RUNNING, started_at=timezone.now())
 
-        assert queue.enqueue_installation_verification(
+        assert makeshop_jobs.enqueue_installation_verification(
             installation_ids=[installation.pk]
         )[0] == 0
-        assert queue.enqueue_installation_verification(
+        assert makeshop_jobs.enqueue_installation_verification(
             installation_ids=[installation.pk], token_changed=True
         )[0] == 1
 

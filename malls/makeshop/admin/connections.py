@@ -25,12 +25,12 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.debug import sensitive_post_parameters
 
-from malls import services
 from malls.admin.application import ApplicationWorkflowMixin
 from malls.admin.formatting import when
 from malls.admin.history import HistoryByServicesMixin, history_table
 from malls.admin.jobs import VERIFY_PERMISSION
 from malls.admin.widgets import ValidOnlyAutocompleteMixin
+from malls.makeshop import jobs as makeshop_jobs
 from malls.makeshop import services as makeshop_services
 from malls.makeshop.admin import columns as connection_columns
 from malls.makeshop.admin import overview, overview_filters
@@ -40,7 +40,6 @@ from malls.makeshop.app.models import MakeShopAppInstallation
 from malls.makeshop.models import MakeShopConnection, NotificationEvent
 from malls.makeshop.verdicts import likely_cause
 from malls.models import ChangeRecord, Mall
-from malls.services import queue
 from malls.widgets import WriteOnlySecretInput
 
 RECENT_NOTIFICATIONS = 10
@@ -438,13 +437,13 @@ class MakeShopConnectionAdmin(
                 "pk", flat=True
             )
         )
-        queued, already_open = services.enqueue_verification(connection_ids=ids)
+        queued, already_open = makeshop_jobs.enqueue_verification(connection_ids=ids)
         tokens = list(
             MakeShopAppInstallation.objects.filter(connection__in=queryset.values("pk"))
             .exclude(state=AppState.UNINSTALLED).values_list("pk", flat=True)
         )
         if tokens:
-            queue.enqueue_installation_verification(installation_ids=tokens)
+            makeshop_jobs.enqueue_installation_verification(installation_ids=tokens)
         jobs_url = reverse("admin:django_tasks_database_dbtaskresult_changelist")
         self.message_user(
             request,

@@ -20,11 +20,11 @@ from django.utils.translation import gettext_lazy as _
 
 from malls.admin.history import HISTORY_LIMIT, render_history
 from malls.admin.jobs import VERIFY_PERMISSION
+from malls.makeshop import jobs as makeshop_jobs
 from malls.makeshop.admin import overview
 from malls.makeshop.app import installations
 from malls.makeshop.app.models import MakeShopAppInstallation
 from malls.makeshop.models import MakeShopConnection
-from malls.services import queue
 
 ASSIGN_PERMISSION = "malls.assign_makeshopappinstallation"
 
@@ -238,7 +238,7 @@ class MakeShopAppInstallationAdmin(admin.ModelAdmin):
     def reverify(self, request, queryset):
         ids = list(queryset.exclude(state=State.UNINSTALLED).values_list("pk", flat=True))
         queued, _ = (
-            queue.enqueue_installation_verification(installation_ids=ids) if ids else (0, 0)
+            makeshop_jobs.enqueue_installation_verification(installation_ids=ids) if ids else (0, 0)
         )
         self.message_user(
             request,

@@ -32,11 +32,12 @@ from django.views.decorators.debug import sensitive_variables
 from malls.alerts.services import note_connection_change
 from malls.alerts.states import ConnectionState
 from malls.crypto import DecryptionError
+from malls.makeshop import jobs as makeshop_jobs
 from malls.makeshop import notification_records as notifications
 from malls.makeshop.models import MakeShopConnection
 from malls.makeshop.throttle import makeshop_call_slot
 from malls.models import ChangeRecord
-from malls.services import queue, record_change
+from malls.services import record_change
 from malls.services.history import SECRET_CHANGED, SECRET_DELETED
 from malls.throttle import SlotWaitTimeout
 
@@ -184,7 +185,7 @@ def store_installation(
             link_if_proven(installation, source=source, now=now)
         pk = installation.pk
         transaction.on_commit(
-            lambda: queue.enqueue_installation_verification(
+            lambda: makeshop_jobs.enqueue_installation_verification(
                 installation_ids=[pk], token_changed=True
             )
         )

@@ -5,13 +5,14 @@ MakeShop at once; run by ``manage.py db_worker`` like ``malls.makeshop.tasks``. 
 the installation id only, never a token. Running it twice is harmless: it asks
 MakeShop again through the shop's call slot and records the latest answer.
 
-Queued only through ``malls.services.queue.enqueue_installation_verification`` (one open job
+Queued only through ``malls.makeshop.jobs.enqueue_installation_verification`` (one open job
 per installation, see ``malls.services.queue``), to which this module hands its job on
 import; the app's ``ready()`` imports it in every process.
 """
 
 from django.tasks import task
 
+from malls.makeshop import jobs
 from malls.services import queue
 
 from .installations import verify_installation
@@ -39,4 +40,4 @@ def verify_installation_task(installation_id: str) -> dict:
     }
 
 
-queue.use_installation_job(verify_installation_task)
+queue.register_jobs(jobs.VERIFY_INSTALLATION, one=verify_installation_task)

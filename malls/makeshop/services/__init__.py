@@ -1,6 +1,7 @@
 """MakeShop's business actions: its settings saved and verified, shop-ID ownership,
 the legacy codes' removal, and the update-notification URLs. Each writes one history
-entry through the generic ``malls.services``.
+entry through the generic ``malls.services``. Queueing its verifications is
+``malls.makeshop.jobs`` (re-exported here).
 
 | module | what |
 | --- | --- |
@@ -11,6 +12,11 @@ entry through the generic ``malls.services``.
 | ``notification_urls`` | issuing and retiring update-notification URLs |
 """
 
+from ..jobs import (
+    enqueue_installation_verification,
+    enqueue_verification,
+    open_verification_ids,
+)
 from .notification_urls import (
     NOTIFICATION_TOKEN_GRACE,
     NotificationUrlInGrace,
@@ -52,7 +58,10 @@ __all__ = [
     "apply_makeshop_settings",
     "check_makeshop_credentials",
     "delete_makeshop_connection",
+    "enqueue_installation_verification",
+    "enqueue_verification",
     "forget_expired_notification_tokens",
+    "open_verification_ids",
     "refuse_if_stale",
     "rotate_notification_token",
     "verifiable_connections",

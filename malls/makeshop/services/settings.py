@@ -22,6 +22,7 @@ from malls import ratelimits
 from malls.alerts.services import close_for_removed_connection, note_connection_change
 from malls.alerts.states import state_of as alert_state
 from malls.makeshop import Check, Outcome
+from malls.makeshop.jobs import enqueue_verification
 from malls.makeshop.models import MakeShopConnection
 from malls.makeshop.services.shop_ids import ShopIdTakenError, claim_shop_id, verified_holder_exists
 from malls.makeshop.services.verification import (
@@ -36,7 +37,6 @@ from malls.makeshop.services.verification import (
 )
 from malls.models import ChangeRecord
 from malls.services.history import SECRET_CHANGED, field_changes, record_change
-from malls.services.queue import enqueue_verification
 
 Status = MakeShopConnection.Status
 

@@ -29,13 +29,13 @@ from django.utils import timezone
 
 from malls import services
 from malls.makeshop import Outcome
+from malls.makeshop import jobs as makeshop_jobs
 from malls.makeshop import services as makeshop_services
 from malls.makeshop.app import installations
 from malls.makeshop.app.models import AppInstallationEvent, MakeShopAppInstallation
 from malls.makeshop.models import MakeShopConnection
 from malls.makeshop.tasks import JobOutcome
 from malls.models import ChangeRecord
-from malls.services import queue
 
 _DURATION = re.compile(r"\A(\d+)([smhd])\Z")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
@@ -119,12 +119,12 @@ class Command(BaseCommand):
         requeued = services.requeue_stalled_jobs()
         if requeued:
             self.stdout.write(f"put back on the queue: {requeued} job(s) whose worker died")
-        queued, already_open = services.enqueue_verification(connection_ids=ids)
+        queued, already_open = makeshop_jobs.enqueue_verification(connection_ids=ids)
         self.stdout.write(
             f"queued {queued} shop(s) for verification; {already_open} already had a job open"
         )
         if app_ids:
-            queued, already_open = queue.enqueue_installation_verification(
+            queued, already_open = makeshop_jobs.enqueue_installation_verification(
                 installation_ids=app_ids
             )
             self.stdout.write(
