@@ -23,6 +23,29 @@ from malls.widgets import WriteOnlySecretInput
 REQUIRED_SECRETS = ("password", "order_auth_code")
 
 
+class AuthCodeField(forms.CharField):
+    """An auth code as pasted: spaces inside one are never part of it (merchant and staff)."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("required", False)
+        kwargs.setdefault("max_length", 200)
+        kwargs.setdefault("widget", WriteOnlySecretInput)
+        super().__init__(**kwargs)
+
+    def to_python(self, value):
+        return "".join(super().to_python(value).split())
+
+
+class MakeShopPasswordField(forms.CharField):
+    """MakeShop's admin password, kept exactly as typed (spaces may be part of it)."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("required", False)
+        kwargs.setdefault("max_length", 128)
+        kwargs.setdefault("widget", WriteOnlySecretInput)
+        super().__init__(strip=False, **kwargs)
+
+
 class MakeShopSettingsForm(forms.Form):
     """A MakeShop shop's API settings: shop ID and three write-only secrets.
 
@@ -69,31 +92,19 @@ class MakeShopSettingsForm(forms.Form):
             attrs={"autocomplete": "off", "autocapitalize": "none", "spellcheck": "false"}
         ),
     )
-    password = forms.CharField(
+    password = MakeShopPasswordField(
         label=_("Password"),
-        required=False,
-        strip=False,
-        max_length=128,
         help_text=_(
             "The password you sign in to MakeShop's admin with, as the shop's main "
             "administrator (a sub-administrator's password does not work). GoQ uses it to "
             "send data to MakeShop in bulk."
         ),
-        widget=WriteOnlySecretInput,
     )
-    order_auth_code = forms.CharField(
-        label=_("Order data auth code"),
-        required=False,
-        max_length=200,
-        help_text=WHERE_TO_FIND[Check.ORDER_AUTH_CODE],
-        widget=WriteOnlySecretInput,
+    order_auth_code = AuthCodeField(
+        label=_("Order data auth code"), help_text=WHERE_TO_FIND[Check.ORDER_AUTH_CODE]
     )
-    product_auth_code = forms.CharField(
-        label=_("Product data auth code"),
-        required=False,
-        max_length=200,
-        help_text=WHERE_TO_FIND[Check.PRODUCT_AUTH_CODE],
-        widget=WriteOnlySecretInput,
+    product_auth_code = AuthCodeField(
+        label=_("Product data auth code"), help_text=WHERE_TO_FIND[Check.PRODUCT_AUTH_CODE]
     )
     version = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
 
@@ -116,13 +127,6 @@ class MakeShopSettingsForm(forms.Form):
                 field.error_messages["required"] = self.error_messages["unreadable"]
             elif state.state == SecretState.UNSET and name in REQUIRED_SECRETS:
                 field.required = True
-
-    def clean_order_auth_code(self):
-        # Codes are pasted; spaces inside one are never part of it.
-        return "".join(self.cleaned_data["order_auth_code"].split())
-
-    def clean_product_auth_code(self):
-        return "".join(self.cleaned_data["product_auth_code"].split())
 
     @sensitive_variables()
     def save(self, *, keep_unverified=False, actor=None, client=None):

@@ -264,6 +264,27 @@ class TestChangeForm:
         assert record.changes["order_auth_code"] == "changed"
         assert record.source == ChangeRecord.Source.ADMIN
 
+    def test_staffs_pasted_codes_are_cleaned_like_the_merchants(self, staff_client):
+        connection = make_connection(makeshop_shop_id="pasted")
+        response = staff_client.post(change_url(connection), {
+            "makeshop_shop_id": "pasted",
+            "new_password": " pass with spaces ",
+            "new_order_auth_code": " abcdefabcdef abcdefabcdef\tabcdef12 \n",
+            "new_product_auth_code": "x" * 201,
+            "expected_version": connection.version,
+        })
+        assert response.context["adminform"].form.errors.keys() == {"new_product_auth_code"}
+        response = staff_client.post(change_url(connection), {
+            "makeshop_shop_id": "pasted",
+            "new_password": " pass with spaces ",
+            "new_order_auth_code": " abcdefabcdef abcdefabcdef\tabcdef12 \n",
+            "expected_version": connection.version,
+        })
+        assert response.status_code == 302
+        saved = MakeShopConnection.objects.get(pk=connection.pk)
+        assert saved.order_auth_code.reveal() == "abcdefabcdefabcdefabcdefabcdef12"
+        assert saved.password.reveal() == " pass with spaces "  # a password is kept as typed
+
     def test_a_form_opened_before_someone_elses_save_is_refused(self, staff_client):
         connection = make_connection(makeshop_shop_id="raced")
         opened_version = connection.version

@@ -37,10 +37,10 @@ from malls.makeshop.admin import overview, overview_filters
 from malls.makeshop.api import Reason
 from malls.makeshop.app import usage
 from malls.makeshop.app.models import MakeShopAppInstallation
+from malls.makeshop.forms import AuthCodeField, MakeShopPasswordField
 from malls.makeshop.models import MakeShopConnection, NotificationEvent
 from malls.makeshop.verdicts import likely_cause
 from malls.models import ChangeRecord, Mall
-from malls.widgets import WriteOnlySecretInput
 
 RECENT_NOTIFICATIONS = 10
 
@@ -161,15 +161,10 @@ class MakeShopConnectionAdminForm(forms.ModelForm):
         "not_makeshop": _("Choose a shop on MakeShop."),
     }
 
-    new_password = forms.CharField(
-        label=_("Password"), required=False, strip=False, widget=WriteOnlySecretInput
-    )
-    new_order_auth_code = forms.CharField(
-        label=_("Order data auth code"), required=False, widget=WriteOnlySecretInput
-    )
-    new_product_auth_code = forms.CharField(
-        label=_("Product data auth code"), required=False, widget=WriteOnlySecretInput
-    )
+    # The merchant form's fields: staff's pasted codes are cleaned the same way.
+    new_password = MakeShopPasswordField(label=_("Password"))
+    new_order_auth_code = AuthCodeField(label=_("Order data auth code"))
+    new_product_auth_code = AuthCodeField(label=_("Product data auth code"))
     expected_version = forms.IntegerField(required=False, widget=forms.HiddenInput)
 
     class Meta:
