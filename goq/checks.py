@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core import checks
+from django.core.exceptions import ImproperlyConfigured
 from django.http.request import validate_host
 
 
@@ -60,3 +61,34 @@ def check_base_url(app_configs=None, **kwargs):
             id="goq.E003",
         )
     ]
+
+
+MIN_SECRET_KEY_LENGTH = 50
+MIN_SECRET_KEY_UNIQUE_CHARACTERS = 5
+
+
+@checks.register(checks.Tags.security)
+def check_secret_key(app_configs=None, **kwargs):
+    if settings.DEBUG:
+        return []
+    try:
+        key = settings.SECRET_KEY or ""
+    except ImproperlyConfigured:  # Django refuses to hand out an empty key
+        key = ""
+    if (
+        len(key) < MIN_SECRET_KEY_LENGTH
+        or len(set(key)) < MIN_SECRET_KEY_UNIQUE_CHARACTERS
+        or key.startswith("django-insecure-")
+    ):
+        return [
+            checks.Error(
+                "SECRET_KEY is missing or weak.",
+                hint=(
+                    "Set SECRET_KEY in the environment to at least 50 random characters, "
+                    "e.g. the output of `python -c \"import secrets; "
+                    "print(secrets.token_urlsafe(50))\"`."
+                ),
+                id="goq.E001",
+            )
+        ]
+    return []

@@ -1,4 +1,4 @@
-"""The start-up checks on SECRET_KEY (goq.E001) and CREDENTIALS_KEYS (goq.E002).
+"""The start-up checks on SECRET_KEY (goq.E001) and CREDENTIALS_KEYS (malls.E002).
 
 ``manage.py check --deploy`` and the WSGI start-up run them too
 (tests/goq/test_security_headers.py); here each rule is tried on its own.
@@ -11,7 +11,8 @@ import pytest
 from django.core import checks
 from django.core.checks.registry import registry
 
-from malls.checks import check_credentials_keys, check_secret_key
+from goq.checks import check_secret_key
+from malls.checks import check_credentials_keys
 
 GOOD_SECRET_KEY = secrets.token_urlsafe(50)
 GOOD_KEYS = "k1:" + base64.b64encode(bytes(32)).decode()
@@ -76,7 +77,7 @@ def test_unusable_credentials_keys_stop_production(settings, keys):
 
     messages = check_credentials_keys()
 
-    assert ids(messages) == [("goq.E002", checks.Error)]
+    assert ids(messages) == [("malls.E002", checks.Error)]
     # The message says what is wrong, never the key material.
     assert base64.b64encode(bytes(32)).decode() not in messages[0].msg
 
@@ -85,7 +86,7 @@ def test_in_development_unusable_credentials_keys_only_warn(settings):
     settings.DEBUG = True
     settings.CREDENTIALS_KEYS = ""
 
-    assert ids(check_credentials_keys()) == [("goq.E002", checks.Warning)]
+    assert ids(check_credentials_keys()) == [("malls.E002", checks.Warning)]
 
 
 def test_usable_credentials_keys_pass(settings):

@@ -138,4 +138,4 @@ def test_start_up_refuses_production_without_keys():
         text=True,
     )
     assert result.returncode != 0
-    assert "goq.E001" in result.stderr and "goq.E002" in result.stderr
+    assert "goq.E001" in result.stderr and "malls.E002" in result.stderr

@@ -1,9 +1,9 @@
-"""Start-up check for the new API's configuration (IDs goq.E101).
+"""Start-up check for the new API's configuration (IDs makeshop.E101).
 
 Registered when ``malls.makeshop.app.models`` is imported (that is, at app loading).
 All settings unset is fine: the feature is off. Anything in between is a mistake
 that would leave webhooks or verification half working, so it stops start-up with
-DEBUG off and warns with DEBUG on, like ``goq.E002``. The message names settings,
+DEBUG off and warns with DEBUG on, like ``malls.E002``. The message names settings,
 never their values.
 """
 
@@ -27,6 +27,6 @@ def check_app_configuration(app_configs=None, **kwargs):
                 "new API off. A webhook secret: `python -c \"import secrets; "
                 "print(secrets.token_urlsafe(32))\"`."
             ),
-            id="goq.E101",
+            id="makeshop.E101",
         )
     ]

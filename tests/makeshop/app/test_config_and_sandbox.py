@@ -55,7 +55,7 @@ def test_a_partial_or_weak_configuration_stops_start_up(settings, change, words)
 
     (error,) = check_app_configuration()
 
-    assert error.id == "goq.E101" and error.level >= 40 and words in error.msg
+    assert error.id == "makeshop.E101" and error.level >= 40 and words in error.msg
     assert not is_enabled()
     assert "k" * 40 not in error.msg and SECRET not in error.msg
 
