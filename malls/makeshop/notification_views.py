@@ -52,7 +52,6 @@ def receive_notification(request, token, **path_values):
         notification = notifications.parse_notification(
             path_values, _body_values(request), request.GET
         )
-        notifications.check_shop(connection, notification)
     except NotificationRejected as exc:
         rejected = exc
 
