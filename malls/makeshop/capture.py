@@ -1,6 +1,6 @@
 """Capturing MakeShop's real answers, secrets removed, with the operator's word on the truth.
 
-Most of what ``legacy.answers`` reads is assumed (docs: makeshop-api.md). An operator
+Most of what ``legacy.answers`` reads is assumed (``docs/makeshop.md``). An operator
 with a real MakeShop shop can settle it: ``manage.py makeshop_capture`` makes the
 few calls below, writes each answer as MakeShop gave it (status, content type, the
 headers that matter, the body as text with its encoding) with every secret, token

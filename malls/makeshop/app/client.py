@@ -25,7 +25,7 @@ unexpected    ``too_large``, ``empty``, ``html``, ``bad_json``, ``unexpected_jso
               ``internal_error``
 ============  =================================================================
 
-Known and assumed (see ``../shared/docs/makeshop-api.md``, "New API"):
+Known and assumed (``docs/makeshop.md``, "New API"):
 
 =====================================  ======  =========================================
 what                                   status  where

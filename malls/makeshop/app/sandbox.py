@@ -29,7 +29,7 @@ with another (``makeshop_sandbox`` takes ``MAKESHOP_APP_API_KEY`` from the setti
 when ``MAKESHOP_APP_GRAPHQL_URL`` points at a loopback host, so the key ``make run``
 generates works).
 
-What is known and what is invented (``makeshop-api.md``, "New API"):
+What is known and what is invented (``docs/makeshop.md``, "New API"):
 
 - known: one POST endpoint with JSON; ``authorization: Bearer``, ``x-api-key``,
   ``x-timestamp`` valid for one hour; errors in ``errors``; ``searchOrder(input:

@@ -1,6 +1,6 @@
 """The URLs MakeShop POSTs to for GoQ's app: install, uninstall and order updates.
 
-MakeShop documents no signature on these webhooks (``makeshop-api.md``), so they are
+MakeShop documents no signature on these webhooks (``docs/makeshop.md``), so they are
 protected by ``MAKESHOP_APP_WEBHOOK_SECRET`` as a path segment, compared in constant
 time; a wrong secret, or the new API being off, answers 404 like any unknown URL.
 Install and uninstall also carry ``app_id``, which must be GoQ's (else 403, nothing

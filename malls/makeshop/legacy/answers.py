@@ -1,6 +1,6 @@
 """Reading the legacy API's answers: an HTTP status, content type and body become a ``Verdict``.
 
-MakeShop publishes almost nothing about its answers (see docs: makeshop-api.md, which
+MakeShop publishes almost nothing about its answers (see ``docs/makeshop.md``, which
 marks every fact as known or assumed), so a verdict is given only from what we know:
 "rejected" only for an answer known to mean it, "accepted" only for the answer shape
 public clients read, and anything else "unexpected" (MakeShop's words kept, never the

@@ -1,6 +1,6 @@
 """What the sandbox answers each call, in the legacy API's formats.
 
-Shapes that public sources show are copied as they are (docs: makeshop-api.md): the
+Shapes that public sources show are copied as they are (``docs/makeshop.md``): the
 product API's string ``status_code`` with ``error_message``, ``access_url`` and
 ``expire_date``; the order XML's field names (``ordernum``, ``buyer{...}``,
 ``deliveries/delivery`` with ``delivery_id`` 0, ``orderdetail/commodities``); the
@@ -277,7 +277,7 @@ def _add(parent: ET.Element, tag: str, text: str) -> ET.Element:
 
 
 def _order_element(order: DemoOrder) -> ET.Element:
-    """One order in the field names public clients read (docs: makeshop-api.md).
+    """One order in the field names public clients read (``docs/makeshop.md``).
 
     Known names throughout; the date format, commodity ``name``/``price``/``amount``
     and the address split of a delivery are assumed.
