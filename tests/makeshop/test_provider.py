@@ -10,8 +10,7 @@ from malls.makeshop.models import MakeShopConnection, NotificationEvent
 from malls.makeshop.notification_records import MalformedNotification, parse_notification
 from malls.makeshop.provider import MAKESHOP
 from malls.models import Mall
-
-from .screens_factories import DEMO, ScriptedMakeShop, running_sandbox
+from tests.screens_factories import DEMO, ScriptedMakeShop, running_sandbox
 
 
 def test_makeshop_is_registered_under_its_mall_code():
