@@ -59,6 +59,11 @@ _PROOF_FIELDS = ("order_auth_code_verified_at", "product_auth_code_verified_at",
                  "password_verified_at")
 
 
+_FIELDS_BUT_TOKEN = [
+    field.attname for field in MakeShopAppInstallation._meta.concrete_fields
+    if field.name not in ("id", "token")
+]
+
 # Alerts' state of a shop without an app installation (``malls.makeshop.alerts``).
 NOT_CONNECTED = ConnectionState("waiting_install")
 # Alerts' reason for an uninstalled app (``malls.makeshop.alerts.REASONS``).
@@ -445,7 +450,10 @@ def record_verification(*, installation, result, token_version, source=Source.TA
         _note_alert(current, alert_before, shop=shop)
         if result.ok and current.is_unclaimed:
             link_if_proven(current, source=source, now=now)
-    installation.refresh_from_db()
+    # Every field but the token: reading it back would decrypt it, and an unreadable
+    # token is this installation's verdict ("install again"), never a crash of the run.
+    installation.refresh_from_db(fields=_FIELDS_BUT_TOKEN)
+    installation.__dict__.pop("token", None)  # deferred: loaded (and decrypted) if read
     return True
 
 

@@ -28,6 +28,7 @@ import re
 import traceback
 from http import HTTPStatus
 
+from django.core.exceptions import RequestDataTooBig
 from django.db import transaction
 from django.http import HttpResponse
 from django.views.decorators.csrf import csrf_exempt
@@ -107,13 +108,7 @@ def _serve(request, secret, action, *, strict_json=True, **kwargs):
             response = _answer(HTTPStatus.METHOD_NOT_ALLOWED)
             response["Allow"] = "POST"
             return response
-        try:
-            declared = int(request.META.get("CONTENT_LENGTH") or 0)
-        except ValueError:
-            return _answer(HTTPStatus.BAD_REQUEST)
-        if declared > MAX_BODY_BYTES:
-            return _answer(HTTPStatus.REQUEST_ENTITY_TOO_LARGE)
-        data = _json_body(request, strict=strict_json)
+        data = _json_body(request, _read_body(request), strict=strict_json)
         return action(request, data, config, **kwargs)
     except _Refused as refused:
         logger.warning("MakeShop app webhook refused (%s): %s", refused.status.value, refused)
@@ -126,17 +121,51 @@ def _serve(request, secret, action, *, strict_json=True, **kwargs):
         return _answer(HTTPStatus.INTERNAL_SERVER_ERROR)
 
 
-def _json_body(request, *, strict: bool) -> dict:
+def _read_body(request) -> bytes:
+    """The raw body in any legal framing, at most ``MAX_BODY_BYTES``; else ``_Refused`` (4xx).
+
+    With a Content-Length Django reads it. Without one (``Transfer-Encoding: chunked``)
+    Django sees an empty body, which would lose an install's token for good (MakeShop
+    sends it once): the input is read here up to the cap, but only when the server says
+    where the body ends (``wsgi.input_terminated``, as gunicorn does after decoding the
+    chunks); a server that does not gets 411, never a read that waits on the socket.
+    """
+    meta = request.META
+    length = meta.get("CONTENT_LENGTH")
+    try:
+        if length not in (None, ""):
+            declared = int(length)
+            if declared < 0:
+                raise _Refused(HTTPStatus.BAD_REQUEST, "negative Content-Length")
+            if declared > MAX_BODY_BYTES:
+                raise _Refused(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, "body over the size cap")
+            return request.body
+        if not meta.get("wsgi.input_terminated"):
+            if meta.get("HTTP_TRANSFER_ENCODING"):
+                raise _Refused(HTTPStatus.LENGTH_REQUIRED, "framing this server cannot end")
+            return b""
+        body = meta["wsgi.input"].read(MAX_BODY_BYTES + 1)
+    except ValueError:
+        raise _Refused(HTTPStatus.BAD_REQUEST, "Content-Length is not a number") from None
+    except (OSError, RequestDataTooBig):  # the sender went away, or Django's own cap
+        raise _Refused(HTTPStatus.BAD_REQUEST, "body could not be read") from None
+    if len(body) > MAX_BODY_BYTES:
+        raise _Refused(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, "body over the size cap")
+    request._body = body  # what ``request.body`` answers from now on
+    return body
+
+
+def _json_body(request, body: bytes, *, strict: bool) -> dict:
     if request.content_type not in _JSON_TYPES:
         if strict:
             raise _Refused(HTTPStatus.UNSUPPORTED_MEDIA_TYPE, "not JSON")
         try:  # the order update's content type is not published: JSON if it reads as JSON
-            data = json.loads(request.body) if request.body.strip() else {}
-        except ValueError:
+            data = json.loads(body) if body.strip() else {}
+        except (ValueError, RecursionError):
             return {}
         return data if isinstance(data, dict) else {}
     try:
-        data = json.loads(request.body)
+        data = json.loads(body)
     except (ValueError, RecursionError):
         raise _Refused(HTTPStatus.BAD_REQUEST, "malformed JSON") from None
     if not isinstance(data, dict):
