@@ -8,10 +8,13 @@ checks the shop ID and writes the history; it needs a permission of its own
 token itself is never loaded here (``defer``), let alone shown.
 """
 
+import json
+
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseRedirect
+from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
@@ -19,8 +22,8 @@ from django.utils.translation import gettext, gettext_noop
 from django.utils.translation import gettext_lazy as _
 
 from .. import overview
-from ..makeshop.app import installations
-from ..makeshop.app.models import MakeShopAppInstallation
+from ..makeshop.app import installations, receipts
+from ..makeshop.app.models import AppWebhookReceipt, MakeShopAppInstallation
 from ..models import MakeShopConnection
 from ..services import queue
 from .history import HISTORY_LIMIT, render_history
@@ -30,6 +33,10 @@ ASSIGN_PERMISSION = "malls.assign_makeshopappinstallation"
 
 State = MakeShopAppInstallation.State
 Source = installations.Source
+
+# Webhooks shown on an installation's page; the receipts list has the rest kept.
+RECEIPTS_SHOWN = 20
+SHAPE_SHOWN = 2000
 
 # Shops offered on the assignment page, per kind (same shop ID; no shop ID yet).
 CANDIDATES_SHOWN = 100
@@ -59,6 +66,12 @@ def candidates_for(installation):
     )
     unnamed = free.filter(makeshop_shop_id__isnull=True).order_by("shop__store__name", "pk")
     return [*same[:CANDIDATES_SHOWN], *unnamed[:CANDIDATES_SHOWN]]
+
+
+def shape_text(receipt) -> str:
+    """A receipt's shape (key names and sizes) as one line of JSON, cut short."""
+    text = json.dumps(receipt.shape, ensure_ascii=False, separators=(",", ":"))
+    return text if len(text) <= SHAPE_SHOWN else text[:SHAPE_SHOWN] + "…"
 
 
 class ClaimFilter(admin.SimpleListFilter):
@@ -95,7 +108,7 @@ class MakeShopAppInstallationAdmin(admin.ModelAdmin):
         "shop_id", "state", "plan_id", "app_name", "installed_at", "uninstalled_at",
         "last_checked_at", "verified_at", "failure_reason", "makeshop_message",
         "last_update_at", "linked_shop", "linked_by", "linked_at", "assignment_state",
-        "assignment_panel", "events", "created_at", "updated_at",
+        "assignment_panel", "webhooks", "events", "created_at", "updated_at",
     ]
 
     def get_queryset(self, request):
@@ -137,6 +150,7 @@ class MakeShopAppInstallationAdmin(admin.ModelAdmin):
                 {"fields": ["installed_at", "uninstalled_at", "last_checked_at", "verified_at",
                             "failure_reason", "makeshop_message", "last_update_at"]},
             ),
+            (_("Webhooks from MakeShop"), {"fields": ["webhooks"]}),
             (_("History"), {"fields": ["events"]}),
             (_("Record"), {"fields": ["created_at", "updated_at"]}),
         ]
@@ -168,6 +182,17 @@ class MakeShopAppInstallationAdmin(admin.ModelAdmin):
             step, label = "unassign", gettext("Take back from this shop")
         url = reverse(f"admin:malls_makeshopappinstallation_{step}", args=[obj.pk])
         return format_html('{}<p><a class="button" href="{}">{}</a></p>', current, url, label)
+
+    @admin.display(description=_("Latest webhooks"))
+    def webhooks(self, obj):
+        """The last order updates, installs and unrecognised bodies, as MakeShop sent them."""
+        rows = list(receipts.recent(obj, RECEIPTS_SHOWN))
+        for receipt in rows:
+            receipt.shape_text = shape_text(receipt)
+        more_url = (reverse("admin:malls_appwebhookreceipt_changelist")
+                    + f"?installation__id__exact={obj.pk}")
+        return render_to_string("admin/malls/makeshopappinstallation/receipts_table.html",
+                                {"receipts": rows, "more_url": more_url})
 
     @admin.display(description=_("History"))
     def events(self, obj):
@@ -353,3 +378,57 @@ class MakeShopAppInstallationAdmin(admin.ModelAdmin):
         return TemplateResponse(
             request, "admin/malls/makeshopappinstallation/unassign_confirmation.html", context
         )
+
+
+@admin.register(AppWebhookReceipt)
+class AppWebhookReceiptAdmin(admin.ModelAdmin):
+    """Every app webhook kept (``receipts``), unrecognised shapes too; read-only.
+
+    Seen by whoever may see installations: a receipt holds order numbers and key
+    names, never a token or another value of the body.
+    """
+
+    list_display = ["received_at", "kind", "shop_id", "installation_link", "order_count",
+                    "recognised", "signature_headers"]
+    list_filter = ["recognised", "kind", ("installation", admin.EmptyFieldListFilter)]
+    search_fields = ["shop_id"]
+    search_help_text = _("MakeShop shop ID")
+    show_full_result_count = False
+    readonly_fields = ["received_at", "kind", "shop_id", "installation_link", "order_numbers",
+                       "recognised", "signature_headers", "shape_json"]
+    fields = readonly_fields
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("installation").defer(
+            "installation__token"
+        )
+
+    def has_view_permission(self, request, obj=None):
+        return request.user.has_perm("malls.view_makeshopappinstallation")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description=_("MakeShop app installation"))
+    def installation_link(self, obj):
+        if obj.installation_id is None:
+            return gettext("no installation")
+        return format_html(
+            '<a href="{}">{}</a>',
+            reverse("admin:malls_makeshopappinstallation_change", args=[obj.installation_id]),
+            obj.installation.shop_id,
+        )
+
+    @admin.display(description=_("orders"))
+    def order_count(self, obj):
+        return len(obj.order_numbers)
+
+    @admin.display(description=_("shape (key names and sizes)"))
+    def shape_json(self, obj):
+        return format_html("<code>{}</code>", shape_text(obj))

@@ -270,15 +270,15 @@ def current_installation(shop_id: str) -> MakeShopAppInstallation | None:
 
 
 def record_order_update(
-    *, shop_id: str, notification, sender=None, now=None, installation=None
-) -> bool | None:
-    """Record an order-update webhook for a shop; None when no installed shop has that ID.
+    *, shop_id: str, notices: list, sender=None, now=None, installation=None
+) -> int | None:
+    """Record an order-update webhook (one notification per order); None for no such shop.
 
     The installation's ``last_update_at`` always moves (never backwards). For an
-    installation serving a GoQ shop the update is also recorded like a legacy
-    update notification (``malls.notifications.record_notification``): repeats are
-    folded, the order is marked for a refresh, and the shop shows it as its last
-    update. Returns False for a folded repeat. ``installation``: the caller's
+    installation serving a GoQ shop each order is also recorded like a legacy update
+    notification (``malls.notifications.record_notification``): repeats are folded,
+    the order is marked for a refresh, and the shop shows it as its last update.
+    Returns how many were new (not folded repeats). ``installation``: the caller's
     ``current_installation(shop_id)``, to save looking it up again.
     """
     now = now or timezone.now()
@@ -291,10 +291,13 @@ def record_order_update(
             Q(last_update_at__isnull=True) | Q(last_update_at__lte=now), pk=installation.pk
         ).update(last_update_at=now)
         if installation.connection_id is None:
-            return True
+            return len(notices)
         connection = MakeShopConnection(pk=installation.connection_id)
-        return notifications.record_notification(
-            connection=connection, notification=notification, sender=sender, now=now
+        return sum(
+            notifications.record_notification(
+                connection=connection, notification=notification, sender=sender, now=now
+            )
+            for notification in notices
         )
 
 

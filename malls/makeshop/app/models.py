@@ -8,6 +8,7 @@ import uuid
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
@@ -139,3 +140,48 @@ class AppInstallationEvent(models.Model):
 
     def __str__(self):
         return f"{self.at:%Y-%m-%d %H:%M} {self.action}"
+
+
+class AppWebhookReceipt(models.Model):
+    """One accepted app webhook as it arrived: what it was, never what it said.
+
+    Kept for staff (``malls.makeshop.app.receipts``): the kind, the order numbers read,
+    whether the body's shape was recognised, the names of the signature headers that
+    came with it, and the shape (key names, types and sizes, never values). Never
+    holds a token or any other value of the body but order numbers and the shop ID.
+    """
+
+    class Kind(models.TextChoices):
+        INSTALL = "install", _("Install")
+        UNINSTALL = "uninstall", _("Uninstall")
+        ORDERS = "orders", _("Order update")
+        RECONSENT = "reconsent", _("Re-consent to shop data use")
+
+    installation = models.ForeignKey(
+        MakeShopAppInstallation, on_delete=models.CASCADE, null=True, blank=True,
+        related_name="receipts", verbose_name=_("MakeShop app installation"),
+    )
+    received_at = models.DateTimeField(_("received at"), default=timezone.now)
+    kind = models.CharField(_("webhook"), max_length=20, choices=Kind.choices)
+    shop_id = models.CharField(
+        _("MakeShop shop ID"), max_length=SHOP_ID_MAX_LENGTH, blank=True, default=""
+    )
+    order_numbers = models.JSONField(_("order numbers"), default=list, blank=True)
+    recognised = models.BooleanField(_("shape recognised"), default=True)
+    shape = models.JSONField(_("shape (key names and sizes)"), default=dict, blank=True)
+    signature_headers = models.JSONField(
+        _("signature headers received"), default=list, blank=True
+    )
+
+    class Meta:
+        verbose_name = _("app webhook receipt")
+        verbose_name_plural = _("app webhook receipts")
+        ordering = ["-received_at", "-pk"]
+        indexes = [
+            models.Index(fields=["installation", "-id"], name="app_receipt_recent"),
+            models.Index(fields=["-received_at"], name="app_receipt_unrecognised",
+                         condition=models.Q(recognised=False)),
+        ]
+
+    def __str__(self):
+        return f"{self.received_at:%Y-%m-%d %H:%M} {self.kind} {self.shop_id}"

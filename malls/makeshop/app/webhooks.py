@@ -12,13 +12,15 @@ module logs refusals itself, without the path. For the same reason the path is
 masked in the server and urllib3 loggers (``core.redaction``).
 
 Order-update webhook (its body is not published; **assumed**, see
-``order_update_values``): the shop is named in the path (``.../orders/<shop_id>``)
-or in the body (``shop_id``/``shopId``, top level or one object down); the update
-is accepted only for a shop with a current installation (else 404), and at most
-``UPDATE_LIMIT`` per installation per ``UPDATE_WINDOW_SECONDS`` (else 429 with
+``receipts.read_order_update``): the shop is named in the path (``.../orders/<shop_id>``)
+or in the body (a few objects down); every order number in the body is recorded. The
+update is accepted only for a shop with a current installation (else 404), and at
+most ``UPDATE_LIMIT`` per installation per ``UPDATE_WINDOW_SECONDS`` (else 429 with
 Retry-After), like the legacy notifications' per-token limit: the webhook secret is
 shared by every shop, so the limit is what caps one shop's flood (or a leaked secret
-replaying one shop) without touching the others.
+replaying one shop) without touching the others. A body naming no shop but GoQ's
+``app_id`` is answered 200 and kept for staff as an unrecognised shape (key names and
+sizes only): a real body GoQ misreads must be seen, not refused.
 """
 
 import hmac
@@ -40,7 +42,7 @@ from malls.makeshop import api
 from malls.makeshop import notifications as makeshop_notifications
 from malls.providers import Notification
 
-from . import installations
+from . import installations, receipts
 from .config import get_config
 
 logger = logging.getLogger("malls.makeshop.app.webhooks")
@@ -59,14 +61,7 @@ UPDATE_WINDOW_SECONDS = notifications.RATE_WINDOW_SECONDS
 SHOP_ID_RE = api.SHOP_ID_RE
 # A token goes into an HTTP header later: printable ASCII without spaces only.
 _TOKEN_RE = re.compile(r"[\x21-\x7e]+", re.ASCII)
-_ORDER_NUMBER_RE = re.compile(r"[A-Za-z0-9_-]{1,64}", re.ASCII)
 _JSON_TYPES = ("application/json",)
-
-# Body keys tried for each value of an order update (assumed; first match wins).
-_SHOP_KEYS = ("shop_id", "shopId", "shopid")
-_ORDER_KEYS = ("displayOrderNumber", "orderNumber", "order_number", "ordernum",
-               "systemOrderNumber", "orderId")
-_EVENT_KEYS = ("event", "eventType", "event_type", "type", "action", "cmd", "topic")
 
 
 class _Refused(Exception):
@@ -210,10 +205,11 @@ def _install(request, data, config):
     ):
         raise _Refused(HTTPStatus.BAD_REQUEST, "token missing or malformed")
     # client_id / client_secret (SSO apps only) are not used by GoQ: never stored.
-    installations.store_installation(
+    installation = installations.store_installation(
         shop_id=shop_id, token=token,
         plan_id=_label(data.get("plan_id"), 100), app_name=_label(data.get("app_name"), 200),
     )
+    _receipt(request, data, receipts.Kind.INSTALL, installation, shop_id)
     logger.info("MakeShop app installed for shop %s", shop_id)
     return _answer(HTTPStatus.OK, "OK")
 
@@ -222,21 +218,32 @@ def _uninstall(request, data, config):
     _check_app_id(data, config)
     shop_id = _shop_id(data.get("shop_id"))
     found = installations.uninstall(shop_id=shop_id)
+    _receipt(request, data, receipts.Kind.UNINSTALL, found, shop_id)
     logger.info("MakeShop app uninstalled for shop %s%s", shop_id, "" if found else " (unknown)")
     return _answer(HTTPStatus.OK, "OK")
 
 
 def _order_update(request, data, config, *, shop_id=""):
     _check_app_id(data, config, required=False)
-    values = order_update_values(data)
-    shop_id = _shop_id(shop_id or values["shop_id"])
-    notification = Notification(
-        shop_id=shop_id,
-        order_number=values["order_number"],
-        kind=makeshop_notifications.kind_for_command(values["event"]),
-        raw_command=makeshop_notifications.sanitize_command(values["event"]),
-    )
-    installation = installations.current_installation(shop_id)
+    if shop_id:
+        _shop_id(shop_id)
+    update = receipts.read_order_update(data, shop_id=shop_id)
+    if not SHOP_ID_RE.fullmatch(update.shop_id):
+        if "app_id" not in data:  # nothing says this came from MakeShop for GoQ's app
+            raise _Refused(HTTPStatus.BAD_REQUEST, "order update naming no shop")
+        # GoQ's app, a body GoQ cannot read: answered, and shown to staff, never lost.
+        receipts.record(kind=receipts.Kind.ORDERS, recognised=False, shape=update.shape,
+                        signature_headers=receipts.signatures(request))
+        logger.warning("MakeShop app order update of an unrecognised shape (no shop ID)")
+        return _answer(HTTPStatus.OK, "OK")
+    kind = makeshop_notifications.kind_for_command(update.event)
+    command = makeshop_notifications.sanitize_command(update.event)
+    notices = [
+        Notification(shop_id=update.shop_id, order_number=number, kind=kind,
+                     raw_command=command)
+        for number in update.order_numbers or [""]
+    ]
+    installation = installations.current_installation(update.shop_id)
     if installation is None:
         raise _Refused(HTTPStatus.NOT_FOUND, "order update for a shop without an installation")
     # The count and the record commit together (one commit per update, as for the legacy
@@ -246,55 +253,38 @@ def _order_update(request, data, config, *, shop_id=""):
             update_rate_key(installation.pk), limit=UPDATE_LIMIT,
             window_seconds=UPDATE_WINDOW_SECONDS,
         ):
-            logger.warning("MakeShop app order-update limit reached for shop %s", shop_id)
+            logger.warning("MakeShop app order-update limit reached for shop %s", update.shop_id)
             response = _answer(HTTPStatus.TOO_MANY_REQUESTS)
             response["Retry-After"] = str(UPDATE_WINDOW_SECONDS)
             return response
         recorded = installations.record_order_update(
-            shop_id=shop_id, notification=notification,
+            shop_id=update.shop_id, notices=notices,
             sender=notifications.sender_address(request), installation=installation,
         )
+        if recorded is not None:
+            receipts.record(
+                kind=receipts.Kind.ORDERS, installation=installation, shop_id=update.shop_id,
+                order_numbers=update.order_numbers, recognised=update.recognised,
+                shape=update.shape, signature_headers=receipts.signatures(request),
+            )
     if recorded is None:  # uninstalled meanwhile
         raise _Refused(HTTPStatus.NOT_FOUND, "order update for a shop without an installation")
+    if not update.recognised:
+        logger.warning("MakeShop app order update of an unrecognised shape for shop %s",
+                       update.shop_id)
     return _answer(HTTPStatus.OK, "OK")
+
+
+def _receipt(request, data, kind, installation, shop_id) -> None:
+    """Keep what an install or uninstall looked like (key names and sizes) for staff."""
+    receipts.record(kind=kind, installation=installation, shop_id=shop_id,
+                    shape=receipts.body_shape(data),
+                    signature_headers=receipts.signatures(request))
 
 
 def update_rate_key(installation_id) -> str:
     """The rate-limit key of one installation's order updates (no secret in it)."""
     return f"app-orders:{installation_id}"
-
-
-def order_update_values(data: dict) -> dict[str, str]:
-    """Shop ID, order number and event from an order-update body, leniently (assumed shape).
-
-    Looks at the top level, then one object down (``{"order": {...}}``,
-    ``{"data": {...}}``, or the first object of a list such as ``{"orders": [...]}``);
-    a value of the wrong shape is dropped, not refused.
-    """
-    scopes = [data]
-    for value in data.values():
-        if isinstance(value, list) and value:
-            value = value[0]
-        if isinstance(value, dict):
-            scopes.append(value)
-
-    def first(keys, pattern=None) -> str:
-        for scope in scopes:
-            for key in keys:
-                value = scope.get(key)
-                if isinstance(value, int) and not isinstance(value, bool):
-                    value = str(value)
-                if isinstance(value, str) and value.strip():
-                    value = value.strip()
-                    if pattern is None or pattern.fullmatch(value):
-                        return value
-        return ""
-
-    return {
-        "shop_id": first(_SHOP_KEYS, SHOP_ID_RE),
-        "order_number": first(_ORDER_KEYS, _ORDER_NUMBER_RE),
-        "event": first(_EVENT_KEYS),
-    }
 
 
 # --- Answers ---------------------------------------------------------------------------------
