@@ -389,13 +389,14 @@ class AppWebhookReceiptAdmin(admin.ModelAdmin):
     """
 
     list_display = ["received_at", "kind", "shop_id", "installation_link", "order_count",
-                    "recognised", "signature_headers"]
-    list_filter = ["recognised", "kind", ("installation", admin.EmptyFieldListFilter)]
+                    "recognised", "status", "signature_headers"]
+    list_filter = ["recognised", "kind", "status",
+                   ("installation", admin.EmptyFieldListFilter)]
     search_fields = ["shop_id"]
     search_help_text = _("MakeShop shop ID")
     show_full_result_count = False
     readonly_fields = ["received_at", "kind", "shop_id", "installation_link", "order_numbers",
-                       "recognised", "signature_headers", "shape_json"]
+                       "recognised", "status", "signature_headers", "shape_json"]
     fields = readonly_fields
 
     def get_queryset(self, request):

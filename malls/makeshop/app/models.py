@@ -172,6 +172,7 @@ class AppWebhookReceipt(models.Model):
     signature_headers = models.JSONField(
         _("signature headers received"), default=list, blank=True
     )
+    status = models.PositiveSmallIntegerField(_("GoQ's answer"), default=200)
 
     class Meta:
         verbose_name = _("app webhook receipt")

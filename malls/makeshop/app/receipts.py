@@ -165,12 +165,13 @@ def signatures(request) -> list[str]:
 
 
 def record(*, kind, installation=None, shop_id="", order_numbers=(), recognised=True,
-           shape=None, signature_headers=(), now=None) -> AppWebhookReceipt:
+           shape=None, signature_headers=(), status=200, now=None) -> AppWebhookReceipt:
     """Keep one receipt and prune the oldest of its installation's (or the unattached) ones."""
     receipt = AppWebhookReceipt.objects.create(
         installation=installation, kind=kind, shop_id=shop_id[:api.SHOP_ID_MAX_LENGTH],
         order_numbers=list(order_numbers)[:MAX_ORDERS], recognised=recognised,
         shape=shape if shape is not None else {}, signature_headers=list(signature_headers),
+        status=int(status),
         **({"received_at": now} if now else {}),
     )
     kept = KEPT_PER_INSTALLATION if installation is not None else KEPT_UNATTACHED

@@ -23,6 +23,7 @@ replaying one shop) without touching the others. A body naming no shop but GoQ's
 sizes only): a real body GoQ misreads must be seen, not refused.
 """
 
+import contextlib
 import hmac
 import json
 import logging
@@ -31,7 +32,7 @@ import traceback
 from http import HTTPStatus
 
 from django.core.exceptions import RequestDataTooBig
-from django.db import transaction
+from django.db import DatabaseError, transaction
 from django.http import HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
@@ -93,12 +94,11 @@ def order_update(request, secret, shop_id=""):
 @sensitive_variables()
 def _serve(request, secret, action, *, strict_json=True, **kwargs):
     """The checks every webhook shares, then ``action``; no exception leaves here."""
+    data = None
     try:
         config = get_config()
-        if not config.enabled or not hmac.compare_digest(
-            secret.encode(), config.webhook_secret.encode()
-        ):
-            return _miss(request)
+        if not config.enabled or not _known_secret(secret, config):
+            return _miss(request, action)
         if request.method != "POST":
             response = _answer(HTTPStatus.METHOD_NOT_ALLOWED)
             response["Allow"] = "POST"
@@ -106,7 +106,11 @@ def _serve(request, secret, action, *, strict_json=True, **kwargs):
         data = _json_body(request, _read_body(request), strict=strict_json)
         return action(request, data, config, **kwargs)
     except _Refused as refused:
-        logger.warning("MakeShop app webhook refused (%s): %s", refused.status.value, refused)
+        if action is _install:
+            _refused_install(request, data, refused)
+        else:
+            logger.warning("MakeShop app webhook refused (%s): %s", refused.status.value,
+                           refused)
         return _answer(refused.status)
     except Exception as exc:  # the traceback's locals and texts may hold the token
         logger.error(
@@ -114,6 +118,13 @@ def _serve(request, secret, action, *, strict_json=True, **kwargs):
             type(exc).__name__, "".join(traceback.format_tb(exc.__traceback__)),
         )
         return _answer(HTTPStatus.INTERNAL_SERVER_ERROR)
+
+
+def _known_secret(secret: str, config) -> bool:
+    """Whether ``secret`` is one of the served ones; every one compared, in constant time."""
+    given = secret.encode()
+    matches = [hmac.compare_digest(given, known.encode()) for known in config.webhook_secrets]
+    return any(matches)
 
 
 def _read_body(request) -> bytes:
@@ -275,6 +286,20 @@ def _order_update(request, data, config, *, shop_id=""):
     return _answer(HTTPStatus.OK, "OK")
 
 
+def _refused_install(request, data, refused) -> None:
+    """A refused install fails the merchant's install (MakeShop shows an error): logged as
+    such and kept for staff with its shape, never its token."""
+    data = data if isinstance(data, dict) else {}
+    shop_id = data.get("shop_id")
+    shop_id = shop_id if isinstance(shop_id, str) and SHOP_ID_RE.fullmatch(shop_id) else ""
+    logger.warning("MakeShop app install refused (%s) for shop %s: %s; the merchant's "
+                   "install fails", refused.status.value, shop_id or "?", refused)
+    with contextlib.suppress(DatabaseError):  # the answer matters more than the receipt
+        receipts.record(kind=receipts.Kind.INSTALL, shop_id=shop_id, status=refused.status,
+                        recognised=False, shape=receipts.body_shape(data),
+                        signature_headers=receipts.signatures(request))
+
+
 def _receipt(request, data, kind, installation, shop_id) -> None:
     """Keep what an install or uninstall looked like (key names and sizes) for staff."""
     receipts.record(kind=kind, installation=installation, shop_id=shop_id,
@@ -290,7 +315,7 @@ def update_rate_key(installation_id) -> str:
 # --- Answers ---------------------------------------------------------------------------------
 
 
-def _miss(request) -> HttpResponse:
+def _miss(request, action=None) -> HttpResponse:
     sender = notifications.sender_address(request)
     with transaction.atomic():
         allowed = ratelimits.hit(
@@ -301,7 +326,17 @@ def _miss(request) -> HttpResponse:
         response = _answer(HTTPStatus.TOO_MANY_REQUESTS)
         response["Retry-After"] = str(MISS_WINDOW_SECONDS)
         return response
-    logger.debug("MakeShop app webhook with a wrong secret (or the new API off) from %s", sender)
+    if action is _install and get_config().enabled:
+        # Perhaps MakeShop still posts to a URL whose secret was removed too early: the
+        # merchant's install fails, so say so loudly (the secret itself is not logged).
+        logger.warning(
+            "MakeShop app install refused (404): the URL's secret is not one of "
+            "MAKESHOP_APP_WEBHOOK_SECRET's; if MakeShop still uses an old webhook URL, add "
+            "its secret back (from %s)", sender,
+        )
+    else:
+        logger.debug("MakeShop app webhook with a wrong secret (or the new API off) from %s",
+                     sender)
     return _answer(HTTPStatus.NOT_FOUND)
 
 
