@@ -1,6 +1,7 @@
 """The new API's configuration, read from settings on each use.
 
-Four settings (see README's configuration table). With all four unset the new-API
+Four settings (see README's configuration table), and an optional fifth,
+``MAKESHOP_APP_API_SECRET`` (webhook signatures, ``authenticity``). With all four unset the new-API
 path is off: webhook URLs answer 404 and nothing calls MakeShop's GraphQL endpoint.
 Half a configuration is treated as off too, and stopped at start-up by
 ``malls.makeshop.app.checks``.
@@ -40,6 +41,8 @@ class AppConfig:
     webhook_secret: str = field(default="", repr=False)
     # Further secrets still served during a change of webhook URLs (see the docstring).
     other_webhook_secrets: tuple[str, ...] = field(default=(), repr=False)
+    # Optional: MakeShop's API secret; when set, webhooks must be signed (``authenticity``).
+    api_secret: str = field(default="", repr=False)
 
     @property
     def problems(self) -> list[str]:
@@ -105,6 +108,7 @@ def get_config() -> AppConfig:
         api_key=getattr(settings, "MAKESHOP_APP_API_KEY", "") or "",
         webhook_secret=secrets[0] if secrets else "",
         other_webhook_secrets=tuple(secrets[1:]),
+        api_secret=(getattr(settings, "MAKESHOP_APP_API_SECRET", "") or "").strip(),
     )
 
 

@@ -1,8 +1,11 @@
 """The URLs MakeShop POSTs to for GoQ's app: install, uninstall and order updates.
 
-MakeShop documents no signature on these webhooks (``makeshop-api.md``), so they are
-protected by ``MAKESHOP_APP_WEBHOOK_SECRET`` as a path segment, compared in constant
-time; a wrong secret, or the new API being off, answers 404 like any unknown URL.
+MakeShop's own pages document no signature on these webhooks (``makeshop-api.md``), so
+they are protected by ``MAKESHOP_APP_WEBHOOK_SECRET`` as a path segment (one of its
+secrets), compared in constant time; a wrong secret, or the new API being off, answers
+404 like any unknown URL. With ``MAKESHOP_APP_API_SECRET`` set they must also carry the
+signature a secondary source describes (``authenticity``, assumed; else 401, nothing
+stored); whether its headers arrive is recorded either way (``receipts``).
 Install and uninstall also carry ``app_id``, which must be GoQ's (else 403, nothing
 stored). Checks run cheapest first and nothing is stored before all have passed.
 
@@ -43,7 +46,7 @@ from malls.makeshop import api
 from malls.makeshop import notifications as makeshop_notifications
 from malls.providers import Notification
 
-from . import installations, receipts
+from . import authenticity, installations, receipts
 from .config import get_config
 
 logger = logging.getLogger("malls.makeshop.app.webhooks")
@@ -103,10 +106,19 @@ def _serve(request, secret, action, *, strict_json=True, **kwargs):
             response = _answer(HTTPStatus.METHOD_NOT_ALLOWED)
             response["Allow"] = "POST"
             return response
-        data = _json_body(request, _read_body(request), strict=strict_json)
-        return action(request, data, config, **kwargs)
+        body = _read_body(request)
+        if config.api_secret:
+            try:
+                scheme = authenticity.verify(
+                    api_secret=config.api_secret, headers=request.headers, body=body
+                )
+            except authenticity.SignatureRefused as refused:
+                raise _Refused(HTTPStatus.UNAUTHORIZED, f"signature: {refused}") from None
+            logger.debug("MakeShop app webhook signature matched (%s)", scheme)
+        data = _json_body(request, body, strict=strict_json)
+        return action(request, data, config, signed=bool(config.api_secret), **kwargs)
     except _Refused as refused:
-        if action is _install:
+        if action is _install and refused.status != HTTPStatus.UNAUTHORIZED:
             _refused_install(request, data, refused)
         else:
             logger.warning("MakeShop app webhook refused (%s): %s", refused.status.value,
@@ -207,7 +219,7 @@ def _label(value, limit) -> str:
 
 
 @sensitive_variables()
-def _install(request, data, config):
+def _install(request, data, config, *, signed=False):
     _check_app_id(data, config)
     shop_id = _shop_id(data.get("shop_id"))
     token = data.get("token")
@@ -225,7 +237,7 @@ def _install(request, data, config):
     return _answer(HTTPStatus.OK, "OK")
 
 
-def _uninstall(request, data, config):
+def _uninstall(request, data, config, *, signed=False):
     _check_app_id(data, config)
     shop_id = _shop_id(data.get("shop_id"))
     found = installations.uninstall(shop_id=shop_id)
@@ -234,7 +246,7 @@ def _uninstall(request, data, config):
     return _answer(HTTPStatus.OK, "OK")
 
 
-def _order_update(request, data, config, *, shop_id=""):
+def _order_update(request, data, config, *, signed=False, shop_id=""):
     _check_app_id(data, config, required=False)
     if shop_id:
         _shop_id(shop_id)
