@@ -62,6 +62,18 @@ class MakeShopAppInstallation(models.Model):
     last_update_at = models.DateTimeField(
         _("last update notification"), null=True, blank=True, editable=False
     )
+    # A repeat install's new token waits here until it has worked for this shop; the
+    # verified token above keeps serving meanwhile (``installations.store_installation``).
+    pending_token = EncryptedSecretField(_("new app token, not yet verified"))
+    pending_since = models.DateTimeField(_("new token received at"), null=True, blank=True)
+    # An uninstall reported while the token still worked: asked of MakeShop first.
+    uninstall_reported_at = models.DateTimeField(
+        _("uninstall reported at"), null=True, blank=True
+    )
+    # Linking (``linking``): when MakeShop last accepted the linked shop's legacy
+    # credential for the link, and when the link was held because it no longer does.
+    link_proved_at = models.DateTimeField(_("link proved at"), null=True, blank=True)
+    link_held_at = models.DateTimeField(_("link held since"), null=True, blank=True)
 
     connection = models.OneToOneField(
         "malls.MakeShopConnection", on_delete=models.SET_NULL, null=True, blank=True,
@@ -100,8 +112,10 @@ class MakeShopAppInstallation(models.Model):
 
     @property
     def is_usable(self) -> bool:
-        """Whether the token may be used for the linked shop: it has worked and is still held."""
-        return self.state == self.State.VERIFIED and self.connection_id is not None
+        """Whether the token may be used for the linked shop: it has worked, is still held,
+        and the link is not held for staff."""
+        return (self.state == self.State.VERIFIED and self.connection_id is not None
+                and self.link_held_at is None)
 
 
 class AppInstallationEvent(models.Model):

@@ -57,7 +57,6 @@ import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import MappingProxyType
 from typing import NamedTuple
@@ -67,6 +66,10 @@ import requests
 
 from core.redaction import install_log_redaction
 from malls.makeshop import api
+
+from .sandbox_queries import Answer, answer_query, now_jst
+from .sandbox_queries import error_answer as _error
+from .sandbox_queries import json_answer as _json
 
 GRAPHQL_PATH = "/v1/graphql"
 # The sandbox's own remote control (not MakeShop's): POST ADMIN_PATH + "install" etc.
@@ -99,15 +102,6 @@ DEMO_APP_SHOPS: Mapping[str, DemoAppShop] = MappingProxyType({
         DemoAppShop("demo-app", "demo-app-token-0002-demo-app-bbbbb"),
     )
 })
-
-
-class Answer(NamedTuple):
-    """An HTTP answer; same field order as the legacy sandbox's ``Answer``."""
-
-    status: int
-    body: bytes
-    content_type: str
-    headers: tuple[tuple[str, str], ...] = ()
 
 
 class GraphQLCall(NamedTuple):
@@ -189,7 +183,7 @@ class GraphQLSandbox:
             answer = _error(429, "TOO_MANY_REQUESTS", "Too Many Requests (sandbox: 1 call/s)")
             answer = answer._replace(headers=(("Retry-After", "1"),))
             return self._refuse(shop.shop_id, timestamp, "rate_limited", answer, violated=True)
-        answer = _answer_query(body, _now_jst(self._clock()))
+        answer = answer_query(body, now_jst(self._clock()), shop_id=shop.shop_id)
         self._record(GraphQLCall(shop.shop_id, timestamp, "answered", False))
         return answer
 
@@ -228,81 +222,6 @@ def _timestamp_ok(value: str, now: float) -> bool:
     if not re.fullmatch(r"\d{1,12}", value or ""):
         return False
     return abs(int(value) - now) <= TIMESTAMP_WINDOW_SECONDS
-
-
-# Answers -------------------------------------------------------------------------------
-
-
-def _json(status: int, data) -> Answer:
-    return Answer(status, json.dumps(data, ensure_ascii=False).encode(), _JSON)
-
-
-def _error(status: int, code: str, message: str) -> Answer:
-    """INVENTED: MakeShop's error codes and messages are not published."""
-    return _json(status, {"data": None, "errors": [
-        {"message": message, "extensions": {"code": code}}
-    ]})
-
-
-_SEARCH_ORDER = re.compile(r"\bsearchOrder\s*\(\s*input\s*:\s*(\{[^}]*\}|\$\w+)\s*\)\s*\{(.*)\}",
-                           re.S)
-_ARGUMENT = re.compile(r"(\w+)\s*:\s*(\"[^\"]*\"|\d+)")
-
-
-def _answer_query(body: bytes, now: datetime) -> Answer:
-    try:
-        request = json.loads(body)
-        query = request["query"]
-        if not isinstance(query, str):
-            raise TypeError
-    except (ValueError, KeyError, TypeError):
-        return _error(400, "BAD_REQUEST", "Body must be JSON with a query")
-    match = _SEARCH_ORDER.search(query)
-    if match is None:
-        return _error(400, "GRAPHQL_VALIDATION_FAILED",
-                      "Cannot query field (the sandbox answers searchOrder only)")
-    arguments, selection = match.groups()
-    if arguments.startswith("$"):
-        variables = request.get("variables") or {}
-        given = variables.get(arguments[1:]) if isinstance(variables, dict) else None
-        given = given if isinstance(given, dict) else {}
-    else:
-        given = {name: value.strip('"') for name, value in _ARGUMENT.findall(arguments)}
-    try:
-        since = _moment(str(given.get("startOrderDate", "")))
-        until = _moment(str(given.get("endOrderDate", "")))
-        page = max(int(given.get("page", 1)), 1)
-        limit = min(max(int(given.get("limit", 20)), 1), 100)
-    except ValueError:
-        return _error(200, "BAD_USER_INPUT",
-                      "startOrderDate and endOrderDate must be yyyymmddhhmmss")
-    found = [order for order in _demo_orders(now) if since <= order[1] <= until]
-    result: dict = {}
-    if re.search(r"\bsearchedCount\b", selection):
-        result["searchedCount"] = len(found)
-    if re.search(r"\bpage\b", selection):
-        result["page"] = page
-    if re.search(r"\borders\b", selection):
-        result["orders"] = [
-            {"displayOrderNumber": number, "orderDate": placed.strftime("%Y-%m-%d %H:%M:%S")}
-            for number, placed in found[(page - 1) * limit: page * limit]
-        ]
-    return _json(200, {"data": {"searchOrder": result}})
-
-
-def _demo_orders(now: datetime) -> list[tuple[str, datetime]]:
-    """A day or more old: a recent period finds nothing, as most verifications do."""
-    return [("D000000102", now - timedelta(days=1)), ("D000000103", now - timedelta(days=2))]
-
-
-def _now_jst(unix: float) -> datetime:
-    return datetime.fromtimestamp(unix, MAKESHOP_TZ).replace(microsecond=0, tzinfo=None)
-
-
-def _moment(value: str) -> datetime:
-    if not re.fullmatch(r"\d{14}", value):
-        raise ValueError(value)
-    return datetime.strptime(value, "%Y%m%d%H%M%S")
 
 
 # A server of its own ---------------------------------------------------------------------
