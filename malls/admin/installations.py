@@ -40,6 +40,9 @@ SHAPE_SHOWN = 2000
 
 # Shops offered on the assignment page, per kind (same shop ID; no shop ID yet).
 CANDIDATES_SHOWN = 100
+# A connection's legacy credentials MakeShop has accepted for its shop ID, and when.
+PROOF_FIELDS = ("order_auth_code_verified_at", "product_auth_code_verified_at",
+                "password_verified_at")
 
 # The reasons ``installations.assign_installation`` gives (in English), for the catalogue:
 # staff read them through gettext.
@@ -55,17 +58,29 @@ def candidates_for(installation):
     """The connections staff may give ``installation`` to, same shop ID first.
 
     Same shop ID compared without regard to case, so a near-duplicate shows up
-    (the service still requires an exact match), or no shop ID yet (it takes the
-    installation's). Shops that already have an installation are left out.
+    (the service still requires an exact match): those whose legacy credentials
+    MakeShop has accepted for it first (latest acceptance first), then the claims it
+    never accepted (anyone can type a shop ID), then shops with no shop ID yet (they
+    take the installation's). Each carries ``accepted_at``, MakeShop's latest
+    acceptance of its codes, or None. Shops that already have an installation are
+    left out.
     """
     free = MakeShopConnection.objects.filter(app_installation__isnull=True).select_related(
         "shop__store"
     )
-    same = free.filter(makeshop_shop_id__iexact=installation.shop_id).order_by(
+    same = list(free.filter(makeshop_shop_id__iexact=installation.shop_id).order_by(
         "makeshop_shop_id", "pk"
-    )
-    unnamed = free.filter(makeshop_shop_id__isnull=True).order_by("shop__store__name", "pk")
-    return [*same[:CANDIDATES_SHOWN], *unnamed[:CANDIDATES_SHOWN]]
+    )[:CANDIDATES_SHOWN])
+    for connection in same:
+        times = [getattr(connection, name) for name in PROOF_FIELDS]
+        connection.accepted_at = max((t for t in times if t), default=None)
+    same.sort(key=lambda c: (c.accepted_at is None, -(c.accepted_at.timestamp()
+                                                      if c.accepted_at else 0)))
+    unnamed = list(free.filter(makeshop_shop_id__isnull=True).order_by(
+        "shop__store__name", "pk")[:CANDIDATES_SHOWN])
+    for connection in unnamed:
+        connection.accepted_at = None
+    return [*same, *unnamed]
 
 
 def shape_text(receipt) -> str:
@@ -107,13 +122,14 @@ class MakeShopAppInstallationAdmin(admin.ModelAdmin):
     readonly_fields = [
         "shop_id", "state", "plan_id", "app_name", "installed_at", "uninstalled_at",
         "last_checked_at", "verified_at", "failure_reason", "makeshop_message",
-        "last_update_at", "linked_shop", "linked_by", "linked_at", "assignment_state",
+        "last_update_at", "pending_since", "uninstall_reported_at", "link_proved_at",
+        "link_held_at", "linked_shop", "linked_by", "linked_at", "assignment_state",
         "assignment_panel", "webhooks", "events", "created_at", "updated_at",
     ]
 
     def get_queryset(self, request):
         return (
-            super().get_queryset(request).defer("token")
+            super().get_queryset(request).defer("token", "pending_token")
             .select_related("connection__shop__store", "linked_by")
         )
 
@@ -148,7 +164,9 @@ class MakeShopAppInstallationAdmin(admin.ModelAdmin):
             (
                 _("Verification"),
                 {"fields": ["installed_at", "uninstalled_at", "last_checked_at", "verified_at",
-                            "failure_reason", "makeshop_message", "last_update_at"]},
+                            "failure_reason", "makeshop_message", "last_update_at",
+                            "pending_since", "uninstall_reported_at", "link_proved_at",
+                            "link_held_at"]},
             ),
             (_("Webhooks from MakeShop"), {"fields": ["webhooks"]}),
             (_("History"), {"fields": ["events"]}),
@@ -160,11 +178,18 @@ class MakeShopAppInstallationAdmin(admin.ModelAdmin):
         connection = obj.connection
         if connection is None:
             return gettext("waiting for staff") if obj.state != State.UNINSTALLED else None
-        return format_html(
+        link = format_html(
             '<a href="{}">{} / {}</a>',
             reverse("admin:malls_makeshopconnection_change", args=[connection.pk]),
             connection.shop.store.name, connection.shop.name,
         )
+        if obj.link_held_at is not None:
+            return format_html(
+                '{} <strong class="goq-held">{}</strong>', link,
+                gettext("held: MakeShop refuses this shop's codes now; the token serves "
+                        "nobody until staff assign it again"),
+            )
+        return link
 
     @admin.display(description=_("linked shop"))
     def assignment_state(self, obj):

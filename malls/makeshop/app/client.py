@@ -16,8 +16,9 @@ outcome       reasons
 ============  =================================================================
 accepted      ``""``
 rejected      ``token_rejected`` (HTTP 401, or a GraphQL error we recognise as
-              an authentication failure: see the table below); ``shop_mismatch``
-              (``confirm_shop``: MakeShop names another shop for the token)
+              an authentication failure: see the table below, or, from
+              ``confirm_shop``, MakeShop naming another shop for the token:
+              detail ``shop_mismatch``)
 unreachable   ``timeout``, ``refused``, ``dns``, ``tls``, ``connection``,
               ``redirect``, ``maintenance``, ``rate_limited``, ``http_<5xx>``,
               ``busy`` (the shop's call slot stayed taken)
@@ -130,7 +131,7 @@ def verification_query(now: datetime) -> str:
 # Assumed (public clients call getShop as their connection check; its fields are not
 # published): the shop a token belongs to, by its login shop ID.
 SHOP_QUERY = "query GoqWhichShop { getShop { shopId } }"
-SHOP_MISMATCH = "shop_mismatch"
+SHOP_MISMATCH = "shop_mismatch"  # the result's ``detail`` when MakeShop names another shop
 
 
 class MakeShopAppClient:
@@ -183,7 +184,7 @@ class MakeShopAppClient:
     @sensitive_variables()
     def confirm_shop(self, *, shop_id: str, token: str) -> CheckResult:
         """Ask which shop the token belongs to (``SHOP_QUERY``, assumed): accepted when
-        MakeShop names ``shop_id``, rejected (``shop_mismatch``) when it names another
+        MakeShop names ``shop_id``, rejected (detail ``shop_mismatch``) when it names another
         shop ID; anything else (the query refused or not understood, an answer that is
         no login shop ID) means MakeShop could not tell, not that the token is wrong."""
         return self._call(shop_id, token, SHOP_QUERY, _shop_interpreter(shop_id))
@@ -351,8 +352,8 @@ def _shop_interpreter(expected: str):
             raise _Stop(Outcome.UNEXPECTED, "unexpected_json")
         if named.isdigit() and not expected.isdigit():  # a shop number, not its login ID
             raise _Stop(Outcome.UNEXPECTED, "unexpected_json")
-        if named != expected:
-            return _Verdict(Outcome.REJECTED, SHOP_MISMATCH, "getShop",
+        if named != expected:  # refused for this shop: the token is not its token
+            return _Verdict(Outcome.REJECTED, "token_rejected", SHOP_MISMATCH,
                             "MakeShop names another shop for this token")
         return _Verdict(Outcome.ACCEPTED)
     return interpret

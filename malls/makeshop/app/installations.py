@@ -34,6 +34,7 @@ from .linking import (  # noqa: F401  (callers know these as ``installations.*``
     assign_installation,
     link_if_proven,
     proven_connection_for,
+    review_link,
     unassign_installation,
 )
 from .models import AppInstallationEvent, MakeShopAppInstallation
@@ -41,9 +42,9 @@ from .models import AppInstallationEvent, MakeShopAppInstallation
 State = MakeShopAppInstallation.State
 Source = AppInstallationEvent.Source
 
-_FIELDS_BUT_TOKEN = [
+_FIELDS_BUT_TOKENS = [
     field.attname for field in MakeShopAppInstallation._meta.concrete_fields
-    if field.name not in ("id", "token")
+    if field.name not in ("id", "token", "pending_token")
 ]
 
 
@@ -55,11 +56,13 @@ def store_installation(
     *, shop_id: str, token: str, plan_id: str = "", app_name: str = "",
     source=Source.WEBHOOK, now=None,
 ) -> MakeShopAppInstallation:
-    """Store (or replace) a shop's token, encrypted, and queue its verification.
+    """Store a shop's token, encrypted, and queue its verification.
 
-    Idempotent per ``shop_id``: a repeated install replaces the token, starts the
-    state again at ``installed`` and is recorded. The token is trusted only after
-    the queued verification has used it successfully.
+    Idempotent per ``shop_id``. A repeat install never replaces a token that works
+    (state ``verified``): the new one waits beside it as ``pending_token`` until the
+    queued verification has used it for this shop, then takes its place; a token that
+    does not work is replaced at once and the state starts again at ``installed``.
+    Linking happens only in the verification job (``linking.link_if_proven``).
     """
     now = now or timezone.now()
     with transaction.atomic():
@@ -74,26 +77,28 @@ def store_installation(
             except IntegrityError:  # a concurrent install of the same shop won
                 installation, created = _locked(shop_id), False
         shop = None if created else served_shop(installation)
-        if not created:
+        action = "makeshop_app.installed" if created else "makeshop_app.reinstalled"
+        if created:
+            changes = {"token": SECRET_CHANGED, "state": [None, installation.state]}
+        elif installation.state == State.VERIFIED:
+            installation.pending_token = token
+            installation.pending_since = now
+            installation.token_version += 1  # a check of the old token in flight is dropped
+            installation.uninstall_reported_at = None
+            installation.plan_id, installation.app_name = plan_id[:100], app_name[:200]
+            installation.save()
+            action, changes = "makeshop_app.reinstall_pending", {"pending_token": SECRET_CHANGED}
+        else:
             before = {"state": installation.state, "plan_id": installation.plan_id}
             alert_before = alert_state(installation)
             _apply_install(installation, token, plan_id, app_name, now)
             installation.save()
             note_alert(installation, alert_before, shop=shop)
-        changes = {"token": SECRET_CHANGED}
-        if created:
-            changes["state"] = [None, installation.state]
-        else:
-            changes.update({
+            changes = {"token": SECRET_CHANGED} | {
                 name: [old, getattr(installation, name)] for name, old in before.items()
                 if old != getattr(installation, name)
-            })
-        record_event(
-            installation, action="makeshop_app.installed" if created else
-            "makeshop_app.reinstalled", source=source, changes=changes, shop=shop,
-        )
-        if installation.is_unclaimed:
-            link_if_proven(installation, source=source, now=now)
+            }
+        record_event(installation, action=action, source=source, changes=changes, shop=shop)
         pk = installation.pk
         transaction.on_commit(
             lambda: queue.enqueue_installation_verification(
@@ -110,6 +115,8 @@ def _locked(shop_id):
 @sensitive_variables("token")
 def _apply_install(installation, token, plan_id, app_name, now) -> None:
     installation.token = token
+    installation.pending_token = installation.pending_since = None
+    installation.uninstall_reported_at = None
     installation.token_version += 1
     installation.plan_id = plan_id[:100]
     installation.app_name = app_name[:200]
@@ -120,19 +127,37 @@ def _apply_install(installation, token, plan_id, app_name, now) -> None:
     installation.failure_reason = installation.makeshop_message = ""
 
 
-def uninstall(*, shop_id: str, source=Source.WEBHOOK, now=None) -> MakeShopAppInstallation | None:
+def uninstall(
+    *, shop_id: str, source=Source.WEBHOOK, now=None, confirmed=True, reported_at=None
+) -> MakeShopAppInstallation | None:
     """MakeShop revoked the token: delete it, mark the installation uninstalled, record it.
 
-    The link to the GoQ shop stays, so the merchant sees "uninstalled" and a
-    re-install serves the same shop. None for a shop never installed.
+    ``confirmed=False`` (an unsigned uninstall webhook: anyone holding the URL secret
+    could send one): a token that works is not deleted but asked of MakeShop first
+    (``uninstall_reported_at``, then the queued verification uninstalls only if
+    MakeShop refuses the token; ``reported_at`` names the report it confirms). The link
+    to the GoQ shop stays, so the merchant sees "uninstalled" and a re-install serves
+    the same shop. None for a shop never installed.
     """
     now = now or timezone.now()
     with transaction.atomic():
         installation = _locked(shop_id)
         if installation is None:
             return None
+        if reported_at is not None and installation.uninstall_reported_at != reported_at:
+            return installation  # reinstalled (or settled) meanwhile: nothing to confirm
+        if not confirmed and installation.state == State.VERIFIED:
+            installation.uninstall_reported_at = now
+            installation.save(update_fields=["uninstall_reported_at", "updated_at"])
+            record_event(installation, action="makeshop_app.uninstall_reported", source=source)
+            pk = installation.pk
+            transaction.on_commit(
+                lambda: queue.enqueue_installation_verification(installation_ids=[pk])
+            )
+            return installation
         before, alert_before = installation.state, alert_state(installation)
-        installation.token = None
+        installation.token = installation.pending_token = installation.pending_since = None
+        installation.uninstall_reported_at = None
         installation.token_version += 1  # a verification in flight records nothing
         installation.state = State.UNINSTALLED
         installation.uninstalled_at = now
@@ -166,6 +191,7 @@ def reverifiable_installations(*, checked_before=None):
         rows = rows.filter(
             Q(last_checked_at__isnull=True) | Q(last_checked_at__lt=checked_before)
             | Q(state__in=[State.INSTALLED, State.UNREACHABLE]) | ~Q(failure_reason="")
+            | Q(pending_since__isnull=False) | Q(uninstall_reported_at__isnull=False)
         )
     return rows.order_by(F("last_checked_at").asc(nulls_first=True), "pk")
 
@@ -176,8 +202,13 @@ def verify_installation(
 ) -> CheckResult | None:
     """Use the token once (a tiny order search) and record what MakeShop said.
 
-    None when there is nothing to verify (uninstalled) or the new API is off. Must
-    not run inside a transaction: the shop's call slot needs autocommit.
+    A pending new token (a repeat install) is the one checked while there is one. A
+    token not yet trusted (new, pending, or not verified) must also belong to this
+    shop: MakeShop is asked which shop it serves (``client.confirm_shop``) and naming
+    another rejects it. Then, outside any transaction, a reported uninstall is settled
+    and an unclaimed installation may be linked (``linking``), a linked one reviewed.
+    None when there is nothing to verify (uninstalled) or the new API is off. Must not
+    run inside a transaction: the shop's call slot needs autocommit.
     """
     if transaction.get_connection().in_atomic_block:
         raise RuntimeError("MakeShop must not be called inside a database transaction")
@@ -190,25 +221,111 @@ def verify_installation(
         if client is None:
             return None
     token_version = installation.token_version
+    pending = installation.pending_since is not None
+    plaintext = None
     try:
-        token = installation.token
+        token = installation.pending_token if pending else installation.token
     except DecryptionError:
         result = CheckResult(check=APP_TOKEN_CHECK, outcome=Outcome.REJECTED,
                              reason=Reason.UNREADABLE)
     else:
         if token is None:
             return None
-        try:
-            with makeshop_call_slot(installation.shop_id):
-                result = client.verify_token(shop_id=installation.shop_id, token=token.reveal())
-        except SlotWaitTimeout:
-            result = CheckResult(check=APP_TOKEN_CHECK, outcome=Outcome.UNREACHABLE,
-                                 reason=Reason.BUSY)
+        plaintext = token.reveal()
+        result = _use_token(client, installation.shop_id, plaintext,
+                            confirm=pending or installation.state != State.VERIFIED)
+    if pending:
+        record_new_token(installation=installation, result=result, token=plaintext,
+                         token_version=token_version, source=source, now=now)
+        return result
+    reported = installation.uninstall_reported_at
+    if reported is not None and result.outcome == Outcome.REJECTED:
+        # MakeShop confirms the reported uninstall: uninstalled, not "rejected".
+        uninstall(shop_id=installation.shop_id, source=source, now=now, reported_at=reported)
+        _refresh(installation)
+        return result
     record_verification(
         installation=installation, result=result, token_version=token_version,
         source=source, now=now,
     )
+    _settle_reported_uninstall(installation, result, source=source, now=now)
+    if result.ok and installation.is_unclaimed:
+        link_if_proven(installation, source=source, now=now)
+    elif installation.connection_id is not None:
+        review_link(installation, source=source, now=now)
     return result
+
+
+@sensitive_variables()
+def _use_token(client, shop_id, token, *, confirm) -> CheckResult:
+    try:
+        with makeshop_call_slot(shop_id):
+            result = client.verify_token(shop_id=shop_id, token=token)
+        if result.ok and confirm:
+            with makeshop_call_slot(shop_id):
+                identity = client.confirm_shop(shop_id=shop_id, token=token)
+            if identity.outcome == Outcome.REJECTED:  # another shop's token, or refused
+                return identity
+    except SlotWaitTimeout:
+        return CheckResult(check=APP_TOKEN_CHECK, outcome=Outcome.UNREACHABLE,
+                           reason=Reason.BUSY)
+    return result
+
+
+@sensitive_variables("token")
+def record_new_token(*, installation, result, token, token_version, source=Source.TASK,
+                     now=None) -> bool:
+    """Settle a repeat install's pending token: it replaces the working one only once it
+    has worked for this shop; refused, it is dropped and the working one stays."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        current = MakeShopAppInstallation.objects.select_for_update().filter(
+            pk=installation.pk, token_version=token_version, pending_since__isnull=False
+        ).exclude(state=State.UNINSTALLED).first()
+        if current is None:
+            return False
+        current.last_checked_at = now
+        if result.ok:
+            current.token = token
+            current.state, current.verified_at = State.VERIFIED, now
+            current.failure_reason = current.makeshop_message = ""
+            action, changes = "makeshop_app.token_replaced", {"token": SECRET_CHANGED}
+        elif result.outcome == Outcome.REJECTED:
+            action, changes = "makeshop_app.reinstall_rejected", {"reason": result.reason}
+        else:  # no usable answer: asked again by the next run
+            current.save(update_fields=["last_checked_at", "updated_at"])
+            return True
+        current.pending_token = current.pending_since = None
+        current.save()
+        record_event(current, action=action, source=source,
+                     changes={"pending_token": SECRET_DELETED, **changes})
+    _refresh(installation)
+    return True
+
+
+def _settle_reported_uninstall(installation, result, *, source, now) -> None:
+    """An unsigned uninstall of a working token waits for MakeShop's word (a refused token
+    uninstalls, in ``verify_installation``); still accepted, the report is dropped and
+    kept in the history. No answer: asked again by the next run."""
+    if installation.uninstall_reported_at is None:
+        return
+    if result.ok:
+        with transaction.atomic():
+            updated = MakeShopAppInstallation.objects.filter(
+                pk=installation.pk, uninstall_reported_at=installation.uninstall_reported_at
+            ).update(uninstall_reported_at=None, updated_at=timezone.now())
+            if updated:
+                record_event(installation, action="makeshop_app.uninstall_not_confirmed",
+                             source=source, changes={"reason": "token still accepted"})
+        _refresh(installation)
+
+
+def _refresh(installation) -> None:
+    """Reload every field but the tokens: reading those back would decrypt them, and an
+    unreadable token is this installation's verdict ("install again"), never a crash."""
+    installation.refresh_from_db(fields=_FIELDS_BUT_TOKENS)
+    installation.__dict__.pop("token", None)  # deferred: loaded (and decrypted) if read
+    installation.__dict__.pop("pending_token", None)
 
 
 def record_verification(*, installation, result, token_version, source=Source.TASK, now=None):
@@ -247,12 +364,7 @@ def record_verification(*, installation, result, token_version, source=Source.TA
                     changes={"state": [before, current.state], "reason": result.reason or None},
                     shop=shop)
         note_alert(current, alert_before, shop=shop)
-        if result.ok and current.is_unclaimed:
-            link_if_proven(current, source=source, now=now)
-    # Every field but the token: reading it back would decrypt it, and an unreadable
-    # token is this installation's verdict ("install again"), never a crash of the run.
-    installation.refresh_from_db(fields=_FIELDS_BUT_TOKEN)
-    installation.__dict__.pop("token", None)  # deferred: loaded (and decrypted) if read
+    _refresh(installation)
     return True
 
 

@@ -240,7 +240,7 @@ def _install(request, data, config, *, signed=False):
 def _uninstall(request, data, config, *, signed=False):
     _check_app_id(data, config)
     shop_id = _shop_id(data.get("shop_id"))
-    found = installations.uninstall(shop_id=shop_id)
+    found = installations.uninstall(shop_id=shop_id, confirmed=signed)
     _receipt(request, data, receipts.Kind.UNINSTALL, found, shop_id)
     logger.info("MakeShop app uninstalled for shop %s%s", shop_id, "" if found else " (unknown)")
     return _answer(HTTPStatus.OK, "OK")

@@ -14,9 +14,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 import requests
+from django.utils import timezone
 
 from malls.makeshop.app import sandbox
 from malls.makeshop.app.client import MakeShopAppClient
+from malls.makeshop.sandbox import DEMO_SHOPS
+from tests.admin_factories import make_demo_connection, sandbox_for
+from tests.factories import make_connection
 from tests.processes import ROOT, child_env
 
 ROOMY = {"connect_timeout": 2.0, "read_timeout": 2.0, "deadline": 4.0, "max_bytes": 64_000}
@@ -202,3 +206,22 @@ def post_chunked(base_url, path, body: bytes, content_type="application/json", p
         return answer.status, answer.read().decode()
     finally:
         conn.close()
+
+
+@pytest.fixture
+def legacy_sandbox(settings):
+    """The legacy API's sandbox, which the linking proof asks (the demo shops' codes)."""
+    graphql = getattr(settings, "graphql_server", None)
+    with sandbox_for(settings) as server:
+        if graphql is not None:  # a new settings layer hides the attribute: set it again
+            settings.graphql_server = graphql
+        yield server
+
+
+def proven(shop_id="demo-shop", **extra):
+    """A GoQ connection whose order auth code MakeShop accepted for ``shop_id`` (a day ago);
+    for a demo shop the code is the legacy sandbox's right one, so a fresh check passes."""
+    extra.setdefault("order_auth_code_verified_at", timezone.now())
+    if shop_id in DEMO_SHOPS:
+        return make_demo_connection(shop_id, only_order_code=True, **extra)
+    return make_connection(makeshop_shop_id=shop_id, **extra)

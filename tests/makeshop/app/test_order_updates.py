@@ -7,16 +7,14 @@ import json
 import pytest
 import requests
 from django.urls import reverse
-from django.utils import timezone
 
 from malls.makeshop.app import receipts
 from malls.makeshop.app.models import AppWebhookReceipt, MakeShopAppInstallation
 from malls.makeshop.app.sandbox import SANDBOX_APP_ID, send_install, webhook_url
 from malls.models import NotificationEvent
 from tests.admin_factories import REVIEWER_PERMISSIONS, make_staff
-from tests.factories import make_connection
 
-from .conftest import post_json
+from .conftest import post_json, proven
 
 pytestmark = pytest.mark.django_db(transaction=True)
 VIEWER = (*REVIEWER_PERMISSIONS, "malls.view_makeshopappinstallation")
@@ -30,10 +28,11 @@ def app(app_settings, live_server):
 
 
 @pytest.fixture
-def linked(app):
-    connection = make_connection(makeshop_shop_id="demo-shop",
-                                 order_auth_code_verified_at=timezone.now())
+def linked(app, legacy_sandbox):
+    """demo-shop installed and linked to its GoQ shop (the job proved control)."""
+    connection = proven()
     send_install("demo-shop", **app)
+    assert MakeShopAppInstallation.objects.get().connection_id == connection.pk
     return connection
 
 

@@ -6,7 +6,6 @@ import logging
 import secrets
 
 import pytest
-from django.utils import timezone
 
 from malls.makeshop.app.checks import check_app_configuration
 from malls.makeshop.app.config import get_config, is_enabled
@@ -18,30 +17,31 @@ from malls.makeshop.app.sandbox import (
     webhook_url,
 )
 from malls.models import NotificationEvent
-from tests.factories import make_connection
 
-from .conftest import post_json
+from .conftest import post_json, proven
 
 OLD, NEW = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
 State = MakeShopAppInstallation.State
 
 
 @pytest.fixture
-def app(app_settings, live_server):
+def app(app_settings, live_server, legacy_sandbox):
     app_settings.MAKESHOP_APP_WEBHOOK_SECRET = f"{NEW}, {OLD}"
     return {"app_url": live_server.url}
 
 
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("first, second", [(OLD, NEW), (NEW, OLD)])
-def test_install_order_and_uninstall_work_at_an_old_and_a_new_secret(app, first, second):
-    connection = make_connection(makeshop_shop_id="demo-shop",
-                                 order_auth_code_verified_at=timezone.now())
+def test_install_order_and_uninstall_work_at_an_old_and_a_new_secret(
+    app, first, second, graphql
+):
+    connection = proven()
 
     assert send_install("demo-shop", secret=first, **app) == 200
     assert send_order_update("demo-shop", secret=second, order_number="R1", **app) == 200
     assert send_order_update("demo-shop", secret=first, order_number="R2", **app) == 200
-    assert send_uninstall("demo-shop", secret=second, **app) == 200
+    # MakeShop revokes the token, then posts the uninstall.
+    assert send_uninstall("demo-shop", secret=second, graphql=graphql.graphql, **app) == 200
 
     assert MakeShopAppInstallation.objects.get().state == State.UNINSTALLED
     assert sorted(NotificationEvent.objects.filter(connection=connection).values_list(
