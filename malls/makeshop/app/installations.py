@@ -413,6 +413,21 @@ def record_order_update(
         )
 
 
+def note_reconsent(*, shop_id: str, source=Source.WEBHOOK):
+    """The shop consented again to the data GoQ's app uses (ショップ利用情報への再同意通知):
+    recorded, and the token verified again. None for a shop without an installation."""
+    with transaction.atomic():
+        installation = current_installation(shop_id)
+        if installation is None:
+            return None
+        record_event(installation, action="makeshop_app.reconsented", source=source)
+        pk = installation.pk
+        transaction.on_commit(
+            lambda: queue.enqueue_installation_verification(installation_ids=[pk])
+        )
+    return installation
+
+
 # --- What screens and other code may ask -------------------------------------------------------
 
 

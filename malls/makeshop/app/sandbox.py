@@ -36,7 +36,7 @@ What is known and what is invented (``makeshop-api.md``, "New API"):
   {startOrderDate, endOrderDate, page, limit})`` with ``searchedCount``, ``page``,
   ``orders{displayOrderNumber, orderDate}``; requests of 5 MB or more refused;
   the install body ``{app_id, plan_id, app_name, shop_id, token}`` and the
-  uninstall body ``{app_id, app_name, shop_id}``.
+  uninstall body ``{app_id, app_name, shop_id}``, ``app_id`` and ``plan_id`` numbers.
 - invented (marked ``INVENTED`` where built): every error answer's status, code
   and message (wrong API key 403 ``{"message": "Forbidden"}``, wrong token
   ``UNAUTHENTICATED``, timestamp ``INVALID_TIMESTAMP``, rate limit 429
@@ -76,7 +76,9 @@ GRAPHQL_PATH = "/v1/graphql"
 ADMIN_PATH = "/_sandbox/app/"
 ADMIN_ACTIONS = ("install", "uninstall", "order-update")
 MAX_ADMIN_BYTES = 16 * 1024
-SANDBOX_APP_ID = "goq-sandbox-app"
+# MakeShop's app and plan IDs are numbers (数値型): the sandbox's app id is digits, and
+# the app store sends both as JSON numbers (``_number``).
+SANDBOX_APP_ID = "90001"
 SANDBOX_APP_NAME = "GoQSystem (sandbox)"
 SANDBOX_API_KEY = "sandbox-api-key-0000-not-a-secret"  # noqa: S105 - sandbox-only
 TIMESTAMP_WINDOW_SECONDS = 3600
@@ -92,7 +94,7 @@ class DemoAppShop:
 
     shop_id: str
     token: str
-    plan_id: str = "standard"
+    plan_id: int = 1
 
 
 DEMO_APP_SHOPS: Mapping[str, DemoAppShop] = MappingProxyType({
@@ -315,7 +317,7 @@ def send_install(shop_id, *, app_url, secret, app_id=SANDBOX_APP_ID,
     if graphql is not None:
         graphql.restore(shop_id)
     return _post(webhook_url(app_url, secret, "install"), {
-        "app_id": app_id, "plan_id": shop.plan_id, "app_name": SANDBOX_APP_NAME,
+        "app_id": _number(app_id), "plan_id": shop.plan_id, "app_name": SANDBOX_APP_NAME,
         "shop_id": shop.shop_id, "token": token or shop.token,
     }, timeout)
 
@@ -326,7 +328,7 @@ def send_uninstall(shop_id, *, app_url, secret, app_id=SANDBOX_APP_ID, timeout=1
     if graphql is not None:
         graphql.revoke(shop_id)
     return _post(webhook_url(app_url, secret, "uninstall"), {
-        "app_id": app_id, "app_name": SANDBOX_APP_NAME, "shop_id": shop_id,
+        "app_id": _number(app_id), "app_name": SANDBOX_APP_NAME, "shop_id": shop_id,
     }, timeout)
 
 
@@ -335,9 +337,15 @@ def send_order_update(shop_id, *, app_url, secret, order_number="D000000101",
                       session: requests.Session | None = None) -> int:
     """POST an order-update webhook (INVENTED body: MakeShop has not published it)."""
     return _post(webhook_url(app_url, secret, "orders"), {
-        "app_id": app_id, "shop_id": shop_id, "event": event,
+        "app_id": _number(app_id), "shop_id": shop_id, "event": event,
         "orders": [{"displayOrderNumber": order_number}],
     }, timeout, session=session)
+
+
+def _number(app_id):
+    """An app id as MakeShop sends it: a JSON number when it is digits (a test may use text)."""
+    return int(app_id) if isinstance(app_id, str) and app_id.isascii() and app_id.isdigit() else (
+        app_id)
 
 
 def _post(url, payload, timeout, *, session=None) -> int:

@@ -1,4 +1,4 @@
-"""The URLs MakeShop POSTs to for GoQ's app: install, uninstall and order updates.
+"""The URLs MakeShop POSTs to for GoQ's app: install, uninstall, order updates, re-consent.
 
 MakeShop's own pages document no signature on these webhooks (``makeshop-api.md``), so
 they are protected by ``MAKESHOP_APP_WEBHOOK_SECRET`` as a path segment (one of its
@@ -92,6 +92,11 @@ def uninstall(request, secret):
 @csrf_exempt
 def order_update(request, secret, shop_id=""):
     return _serve(request, secret, _order_update, strict_json=False, shop_id=shop_id)
+
+
+@csrf_exempt
+def reconsent(request, secret):
+    return _serve(request, secret, _reconsent, strict_json=False)
 
 
 @sensitive_variables()
@@ -310,6 +315,23 @@ def _refused_install(request, data, refused) -> None:
         receipts.record(kind=receipts.Kind.INSTALL, shop_id=shop_id, status=refused.status,
                         recognised=False, shape=receipts.body_shape(data),
                         signature_headers=receipts.signatures(request))
+
+
+def _reconsent(request, data, config, *, signed=False):
+    """ショップ利用情報への再同意通知: the shop agreed again to the data GoQ's app uses (sent
+    when the app's APIs change after publication; body not published, **assumed** to name
+    the shop like the others). Answered 200, kept for staff, and the token verified again."""
+    _check_app_id(data, config, required=False)
+    shop_id = receipts.read_order_update(data).shop_id
+    if not shop_id and "app_id" not in data:
+        raise _Refused(HTTPStatus.BAD_REQUEST, "re-consent naming no shop")
+    installation = installations.note_reconsent(shop_id=shop_id) if shop_id else None
+    receipts.record(kind=receipts.Kind.RECONSENT, installation=installation, shop_id=shop_id,
+                    recognised=installation is not None, shape=receipts.body_shape(data),
+                    signature_headers=receipts.signatures(request))
+    logger.info("MakeShop app re-consent for shop %s%s", shop_id or "?",
+                "" if installation else " (no installation)")
+    return _answer(HTTPStatus.OK, "OK")
 
 
 def _receipt(request, data, kind, installation, shop_id) -> None:
