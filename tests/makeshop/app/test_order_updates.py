@@ -91,8 +91,8 @@ def test_an_unknown_shape_with_goqs_app_id_is_200_and_kept_for_staff(app, linked
 
     unattached, known = AppWebhookReceipt.objects.filter(kind="orders").order_by("pk")
     assert (unattached.installation, unattached.recognised) == (None, False)
-    assert unattached.shape == {"app_id": f"str:{len(SANDBOX_APP_ID)}", "payload": {"mystery": "str:24",
-                                                                "list": [3, "int"]}}
+    assert unattached.shape == {"app_id": f"str:{len(SANDBOX_APP_ID)}",
+                                "payload": {"mystery": "str:24", "list": [3, "int"]}}
     assert (known.installation.shop_id, known.recognised) == ("demo-shop", False)
     assert CANARY not in json.dumps([unattached.shape, known.shape])
     assert recorded_orders(linked) == [""]  # the shop's update, without an order number
