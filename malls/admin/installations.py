@@ -124,7 +124,8 @@ class MakeShopAppInstallationAdmin(admin.ModelAdmin):
         "last_checked_at", "verified_at", "failure_reason", "makeshop_message",
         "last_update_at", "pending_since", "uninstall_reported_at", "link_proved_at",
         "link_held_at", "linked_shop", "linked_by", "linked_at", "assignment_state",
-        "assignment_panel", "webhooks", "events", "created_at", "updated_at",
+        "assignment_panel", "order_updates", "webhooks", "events", "created_at",
+        "updated_at",
     ]
 
     def get_queryset(self, request):
@@ -168,7 +169,7 @@ class MakeShopAppInstallationAdmin(admin.ModelAdmin):
                             "pending_since", "uninstall_reported_at", "link_proved_at",
                             "link_held_at"]},
             ),
-            (_("Webhooks from MakeShop"), {"fields": ["webhooks"]}),
+            (_("Webhooks from MakeShop"), {"fields": ["order_updates", "webhooks"]}),
             (_("History"), {"fields": ["events"]}),
             (_("Record"), {"fields": ["created_at", "updated_at"]}),
         ]
@@ -208,9 +209,22 @@ class MakeShopAppInstallationAdmin(admin.ModelAdmin):
         url = reverse(f"admin:malls_makeshopappinstallation_{step}", args=[obj.pk])
         return format_html('{}<p><a class="button" href="{}">{}</a></p>', current, url, label)
 
+    @admin.display(description=_("Latest order updates"))
+    def order_updates(self, obj):
+        """A linked installation's order updates, as its shop records them (one per order);
+        an unclaimed one shows only when the last arrived (``last_update_at``)."""
+        if obj.connection_id is None:
+            return gettext("Recorded for a linked shop only; last received: %(when)s") % {
+                "when": obj.last_update_at or "—"}
+        return render_to_string(
+            "admin/malls/includes/notifications_table.html",
+            {"events": obj.connection.notifications.all()[:RECEIPTS_SHOWN]},
+        )
+
     @admin.display(description=_("Latest webhooks"))
     def webhooks(self, obj):
-        """The last order updates, installs and unrecognised bodies, as MakeShop sent them."""
+        """Installs, uninstalls, re-consents, and order updates of an unrecognised shape or
+        carrying signature headers, as MakeShop sent them (key names and sizes only)."""
         rows = list(receipts.recent(obj, RECEIPTS_SHOWN))
         for receipt in rows:
             receipt.shape_text = shape_text(receipt)

@@ -233,11 +233,12 @@ def _install(request, data, config, *, signed=False):
     ):
         raise _Refused(HTTPStatus.BAD_REQUEST, "token missing or malformed")
     # client_id / client_secret (SSO apps only) are not used by GoQ: never stored.
-    installation = installations.store_installation(
-        shop_id=shop_id, token=token,
-        plan_id=_label(data.get("plan_id"), 100), app_name=_label(data.get("app_name"), 200),
-    )
-    _receipt(request, data, receipts.Kind.INSTALL, installation, shop_id)
+    with transaction.atomic():  # one commit for the token and its receipt
+        installation = installations.store_installation(
+            shop_id=shop_id, token=token,
+            plan_id=_label(data.get("plan_id"), 100), app_name=_label(data.get("app_name"), 200),
+        )
+        _receipt(request, data, receipts.Kind.INSTALL, installation, shop_id)
     logger.info("MakeShop app installed for shop %s", shop_id)
     return _answer(HTTPStatus.OK, "OK")
 
@@ -245,8 +246,9 @@ def _install(request, data, config, *, signed=False):
 def _uninstall(request, data, config, *, signed=False):
     _check_app_id(data, config)
     shop_id = _shop_id(data.get("shop_id"))
-    found = installations.uninstall(shop_id=shop_id, confirmed=signed)
-    _receipt(request, data, receipts.Kind.UNINSTALL, found, shop_id)
+    with transaction.atomic():
+        found = installations.uninstall(shop_id=shop_id, confirmed=signed)
+        _receipt(request, data, receipts.Kind.UNINSTALL, found, shop_id)
     logger.info("MakeShop app uninstalled for shop %s%s", shop_id, "" if found else " (unknown)")
     return _answer(HTTPStatus.OK, "OK")
 
@@ -289,11 +291,16 @@ def _order_update(request, data, config, *, signed=False, shop_id=""):
             shop_id=update.shop_id, notices=notices,
             sender=notifications.sender_address(request), installation=installation,
         )
-        if recorded is not None:
+        signatures = receipts.signatures(request)
+        if recorded is not None and (
+            not update.recognised or signatures
+        ):
+            # A linked shop's ordinary update is on record as its notifications already;
+            # a receipt for it too would cost every update a write (bench/app_webhooks.py).
             receipts.record(
                 kind=receipts.Kind.ORDERS, installation=installation, shop_id=update.shop_id,
                 order_numbers=update.order_numbers, recognised=update.recognised,
-                shape=update.shape, signature_headers=receipts.signatures(request),
+                shape=update.shape, signature_headers=signatures,
             )
     if recorded is None:  # uninstalled meanwhile
         raise _Refused(HTTPStatus.NOT_FOUND, "order update for a shop without an installation")
