@@ -24,6 +24,7 @@ class Migration(migrations.Migration):
                 ('shape', models.JSONField(blank=True, default=dict, verbose_name='shape (key names and sizes)')),
                 ('signature_headers', models.JSONField(blank=True, default=list, verbose_name='signature headers received')),
                 ('status', models.PositiveSmallIntegerField(default=200, verbose_name="GoQ's answer")),
+                ('header_names', models.JSONField(blank=True, default=list, verbose_name='header names received')),
                 ('installation', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='receipts', to='malls.makeshopappinstallation', verbose_name='MakeShop app installation')),
             ],
             options={

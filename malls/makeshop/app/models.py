@@ -187,6 +187,7 @@ class AppWebhookReceipt(models.Model):
         _("signature headers received"), default=list, blank=True
     )
     status = models.PositiveSmallIntegerField(_("GoQ's answer"), default=200)
+    header_names = models.JSONField(_("header names received"), default=list, blank=True)
 
     class Meta:
         verbose_name = _("app webhook receipt")

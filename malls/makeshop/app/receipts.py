@@ -43,6 +43,7 @@ SHAPE_KEYS = 40
 SHAPE_KEY_LENGTH = 64
 # Signature headers looked for on every webhook (``signatures``): presence only.
 SIGNATURE_HEADERS = ("x-makeshop-signature", "x-makeshop-request-timestamp")
+MAX_HEADER_NAMES = 60
 KEPT_PER_INSTALLATION = 50
 KEPT_UNATTACHED = 200
 # Pruning runs when a receipt's id is a multiple of this: a few more may be kept between.
@@ -166,14 +167,21 @@ def signatures(request) -> list[str]:
     return [name for name in SIGNATURE_HEADERS if request.headers.get(name) is not None]
 
 
+def header_names(request) -> list[str]:
+    """Every header name a webhook came with, lower-cased and sorted, never a value."""
+    names = sorted({_key_name(name).lower() for name in request.headers})
+    return names[:MAX_HEADER_NAMES]
+
+
 def record(*, kind, installation=None, shop_id="", order_numbers=(), recognised=True,
-           shape=None, signature_headers=(), status=200, now=None) -> AppWebhookReceipt:
+           shape=None, signature_headers=(), status=200, request=None,
+           now=None) -> AppWebhookReceipt:
     """Keep one receipt and prune the oldest of its installation's (or the unattached) ones."""
     receipt = AppWebhookReceipt.objects.create(
         installation=installation, kind=kind, shop_id=shop_id[:api.SHOP_ID_MAX_LENGTH],
         order_numbers=list(order_numbers)[:MAX_ORDERS], recognised=recognised,
         shape=shape if shape is not None else {}, signature_headers=list(signature_headers),
-        status=int(status),
+        status=int(status), header_names=header_names(request) if request is not None else [],
         **({"received_at": now} if now else {}),
     )
     if receipt.pk % PRUNE_EVERY == 0:  # pruned now and then: one query less per webhook

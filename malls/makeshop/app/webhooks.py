@@ -263,7 +263,7 @@ def _order_update(request, data, config, *, signed=False, shop_id=""):
             raise _Refused(HTTPStatus.BAD_REQUEST, "order update naming no shop")
         # GoQ's app, a body GoQ cannot read: answered, and shown to staff, never lost.
         receipts.record(kind=receipts.Kind.ORDERS, recognised=False, shape=update.shape,
-                        signature_headers=receipts.signatures(request))
+                        signature_headers=receipts.signatures(request), request=request)
         logger.warning("MakeShop app order update of an unrecognised shape (no shop ID)")
         return _answer(HTTPStatus.OK, "OK")
     kind = makeshop_notifications.kind_for_command(update.event)
@@ -300,7 +300,7 @@ def _order_update(request, data, config, *, signed=False, shop_id=""):
             receipts.record(
                 kind=receipts.Kind.ORDERS, installation=installation, shop_id=update.shop_id,
                 order_numbers=update.order_numbers, recognised=update.recognised,
-                shape=update.shape, signature_headers=signatures,
+                shape=update.shape, signature_headers=signatures, request=request,
             )
     if recorded is None:  # uninstalled meanwhile
         raise _Refused(HTTPStatus.NOT_FOUND, "order update for a shop without an installation")
@@ -321,7 +321,7 @@ def _refused_install(request, data, refused) -> None:
     with contextlib.suppress(DatabaseError):  # the answer matters more than the receipt
         receipts.record(kind=receipts.Kind.INSTALL, shop_id=shop_id, status=refused.status,
                         recognised=False, shape=receipts.body_shape(data),
-                        signature_headers=receipts.signatures(request))
+                        signature_headers=receipts.signatures(request), request=request)
 
 
 def _reconsent(request, data, config, *, signed=False):
@@ -335,7 +335,7 @@ def _reconsent(request, data, config, *, signed=False):
     installation = installations.note_reconsent(shop_id=shop_id) if shop_id else None
     receipts.record(kind=receipts.Kind.RECONSENT, installation=installation, shop_id=shop_id,
                     recognised=installation is not None, shape=receipts.body_shape(data),
-                    signature_headers=receipts.signatures(request))
+                    signature_headers=receipts.signatures(request), request=request)
     logger.info("MakeShop app re-consent for shop %s%s", shop_id or "?",
                 "" if installation else " (no installation)")
     return _answer(HTTPStatus.OK, "OK")
@@ -345,7 +345,7 @@ def _receipt(request, data, kind, installation, shop_id) -> None:
     """Keep what an install or uninstall looked like (key names and sizes) for staff."""
     receipts.record(kind=kind, installation=installation, shop_id=shop_id,
                     shape=receipts.body_shape(data),
-                    signature_headers=receipts.signatures(request))
+                    signature_headers=receipts.signatures(request), request=request)
 
 
 def update_rate_key(installation_id) -> str:
