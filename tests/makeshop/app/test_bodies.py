@@ -134,3 +134,30 @@ def test_an_unreadable_token_is_that_installations_verdict_not_a_crash(app, app_
     result = installations.verify_installation(installation=again)
     assert (result.outcome, result.reason) == ("rejected", "unreadable")
     assert again.state == State.REJECTED  # the caller's row is refreshed, its token not read
+
+
+ODD_BODIES = [
+    (b"", "application/json"),
+    (b"null", "application/json"),
+    (b"[]", "application/json"),
+    (b'{"app_id": []}', "application/json"),
+    (b'{"app_id": {"x": 1}, "shop_id": 7}', "application/json"),
+    (b'{"app_id": 1e400}', "application/json"),
+    (b'{"app_id": "' + b"9" * 5000 + b'"}', "application/json"),
+    (b"\xef\xbb\xbf{}", "application/json"),
+    ("{}".encode("utf-16"), "application/json"),
+    (b"\xff" * 100, "text/plain; charset=undefined"),
+    (b"{" * 30_000, "application/x-www-form-urlencoded"),
+    (b'{"shop_id": "demo-shop", "orders": ' + b"[" * 5000 + b"]" * 5000 + b"}", "text/plain"),
+    (b"a=1&b=2", "multipart/form-data; boundary=x"),
+]
+
+
+@pytest.mark.parametrize("name", ["install", "uninstall", "orders", "orders/demo-shop",
+                                  "reconsent"])
+def test_no_body_is_a_500_at_any_webhook(app, name):
+    url = webhook_url(app["app_url"], app["secret"], name)
+    for body, content_type in ODD_BODIES:
+        answer = requests.post(url, data=body, headers={"Content-Type": content_type},
+                               timeout=30)
+        assert answer.status_code < 500, (name, body[:20], content_type)
