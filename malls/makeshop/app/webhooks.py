@@ -6,8 +6,11 @@ secrets), compared in constant time; a wrong secret, or the new API being off, a
 404 like any unknown URL. With ``MAKESHOP_APP_API_SECRET`` set they must also carry the
 signature a secondary source describes (``authenticity``, assumed; else 401, nothing
 stored); whether its headers arrive is recorded either way (``receipts``).
-Install and uninstall also carry ``app_id``, which must be GoQ's (else 403, nothing
-stored). Checks run cheapest first and nothing is stored before all have passed.
+Install and uninstall also carry ``app_id``, which must be GoQ's (else 403). Checks run
+cheapest first and nothing is stored before all have passed, but for a refused install's
+receipt (its shape, never its token): a refused install fails the merchant's install,
+so staff must see it. Bodies: any legal framing up to ``MAX_BODY_BYTES`` (``_read_body``);
+a body that cannot be read is a 4xx, never a 500.
 
 Answers are tiny plain-text status lines marked as already logged: Django's request
 logger would otherwise write every 4xx with its path, the secret included; this
@@ -292,9 +295,7 @@ def _order_update(request, data, config, *, signed=False, shop_id=""):
             sender=notifications.sender_address(request), installation=installation,
         )
         signatures = receipts.signatures(request)
-        if recorded is not None and (
-            not update.recognised or signatures
-        ):
+        if recorded is not None and (not update.recognised or signatures):
             # A linked shop's ordinary update is on record as its notifications already;
             # a receipt for it too would cost every update a write (bench/app_webhooks.py).
             receipts.record(
