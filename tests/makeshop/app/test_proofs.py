@@ -154,3 +154,37 @@ def test_a_link_whose_proof_fails_later_is_held_then_released(app):
 
     assert installation().link_held_at is None
     assert installations.usable_token(connection) == DEMO_APP_SHOPS["demo-shop"].token
+
+
+def test_staff_confirm_a_held_link_by_assigning_it_again(app, django_user_model):
+    connection = proven()
+    send_install("demo-shop", **app)
+    refused = {"status": MakeShopConnection.Status.REJECTED, "failed_check": "order_auth_code",
+               "order_auth_code_verified_at": None}
+    MakeShopConnection.objects.filter(pk=connection.pk).update(**refused)
+    installations.verify_installation(installation=installation())
+    assert installation().link_held_at is not None
+    staff = django_user_model.objects.create_user("staff-held", is_staff=True)
+
+    installations.unassign_installation(installation=installation(), actor=staff)
+    installations.assign_installation(installation=installation(), connection=connection,
+                                      actor=staff)
+    installations.verify_installation(installation=installation())
+
+    confirmed = installation()
+    assert confirmed.link_held_at is None and confirmed.linked_by == staff  # staff's word
+    assert installations.usable_token(connection) == DEMO_APP_SHOPS["demo-shop"].token
+
+
+def test_a_legacy_api_that_stops_answering_holds_no_link(app):
+    connection = proven()
+    send_install("demo-shop", **app)
+    MakeShopConnection.objects.filter(pk=connection.pk).update(  # retired, not refused
+        status=MakeShopConnection.Status.UNVERIFIED, failed_check="order_auth_code",
+        failure_reason="legacy_api_retired", order_auth_code_verified_at=None,
+    )
+
+    installations.verify_installation(installation=installation())
+
+    assert installation().link_held_at is None
+    assert installations.usable_token(connection) == DEMO_APP_SHOPS["demo-shop"].token
