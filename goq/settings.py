@@ -47,6 +47,7 @@ MAKESHOP_APP_GRAPHQL_URL = env.str("MAKESHOP_APP_GRAPHQL_URL", default="")
 MAKESHOP_APP_ID = env.str("MAKESHOP_APP_ID", default="")
 MAKESHOP_APP_API_KEY = env.str("MAKESHOP_APP_API_KEY", default="")
 MAKESHOP_APP_WEBHOOK_SECRET = env.str("MAKESHOP_APP_WEBHOOK_SECRET", default="")
+MAKESHOP_APP_API_SECRET = env.str("MAKESHOP_APP_API_SECRET", default="")
 # --- end of MakeShop's new API -----------------------------------------------------------
 
 INSTALLED_APPS = [

@@ -19,7 +19,7 @@ from pathlib import Path
 
 # The sandbox's app id (malls.makeshop.app.sandbox.SANDBOX_APP_ID); not a secret. Kept
 # literal so this script runs before the virtualenv has Django.
-SANDBOX_APP_ID = "goq-sandbox-app"
+SANDBOX_APP_ID = "90001"
 APP_SETTINGS = (
     "MAKESHOP_APP_GRAPHQL_URL",
     "MAKESHOP_APP_ID",

@@ -12,6 +12,14 @@ The calls: the right order code over the last minute (usually an empty period), 
 deliberately wrong order token, a wrong password, and the product call with the
 right code. The right password is sent only when asked for (``--with-login``):
 whether a bulk-upload login voids a key another tool holds is not known.
+
+The new API (``--app``, ``capture_app``): the shop's app token with GoQ's key, a
+made-up token, a made-up key, and x-timestamps a minute outside the hour either way
+(``--app-uninstalled``: a token whose app the shop has uninstalled), each through
+GoQ's own client so its verdict is recorded beside MakeShop's answer; files go to
+``APP_CAPTURES_DIR``. Webhooks (``--webhooks``, ``record_webhooks``): the latest
+receipts (``malls.makeshop.app.receipts``) as header names and body shapes, no value,
+in ``WEBHOOK_CAPTURES_DIR``: what MakeShop really sends, for fixtures.
 """
 
 from __future__ import annotations
@@ -19,6 +27,7 @@ from __future__ import annotations
 import json
 import re
 import secrets as random
+import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
@@ -31,6 +40,7 @@ from core.redaction import scrub as scrub_secrets
 from malls import http as transport
 
 from .api import Check, Outcome
+from .app.client import MakeShopAppClient
 from .legacy import answers
 from .legacy.client import CALLS
 
@@ -233,3 +243,149 @@ def write(content: dict, out_dir: Path, shop_label: str = "") -> Path:
 def replayed_body(answer: dict) -> bytes:
     """The bytes to serve for a recorded answer."""
     return answer["body_text"].encode(answer["body_encoding"])
+
+
+# --- The new API (GraphQL) and its webhooks -------------------------------------------------
+
+APP_CAPTURES_DIR = CAPTURES_DIR / "app"
+WEBHOOK_CAPTURES_DIR = CAPTURES_DIR / "webhooks"
+APP_HEADERS_KEPT = (*HEADERS_KEPT, "X-Amzn-ErrorType", "X-Amzn-RequestId")
+# x-timestamp is valid for an hour (known); a minute past it either way.
+TIMESTAMP_OFFSET = 3660
+
+
+@dataclass(frozen=True)
+class AppCase:
+    """One call to the GraphQL endpoint, and the verdict expected when the token is right."""
+
+    name: str
+    question: str
+    expected: Outcome
+    token: str = "right"  # noqa: S105 - "right" or "wrong" (made up), names a kind of token
+    key: str = "right"  # "right" or "wrong" (made up)
+    clock_offset: int = 0
+
+
+APP_CASES = (
+    AppCase("app_right_token", "the shop's token, GoQ's key, x-timestamp now", Outcome.ACCEPTED),
+    AppCase("app_wrong_token", "a made-up token", Outcome.REJECTED, token="wrong"),  # noqa: S106
+    AppCase("app_wrong_key", "GoQ's API key replaced by a made-up one", Outcome.UNEXPECTED,
+            key="wrong"),
+    AppCase("app_stale_timestamp", "x-timestamp 61 minutes old", Outcome.UNEXPECTED,
+            clock_offset=-TIMESTAMP_OFFSET),
+    AppCase("app_future_timestamp", "x-timestamp 61 minutes ahead", Outcome.UNEXPECTED,
+            clock_offset=TIMESTAMP_OFFSET),
+)
+# With a token whose app the merchant has uninstalled (``--app-uninstalled``).
+APP_UNINSTALLED_CASE = AppCase(
+    "app_token_after_uninstall", "the token of an app the shop has uninstalled",
+    Outcome.REJECTED,
+)
+
+
+@dataclass
+class AppCaptured:
+    case: AppCase
+    status: int
+    headers: dict[str, str]
+    body: bytes
+    outcome: str
+    reason: str
+    made_up: tuple[str, ...] = ()
+
+
+def capture_app(
+    graphql_url: str, api_key: str, shop_id: str, token: str, *,
+    slot: Callable[[str], AbstractContextManager], cases: tuple[AppCase, ...] = APP_CASES,
+) -> list[AppCaptured]:
+    """Make each call of ``cases`` with GoQ's own client (so its verdict is recorded too),
+    keeping MakeShop's answer as it came; through ``slot(shop_id)``."""
+    results = []
+    for case in cases:
+        made_up = []
+        use_token, use_key = token, api_key
+        if case.token == "wrong":  # noqa: S105 - names a kind of token
+            use_token = "goq-capture-" + random.token_hex(16)
+            made_up.append(use_token)
+        if case.key == "wrong":
+            use_key = "goq-capture-key-" + random.token_hex(12)
+            made_up.append(use_key)
+        session = _recording_session()
+        offset = case.clock_offset
+        client = MakeShopAppClient(graphql_url, use_key, session=session,
+                                   clock=lambda offset=offset: time.time() + offset)
+        with client, slot(shop_id):
+            result = client.verify_token(shop_id=shop_id, token=use_token)
+        status, headers, body = session.seen or (0, {}, b"")
+        results.append(AppCaptured(case, status, headers, body, str(result.outcome),
+                                   str(result.reason or ""), tuple(made_up)))
+    return results
+
+
+def record_app(captured: list[AppCaptured], *, shop_id: str, secrets: list[str],
+               truths: dict[str, str], statement: dict, graphql_url: str) -> dict:
+    """An app capture file's content: the token, the key and the shop ID replaced."""
+    answers_ = []
+    for item in captured:
+        request_secrets = [*secrets, *item.made_up]
+        answers_.append({
+            "case": item.case.name,
+            "clock_offset": item.case.clock_offset,
+            "status": item.status,
+            "headers": {name: scrub(value, request_secrets, shop_id)
+                        for name, value in item.headers.items()},
+            "body_text": scrub(item.body.decode("utf-8", errors="replace"), request_secrets,
+                               shop_id),
+            "verdict_at_capture": {"outcome": item.outcome, "reason": item.reason},
+            "expected": {"outcome": truths.get(item.case.name, str(item.case.expected))},
+        })
+    parts = urlsplit(graphql_url)
+    return {
+        "synthetic": False,
+        "captured_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "captured_with": "manage.py makeshop_capture --app",
+        "graphql_url": f"{parts.scheme}://{parts.hostname}{parts.path}",
+        "operator_statement": statement,
+        "answers": answers_,
+    }
+
+
+def record_webhooks(receipts) -> dict:
+    """Recent webhook receipts as a fixture file: kinds, header names and body shapes (key
+    names and sizes), never a value: shop IDs and order numbers are left out too."""
+    return {
+        "synthetic": False,
+        "captured_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "captured_with": "manage.py makeshop_capture --webhooks",
+        "webhooks": [
+            {
+                "kind": receipt.kind,
+                "received_at": receipt.received_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                "answered": receipt.status,
+                "recognised": receipt.recognised,
+                "order_count": len(receipt.order_numbers),
+                "header_names": receipt.header_names,
+                "signature_headers": receipt.signature_headers,
+                "shape": receipt.shape,
+            }
+            for receipt in receipts
+        ],
+    }
+
+
+def _recording_session():
+    """A no-cookie session (``transport``) that keeps the last answer as it came: status,
+    the headers that matter and the body (read here, at most ``MAX_BYTES``)."""
+    session = transport.new_session()
+    session.seen = None
+
+    def keep(response, *args, **kwargs):
+        body = response.raw.read(MAX_BYTES + 1, decode_content=True)[:MAX_BYTES]
+        response._content, response._content_consumed = body, True
+        headers = {name: response.headers[name] for name in APP_HEADERS_KEPT
+                   if name in response.headers}
+        session.seen = (response.status_code, headers, body)
+        return response
+
+    session.hooks["response"].append(keep)
+    return session

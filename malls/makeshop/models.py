@@ -252,4 +252,8 @@ class OrderRefreshRequest(models.Model):
 
 
 
-from .app.models import AppInstallationEvent, MakeShopAppInstallation  # noqa: E402,F401,I001
+from .app.models import (  # noqa: E402,F401,I001
+    AppInstallationEvent,
+    AppWebhookReceipt,
+    MakeShopAppInstallation,
+)

@@ -22,10 +22,10 @@ from malls import pending, providers, services
 from malls.access import mall_shop_or_404, store_member_required
 from malls.makeshop import presenters
 from malls.makeshop import services as makeshop_services
+from malls.makeshop.app.legacy_codes import AppNotInUse, remove_legacy_codes
 from malls.makeshop.forms import AddMakeShopShopForm, MakeShopSettingsForm
 from malls.makeshop.models import MakeShopConnection
 from malls.makeshop.notifications import notification_path
-from malls.makeshop.services.legacy_codes import AppNotInUse, remove_legacy_codes
 from malls.models import ChangeRecord, Mall, MallShop
 
 RECENT_NOTIFICATIONS = 10

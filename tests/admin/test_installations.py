@@ -9,10 +9,11 @@ from django.contrib.messages import get_messages
 from django.db import connection as db
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
 from malls.makeshop.admin import overview
-from malls.makeshop.app import installations
+from malls.makeshop.app import installations, receipts
 from malls.makeshop.app.models import AppInstallationEvent, MakeShopAppInstallation
 from malls.makeshop.models import MakeShopConnection
 from malls.models import ChangeRecord
@@ -384,6 +385,10 @@ class TestNoTokenInAnyPage:
         client.post(INSTALLATIONS, {"action": "reverify",
                                     "_selected_action": [linked.pk, waiting.pk]})
         job = DBTaskResult.objects.first()
+        receipt = receipts.record(kind=receipts.Kind.INSTALL, installation=linked,
+                                  shop_id="canary-shop", shape={"token": "str:26"})
+        pending = installed("canary-shop", token=TOKEN + "-pending")  # beside the verified one
+        assert pending.pending_since is not None
         pages = [
             INSTALLATIONS,
             INSTALLATIONS + "?q=canary",
@@ -397,6 +402,8 @@ class TestNoTokenInAnyPage:
             reverse("admin:malls_makeshopconnection_change", args=[connection.pk]),
             reverse("admin:malls_makeshopconnection_change", args=[unnamed.pk]),
             reverse("admin:malls_changerecord_changelist"),
+            reverse("admin:malls_appwebhookreceipt_changelist"),
+            reverse("admin:malls_appwebhookreceipt_change", args=[receipt.pk]),
             reverse("admin:django_tasks_database_dbtaskresult_changelist"),
             reverse("admin:django_tasks_database_dbtaskresult_change", args=[job.pk]),
             reverse("admin:index"),
@@ -407,3 +414,30 @@ class TestNoTokenInAnyPage:
         assert [r.status_code for r in responses] == [200] * len(responses)
         for response in responses:
             assert TOKEN not in response.text, response.request["PATH_INFO"]
+
+
+class TestWebhookReceipts:
+    def test_receipts_need_the_installation_view_permission(self, client):
+        receipt = receipts.record(kind=receipts.Kind.ORDERS, recognised=False,
+                                  shape={"mystery": "str:3"})
+        listing = reverse("admin:malls_appwebhookreceipt_changelist")
+        page = reverse("admin:malls_appwebhookreceipt_change", args=[receipt.pk])
+
+        client.force_login(make_staff())
+        assert [client.get(url).status_code for url in (listing, page)] == [403, 403]
+
+        client.force_login(make_staff(permissions=VIEWER))
+        assert [client.get(url).status_code for url in (listing, page)] == [200, 200]
+        assert "mystery" in client.get(page).text
+
+    def test_the_assign_page_shows_when_makeshop_accepted_each_candidates_codes(self, client):
+        waiting = installed("demo-shop")
+        squatter = make_connection(makeshop_shop_id="demo-shop")
+        owner = make_connection(makeshop_shop_id="DEMO-SHOP",
+                                order_auth_code_verified_at=timezone.now())
+        client.force_login(make_staff(permissions=ASSIGNER))
+
+        html = client.get(assign_url(waiting)).text
+
+        assert html.index(str(owner.pk)) < html.index(str(squatter.pk))
+        assert "受付なし" in html

@@ -18,6 +18,7 @@ from malls.makeshop.app.models import MakeShopAppInstallation
 from malls.makeshop.models import MakeShopConnection
 from malls.models import ChangeRecord
 
+from ..admin_factories import sandbox_for
 from ..factories import make_connection, make_shop, make_store, make_user
 from ..screens_factories import demo_codes
 
@@ -121,11 +122,13 @@ def test_a_merchant_moves_a_legacy_shop_to_the_makeshop_app(
     expect(page.locator(".app-state")).to_contain_text(t["waiting"])
     shot("app-waiting")
 
-    # In MakeShop's app store the merchant installs GoQ's app: MakeShop calls GoQ.
-    status = app_sandbox.send_install(
-        "demo-shop", app_url=live_server.url, secret=settings.MAKESHOP_APP_WEBHOOK_SECRET,
-        graphql=graphql.graphql,
-    )
+    # In MakeShop's app store the merchant installs GoQ's app: MakeShop calls GoQ. The job
+    # links it once MakeShop (the legacy sandbox) accepts the shop's code again.
+    with sandbox_for(settings):
+        status = app_sandbox.send_install(
+            "demo-shop", app_url=live_server.url, secret=settings.MAKESHOP_APP_WEBHOOK_SECRET,
+            graphql=graphql.graphql,
+        )
     assert status == 200
     installation = MakeShopAppInstallation.objects.get(shop_id="demo-shop")
     assert installation.connection_id == connection.pk

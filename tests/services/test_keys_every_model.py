@@ -28,7 +28,7 @@ def test_every_encrypted_column_of_every_model_is_found():
         for model, cols in services.secret_columns().items()
     }
     assert columns["malls.makeshopconnection"] == set(MakeShopConnection.SECRET_FIELDS)
-    assert columns["malls.makeshopappinstallation"] == {"token"}
+    assert columns["malls.makeshopappinstallation"] == {"token", "pending_token"}
     assert columns["dummymall.dummyconnection"] == {"service_secret", "license_key"}
 
 

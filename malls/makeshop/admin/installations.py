@@ -8,10 +8,13 @@ checks the shop ID and writes the history; it needs a permission of its own
 token itself is never loaded here (``defer``), let alone shown.
 """
 
+import json
+
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseRedirect
+from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
@@ -22,8 +25,8 @@ from malls.admin.history import HISTORY_LIMIT, render_history
 from malls.admin.jobs import VERIFY_PERMISSION
 from malls.makeshop import jobs as makeshop_jobs
 from malls.makeshop.admin import overview
-from malls.makeshop.app import installations
-from malls.makeshop.app.models import MakeShopAppInstallation
+from malls.makeshop.app import installations, receipts
+from malls.makeshop.app.models import AppWebhookReceipt, MakeShopAppInstallation
 from malls.makeshop.models import MakeShopConnection
 
 ASSIGN_PERMISSION = "malls.assign_makeshopappinstallation"
@@ -31,8 +34,15 @@ ASSIGN_PERMISSION = "malls.assign_makeshopappinstallation"
 State = MakeShopAppInstallation.State
 Source = installations.Source
 
+# Webhooks shown on an installation's page; the receipts list has the rest kept.
+RECEIPTS_SHOWN = 20
+SHAPE_SHOWN = 2000
+
 # Shops offered on the assignment page, per kind (same shop ID; no shop ID yet).
 CANDIDATES_SHOWN = 100
+# A connection's legacy credentials MakeShop has accepted for its shop ID, and when.
+PROOF_FIELDS = ("order_auth_code_verified_at", "product_auth_code_verified_at",
+                "password_verified_at")
 
 # The reasons ``installations.assign_installation`` gives (in English), for the catalogue:
 # staff read them through gettext.
@@ -48,17 +58,35 @@ def candidates_for(installation):
     """The connections staff may give ``installation`` to, same shop ID first.
 
     Same shop ID compared without regard to case, so a near-duplicate shows up
-    (the service still requires an exact match), or no shop ID yet (it takes the
-    installation's). Shops that already have an installation are left out.
+    (the service still requires an exact match): those whose legacy credentials
+    MakeShop has accepted for it first (latest acceptance first), then the claims it
+    never accepted (anyone can type a shop ID), then shops with no shop ID yet (they
+    take the installation's). Each carries ``accepted_at``, MakeShop's latest
+    acceptance of its codes, or None. Shops that already have an installation are
+    left out.
     """
     free = MakeShopConnection.objects.filter(app_installation__isnull=True).select_related(
         "shop__store"
     )
-    same = free.filter(makeshop_shop_id__iexact=installation.shop_id).order_by(
+    same = list(free.filter(makeshop_shop_id__iexact=installation.shop_id).order_by(
         "makeshop_shop_id", "pk"
-    )
-    unnamed = free.filter(makeshop_shop_id__isnull=True).order_by("shop__store__name", "pk")
-    return [*same[:CANDIDATES_SHOWN], *unnamed[:CANDIDATES_SHOWN]]
+    )[:CANDIDATES_SHOWN])
+    for connection in same:
+        times = [getattr(connection, name) for name in PROOF_FIELDS]
+        connection.accepted_at = max((t for t in times if t), default=None)
+    same.sort(key=lambda c: (c.accepted_at is None, -(c.accepted_at.timestamp()
+                                                      if c.accepted_at else 0)))
+    unnamed = list(free.filter(makeshop_shop_id__isnull=True).order_by(
+        "shop__store__name", "pk")[:CANDIDATES_SHOWN])
+    for connection in unnamed:
+        connection.accepted_at = None
+    return [*same, *unnamed]
+
+
+def shape_text(receipt) -> str:
+    """A receipt's shape (key names and sizes) as one line of JSON, cut short."""
+    text = json.dumps(receipt.shape, ensure_ascii=False, separators=(",", ":"))
+    return text if len(text) <= SHAPE_SHOWN else text[:SHAPE_SHOWN] + "…"
 
 
 class ClaimFilter(admin.SimpleListFilter):
@@ -94,13 +122,15 @@ class MakeShopAppInstallationAdmin(admin.ModelAdmin):
     readonly_fields = [
         "shop_id", "state", "plan_id", "app_name", "installed_at", "uninstalled_at",
         "last_checked_at", "verified_at", "failure_reason", "makeshop_message",
-        "last_update_at", "linked_shop", "linked_by", "linked_at", "assignment_state",
-        "assignment_panel", "events", "created_at", "updated_at",
+        "last_update_at", "pending_since", "uninstall_reported_at", "link_proved_at",
+        "link_held_at", "linked_shop", "linked_by", "linked_at", "assignment_state",
+        "assignment_panel", "order_updates", "webhooks", "events", "created_at",
+        "updated_at",
     ]
 
     def get_queryset(self, request):
         return (
-            super().get_queryset(request).defer("token")
+            super().get_queryset(request).defer("token", "pending_token")
             .select_related("connection__shop__store", "linked_by")
         )
 
@@ -135,8 +165,11 @@ class MakeShopAppInstallationAdmin(admin.ModelAdmin):
             (
                 _("Verification"),
                 {"fields": ["installed_at", "uninstalled_at", "last_checked_at", "verified_at",
-                            "failure_reason", "makeshop_message", "last_update_at"]},
+                            "failure_reason", "makeshop_message", "last_update_at",
+                            "pending_since", "uninstall_reported_at", "link_proved_at",
+                            "link_held_at"]},
             ),
+            (_("Webhooks from MakeShop"), {"fields": ["order_updates", "webhooks"]}),
             (_("History"), {"fields": ["events"]}),
             (_("Record"), {"fields": ["created_at", "updated_at"]}),
         ]
@@ -146,11 +179,18 @@ class MakeShopAppInstallationAdmin(admin.ModelAdmin):
         connection = obj.connection
         if connection is None:
             return gettext("waiting for staff") if obj.state != State.UNINSTALLED else None
-        return format_html(
+        link = format_html(
             '<a href="{}">{} / {}</a>',
             reverse("admin:malls_makeshopconnection_change", args=[connection.pk]),
             connection.shop.store.name, connection.shop.name,
         )
+        if obj.link_held_at is not None:
+            return format_html(
+                '{} <strong class="goq-held">{}</strong>', link,
+                gettext("held: MakeShop refuses this shop's codes now; the token serves "
+                        "nobody until staff assign it again"),
+            )
+        return link
 
     @admin.display(description=_("linked shop"))
     def assignment_state(self, obj):
@@ -168,6 +208,30 @@ class MakeShopAppInstallationAdmin(admin.ModelAdmin):
             step, label = "unassign", gettext("Take back from this shop")
         url = reverse(f"admin:malls_makeshopappinstallation_{step}", args=[obj.pk])
         return format_html('{}<p><a class="button" href="{}">{}</a></p>', current, url, label)
+
+    @admin.display(description=_("Latest order updates"))
+    def order_updates(self, obj):
+        """A linked installation's order updates, as its shop records them (one per order);
+        an unclaimed one shows only when the last arrived (``last_update_at``)."""
+        if obj.connection_id is None:
+            return gettext("Recorded for a linked shop only; last received: %(when)s") % {
+                "when": obj.last_update_at or "—"}
+        return render_to_string(
+            "admin/malls/includes/notifications_table.html",
+            {"events": obj.connection.notifications.all()[:RECEIPTS_SHOWN]},
+        )
+
+    @admin.display(description=_("Latest webhooks"))
+    def webhooks(self, obj):
+        """Installs, uninstalls, re-consents, and order updates of an unrecognised shape or
+        carrying signature headers, as MakeShop sent them (key names and sizes only)."""
+        rows = list(receipts.recent(obj, RECEIPTS_SHOWN))
+        for receipt in rows:
+            receipt.shape_text = shape_text(receipt)
+        more_url = (reverse("admin:malls_appwebhookreceipt_changelist")
+                    + f"?installation__id__exact={obj.pk}")
+        return render_to_string("admin/malls/makeshopappinstallation/receipts_table.html",
+                                {"receipts": rows, "more_url": more_url})
 
     @admin.display(description=_("History"))
     def events(self, obj):
@@ -353,3 +417,58 @@ class MakeShopAppInstallationAdmin(admin.ModelAdmin):
         return TemplateResponse(
             request, "admin/malls/makeshopappinstallation/unassign_confirmation.html", context
         )
+
+
+@admin.register(AppWebhookReceipt)
+class AppWebhookReceiptAdmin(admin.ModelAdmin):
+    """Every app webhook kept (``receipts``), unrecognised shapes too; read-only.
+
+    Seen by whoever may see installations: a receipt holds order numbers and key
+    names, never a token or another value of the body.
+    """
+
+    list_display = ["received_at", "kind", "shop_id", "installation_link", "order_count",
+                    "recognised", "status", "signature_headers"]
+    list_filter = ["recognised", "kind", "status",
+                   ("installation", admin.EmptyFieldListFilter)]
+    search_fields = ["shop_id"]
+    search_help_text = _("MakeShop shop ID")
+    show_full_result_count = False
+    readonly_fields = ["received_at", "kind", "shop_id", "installation_link", "order_numbers",
+                       "recognised", "status", "signature_headers", "shape_json"]
+    fields = readonly_fields
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("installation").defer(
+            "installation__token"
+        )
+
+    def has_view_permission(self, request, obj=None):
+        return request.user.has_perm("malls.view_makeshopappinstallation")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description=_("MakeShop app installation"))
+    def installation_link(self, obj):
+        if obj.installation_id is None:
+            return gettext("no installation")
+        return format_html(
+            '<a href="{}">{}</a>',
+            reverse("admin:malls_makeshopappinstallation_change", args=[obj.installation_id]),
+            obj.installation.shop_id,
+        )
+
+    @admin.display(description=_("orders"))
+    def order_count(self, obj):
+        return len(obj.order_numbers)
+
+    @admin.display(description=_("shape (key names and sizes)"))
+    def shape_json(self, obj):
+        return format_html("<code>{}</code>", shape_text(obj))

@@ -25,7 +25,8 @@ def check_app_configuration(app_configs=None, **kwargs):
             hint=(
                 "Set all four MAKESHOP_APP_* settings (see README), or none to turn the "
                 "new API off. A webhook secret: `python -c \"import secrets; "
-                "print(secrets.token_urlsafe(32))\"`."
+                "print(secrets.token_urlsafe(32))\"`; several, while MakeShop changes the "
+                "webhook URLs: comma-separated, the new one first (docs/operations.md)."
             ),
             id="makeshop.E101",
         )

@@ -16,7 +16,9 @@ outcome       reasons
 ============  =================================================================
 accepted      ``""``
 rejected      ``token_rejected`` (HTTP 401, or a GraphQL error we recognise as
-              an authentication failure: see the table below)
+              an authentication failure: see the table below, or, from
+              ``confirm_shop``, MakeShop naming another shop for the token:
+              detail ``shop_mismatch``)
 unreachable   ``timeout``, ``refused``, ``dns``, ``tls``, ``connection``,
               ``redirect``, ``maintenance``, ``rate_limited``, ``http_<5xx>``,
               ``busy`` (the shop's call slot stayed taken)
@@ -53,6 +55,8 @@ style); never the merchant's fault             unexpected
 the new API's rate limit is MakeShop's assumed ``verify_token`` callers go through
 per-shop one call/s, shared with the           ``malls.throttle`` with the same shop ID
 legacy API
+``getShop { shopId }`` names the       assumed ``confirm_shop`` (a mismatch rejects
+token's shop by its login shop ID              the token; no usable answer proves nothing)
 =====================================  ======  =========================================
 """
 
@@ -124,6 +128,12 @@ def verification_query(now: datetime) -> str:
     )
 
 
+# Assumed (public clients call getShop as their connection check; its fields are not
+# published): the shop a token belongs to, by its login shop ID.
+SHOP_QUERY = "query GoqWhichShop { getShop { shopId } }"
+SHOP_MISMATCH = "shop_mismatch"  # the result's ``detail`` when MakeShop names another shop
+
+
 class MakeShopAppClient:
     """Calls MakeShop's GraphQL endpoint for one shop token at a time.
 
@@ -170,6 +180,14 @@ class MakeShopAppClient:
         """Ask for the last minute's order count: a ``searchedCount`` is a yes."""
         query = verification_query(now or datetime.now(UTC))
         return self._call(shop_id, token, query, _interpret_search_order)
+
+    @sensitive_variables()
+    def confirm_shop(self, *, shop_id: str, token: str) -> CheckResult:
+        """Ask which shop the token belongs to (``SHOP_QUERY``, assumed): accepted when
+        MakeShop names ``shop_id``, rejected (detail ``shop_mismatch``) when it names another
+        shop ID; anything else (the query refused or not understood, an answer that is
+        no login shop ID) means MakeShop could not tell, not that the token is wrong."""
+        return self._call(shop_id, token, SHOP_QUERY, _shop_interpreter(shop_id))
 
     @sensitive_variables()
     def _call(self, shop_id, token, query, interpret) -> CheckResult:
@@ -324,6 +342,21 @@ def _interpret_search_order(data) -> _Verdict:
     if isinstance(count, int) and not isinstance(count, bool) and count >= 0:
         return _Verdict(Outcome.ACCEPTED)
     raise _Stop(Outcome.UNEXPECTED, "unexpected_json")
+
+
+def _shop_interpreter(expected: str):
+    def interpret(data) -> _Verdict:
+        shop = data.get("getShop") if isinstance(data, dict) else None
+        named = shop.get("shopId") if isinstance(shop, dict) else None
+        if not isinstance(named, str) or not api.SHOP_ID_RE.fullmatch(named):
+            raise _Stop(Outcome.UNEXPECTED, "unexpected_json")
+        if named.isdigit() and not expected.isdigit():  # a shop number, not its login ID
+            raise _Stop(Outcome.UNEXPECTED, "unexpected_json")
+        if named != expected:  # refused for this shop: the token is not its token
+            return _Verdict(Outcome.REJECTED, "token_rejected", SHOP_MISMATCH,
+                            "MakeShop names another shop for this token")
+        return _Verdict(Outcome.ACCEPTED)
+    return interpret
 
 
 def _text(value) -> str:

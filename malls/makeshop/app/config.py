@@ -1,9 +1,16 @@
 """The new API's configuration, read from settings on each use.
 
-Four settings (see README's configuration table). With all four unset the new-API
+Four settings (see README's configuration table), and an optional fifth,
+``MAKESHOP_APP_API_SECRET`` (webhook signatures, ``authenticity``). With all four unset the new-API
 path is off: webhook URLs answer 404 and nothing calls MakeShop's GraphQL endpoint.
 Half a configuration is treated as off too, and stopped at start-up by
 ``malls.makeshop.app.checks``.
+
+``MAKESHOP_APP_WEBHOOK_SECRET`` may list several secrets, comma-separated, every one
+served: MakeShop holds the webhook URLs registered with the app and changes them only
+through its application process (days), so a new secret is added first and the old
+one removed once MakeShop uses the new URLs (docs/operations.md). The first is the one
+commands and docs print (``webhook_secret``).
 """
 
 import re
@@ -32,6 +39,10 @@ class AppConfig:
     app_id: str = ""
     api_key: str = field(default="", repr=False)
     webhook_secret: str = field(default="", repr=False)
+    # Further secrets still served during a change of webhook URLs (see the docstring).
+    other_webhook_secrets: tuple[str, ...] = field(default=(), repr=False)
+    # Optional: MakeShop's API secret; when set, webhooks must be signed (``authenticity``).
+    api_secret: str = field(default="", repr=False)
 
     @property
     def problems(self) -> list[str]:
@@ -40,13 +51,16 @@ class AppConfig:
         if not any(values.values()):
             return []
         problems = [f"{name} is not set" for name, value in values.items() if not value]
-        if self.webhook_secret and not (
-            len(self.webhook_secret) >= MIN_WEBHOOK_SECRET_LENGTH
-            and WEBHOOK_SECRET_PATTERN.fullmatch(self.webhook_secret)
-        ):
+        unusable = [
+            position for position, secret in enumerate(self.webhook_secrets, start=1)
+            if not (len(secret) >= MIN_WEBHOOK_SECRET_LENGTH
+                    and WEBHOOK_SECRET_PATTERN.fullmatch(secret))
+        ]
+        if unusable:
             problems.append(
                 f"MAKESHOP_APP_WEBHOOK_SECRET must be at least {MIN_WEBHOOK_SECRET_LENGTH} "
-                "characters of A-Z, a-z, 0-9, '-' and '_'"
+                "characters of A-Z, a-z, 0-9, '-' and '_' per secret (several: comma-"
+                "separated); not so: secret number " + ", ".join(map(str, unusable))
             )
         if self.graphql_url and not _usable_url(self.graphql_url):
             problems.append(
@@ -59,6 +73,11 @@ class AppConfig:
     def enabled(self) -> bool:
         """True only when every setting is present and usable."""
         return all(self._values()) and not self.problems
+
+    @property
+    def webhook_secrets(self) -> tuple[str, ...]:
+        """Every secret the webhooks answer to, the printed one first."""
+        return (self.webhook_secret, *self.other_webhook_secrets) if self.webhook_secret else ()
 
     def _values(self):
         return (self.graphql_url, self.app_id, self.api_key, self.webhook_secret)
@@ -75,13 +94,21 @@ def _usable_url(url: str) -> bool:
     )
 
 
+def split_secrets(value: str) -> list[str]:
+    """A comma-separated list of secrets, spaces around them ignored, empty ones dropped."""
+    return [part.strip() for part in value.split(",") if part.strip()]
+
+
 def get_config() -> AppConfig:
     """The current configuration (settings may change in tests: read every time)."""
+    secrets = split_secrets(getattr(settings, "MAKESHOP_APP_WEBHOOK_SECRET", "") or "")
     return AppConfig(
         graphql_url=getattr(settings, "MAKESHOP_APP_GRAPHQL_URL", "") or "",
         app_id=getattr(settings, "MAKESHOP_APP_ID", "") or "",
         api_key=getattr(settings, "MAKESHOP_APP_API_KEY", "") or "",
-        webhook_secret=getattr(settings, "MAKESHOP_APP_WEBHOOK_SECRET", "") or "",
+        webhook_secret=secrets[0] if secrets else "",
+        other_webhook_secrets=tuple(secrets[1:]),
+        api_secret=(getattr(settings, "MAKESHOP_APP_API_SECRET", "") or "").strip(),
     )
 
 

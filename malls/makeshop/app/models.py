@@ -8,6 +8,7 @@ import uuid
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
@@ -61,6 +62,18 @@ class MakeShopAppInstallation(models.Model):
     last_update_at = models.DateTimeField(
         _("last update notification"), null=True, blank=True, editable=False
     )
+    # A repeat install's new token waits here until it has worked for this shop; the
+    # verified token above keeps serving meanwhile (``installations.store_installation``).
+    pending_token = EncryptedSecretField(_("new app token, not yet verified"))
+    pending_since = models.DateTimeField(_("new token received at"), null=True, blank=True)
+    # An uninstall reported while the token still worked: asked of MakeShop first.
+    uninstall_reported_at = models.DateTimeField(
+        _("uninstall reported at"), null=True, blank=True
+    )
+    # Linking (``linking``): when MakeShop last accepted the linked shop's legacy
+    # credential for the link, and when the link was held because it no longer does.
+    link_proved_at = models.DateTimeField(_("link proved at"), null=True, blank=True)
+    link_held_at = models.DateTimeField(_("link held since"), null=True, blank=True)
 
     connection = models.OneToOneField(
         "malls.MakeShopConnection", on_delete=models.SET_NULL, null=True, blank=True,
@@ -100,8 +113,10 @@ class MakeShopAppInstallation(models.Model):
 
     @property
     def is_usable(self) -> bool:
-        """Whether the token may be used for the linked shop: it has worked and is still held."""
-        return self.state == self.State.VERIFIED and self.connection_id is not None
+        """Whether the token may be used for the linked shop: it has worked, is still held,
+        and the link is not held for staff."""
+        return (self.state == self.State.VERIFIED and self.connection_id is not None
+                and self.link_held_at is None)
 
 
 class AppInstallationEvent(models.Model):
@@ -141,3 +156,51 @@ class AppInstallationEvent(models.Model):
 
     def __str__(self):
         return f"{self.at:%Y-%m-%d %H:%M} {self.action}"
+
+
+class AppWebhookReceipt(models.Model):
+    """One accepted app webhook as it arrived: what it was, never what it said.
+
+    Kept for staff (``malls.makeshop.app.receipts``): the kind, the order numbers read,
+    whether the body's shape was recognised, the names of the signature headers that
+    came with it, and the shape (key names, types and sizes, never values). Never
+    holds a token or any other value of the body but order numbers and the shop ID.
+    """
+
+    class Kind(models.TextChoices):
+        INSTALL = "install", _("Install")
+        UNINSTALL = "uninstall", _("Uninstall")
+        ORDERS = "orders", _("Order update")
+        RECONSENT = "reconsent", _("Re-consent to shop data use")
+
+    installation = models.ForeignKey(
+        MakeShopAppInstallation, on_delete=models.CASCADE, null=True, blank=True,
+        related_name="receipts", verbose_name=_("MakeShop app installation"),
+    )
+    received_at = models.DateTimeField(_("received at"), default=timezone.now)
+    kind = models.CharField(_("webhook"), max_length=20, choices=Kind.choices)
+    shop_id = models.CharField(
+        _("MakeShop shop ID"), max_length=SHOP_ID_MAX_LENGTH, blank=True, default=""
+    )
+    order_numbers = models.JSONField(_("order numbers"), default=list, blank=True)
+    recognised = models.BooleanField(_("shape recognised"), default=True)
+    shape = models.JSONField(_("shape (key names and sizes)"), default=dict, blank=True)
+    signature_headers = models.JSONField(
+        _("signature headers received"), default=list, blank=True
+    )
+    status = models.PositiveSmallIntegerField(_("GoQ's answer"), default=200)
+    header_names = models.JSONField(_("header names received"), default=list, blank=True)
+
+    class Meta:
+        app_label = "malls"
+        verbose_name = _("app webhook receipt")
+        verbose_name_plural = _("app webhook receipts")
+        ordering = ["-received_at", "-pk"]
+        indexes = [
+            models.Index(fields=["installation", "-id"], name="app_receipt_recent"),
+            models.Index(fields=["-received_at"], name="app_receipt_unrecognised",
+                         condition=models.Q(recognised=False)),
+        ]
+
+    def __str__(self):
+        return f"{self.received_at:%Y-%m-%d %H:%M} {self.kind} {self.shop_id}"

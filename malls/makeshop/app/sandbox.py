@@ -36,7 +36,7 @@ What is known and what is invented (``docs/makeshop.md``, "New API"):
   {startOrderDate, endOrderDate, page, limit})`` with ``searchedCount``, ``page``,
   ``orders{displayOrderNumber, orderDate}``; requests of 5 MB or more refused;
   the install body ``{app_id, plan_id, app_name, shop_id, token}`` and the
-  uninstall body ``{app_id, app_name, shop_id}``.
+  uninstall body ``{app_id, app_name, shop_id}``, ``app_id`` and ``plan_id`` numbers.
 - invented (marked ``INVENTED`` where built): every error answer's status, code
   and message (wrong API key 403 ``{"message": "Forbidden"}``, wrong token
   ``UNAUTHENTICATED``, timestamp ``INVALID_TIMESTAMP``, rate limit 429
@@ -57,7 +57,6 @@ import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import MappingProxyType
 from typing import NamedTuple
@@ -68,12 +67,18 @@ import requests
 from core.redaction import install_log_redaction
 from malls.makeshop import api
 
+from .sandbox_queries import Answer, answer_query, now_jst
+from .sandbox_queries import error_answer as _error
+from .sandbox_queries import json_answer as _json
+
 GRAPHQL_PATH = "/v1/graphql"
 # The sandbox's own remote control (not MakeShop's): POST ADMIN_PATH + "install" etc.
 ADMIN_PATH = "/_sandbox/app/"
 ADMIN_ACTIONS = ("install", "uninstall", "order-update")
 MAX_ADMIN_BYTES = 16 * 1024
-SANDBOX_APP_ID = "goq-sandbox-app"
+# MakeShop's app and plan IDs are numbers (数値型): the sandbox's app id is digits, and
+# the app store sends both as JSON numbers (``_number``).
+SANDBOX_APP_ID = "90001"
 SANDBOX_APP_NAME = "GoQSystem (sandbox)"
 SANDBOX_API_KEY = "sandbox-api-key-0000-not-a-secret"  # noqa: S105 - sandbox-only
 TIMESTAMP_WINDOW_SECONDS = 3600
@@ -89,7 +94,7 @@ class DemoAppShop:
 
     shop_id: str
     token: str
-    plan_id: str = "standard"
+    plan_id: int = 1
 
 
 DEMO_APP_SHOPS: Mapping[str, DemoAppShop] = MappingProxyType({
@@ -99,15 +104,6 @@ DEMO_APP_SHOPS: Mapping[str, DemoAppShop] = MappingProxyType({
         DemoAppShop("demo-app", "demo-app-token-0002-demo-app-bbbbb"),
     )
 })
-
-
-class Answer(NamedTuple):
-    """An HTTP answer; same field order as the legacy sandbox's ``Answer``."""
-
-    status: int
-    body: bytes
-    content_type: str
-    headers: tuple[tuple[str, str], ...] = ()
 
 
 class GraphQLCall(NamedTuple):
@@ -189,7 +185,7 @@ class GraphQLSandbox:
             answer = _error(429, "TOO_MANY_REQUESTS", "Too Many Requests (sandbox: 1 call/s)")
             answer = answer._replace(headers=(("Retry-After", "1"),))
             return self._refuse(shop.shop_id, timestamp, "rate_limited", answer, violated=True)
-        answer = _answer_query(body, _now_jst(self._clock()))
+        answer = answer_query(body, now_jst(self._clock()), shop_id=shop.shop_id)
         self._record(GraphQLCall(shop.shop_id, timestamp, "answered", False))
         return answer
 
@@ -228,81 +224,6 @@ def _timestamp_ok(value: str, now: float) -> bool:
     if not re.fullmatch(r"\d{1,12}", value or ""):
         return False
     return abs(int(value) - now) <= TIMESTAMP_WINDOW_SECONDS
-
-
-# Answers -------------------------------------------------------------------------------
-
-
-def _json(status: int, data) -> Answer:
-    return Answer(status, json.dumps(data, ensure_ascii=False).encode(), _JSON)
-
-
-def _error(status: int, code: str, message: str) -> Answer:
-    """INVENTED: MakeShop's error codes and messages are not published."""
-    return _json(status, {"data": None, "errors": [
-        {"message": message, "extensions": {"code": code}}
-    ]})
-
-
-_SEARCH_ORDER = re.compile(r"\bsearchOrder\s*\(\s*input\s*:\s*(\{[^}]*\}|\$\w+)\s*\)\s*\{(.*)\}",
-                           re.S)
-_ARGUMENT = re.compile(r"(\w+)\s*:\s*(\"[^\"]*\"|\d+)")
-
-
-def _answer_query(body: bytes, now: datetime) -> Answer:
-    try:
-        request = json.loads(body)
-        query = request["query"]
-        if not isinstance(query, str):
-            raise TypeError
-    except (ValueError, KeyError, TypeError):
-        return _error(400, "BAD_REQUEST", "Body must be JSON with a query")
-    match = _SEARCH_ORDER.search(query)
-    if match is None:
-        return _error(400, "GRAPHQL_VALIDATION_FAILED",
-                      "Cannot query field (the sandbox answers searchOrder only)")
-    arguments, selection = match.groups()
-    if arguments.startswith("$"):
-        variables = request.get("variables") or {}
-        given = variables.get(arguments[1:]) if isinstance(variables, dict) else None
-        given = given if isinstance(given, dict) else {}
-    else:
-        given = {name: value.strip('"') for name, value in _ARGUMENT.findall(arguments)}
-    try:
-        since = _moment(str(given.get("startOrderDate", "")))
-        until = _moment(str(given.get("endOrderDate", "")))
-        page = max(int(given.get("page", 1)), 1)
-        limit = min(max(int(given.get("limit", 20)), 1), 100)
-    except ValueError:
-        return _error(200, "BAD_USER_INPUT",
-                      "startOrderDate and endOrderDate must be yyyymmddhhmmss")
-    found = [order for order in _demo_orders(now) if since <= order[1] <= until]
-    result: dict = {}
-    if re.search(r"\bsearchedCount\b", selection):
-        result["searchedCount"] = len(found)
-    if re.search(r"\bpage\b", selection):
-        result["page"] = page
-    if re.search(r"\borders\b", selection):
-        result["orders"] = [
-            {"displayOrderNumber": number, "orderDate": placed.strftime("%Y-%m-%d %H:%M:%S")}
-            for number, placed in found[(page - 1) * limit: page * limit]
-        ]
-    return _json(200, {"data": {"searchOrder": result}})
-
-
-def _demo_orders(now: datetime) -> list[tuple[str, datetime]]:
-    """A day or more old: a recent period finds nothing, as most verifications do."""
-    return [("D000000102", now - timedelta(days=1)), ("D000000103", now - timedelta(days=2))]
-
-
-def _now_jst(unix: float) -> datetime:
-    return datetime.fromtimestamp(unix, MAKESHOP_TZ).replace(microsecond=0, tzinfo=None)
-
-
-def _moment(value: str) -> datetime:
-    if not re.fullmatch(r"\d{14}", value):
-        raise ValueError(value)
-    return datetime.strptime(value, "%Y%m%d%H%M%S")
 
 
 # A server of its own ---------------------------------------------------------------------
@@ -396,7 +317,7 @@ def send_install(shop_id, *, app_url, secret, app_id=SANDBOX_APP_ID,
     if graphql is not None:
         graphql.restore(shop_id)
     return _post(webhook_url(app_url, secret, "install"), {
-        "app_id": app_id, "plan_id": shop.plan_id, "app_name": SANDBOX_APP_NAME,
+        "app_id": _number(app_id), "plan_id": shop.plan_id, "app_name": SANDBOX_APP_NAME,
         "shop_id": shop.shop_id, "token": token or shop.token,
     }, timeout)
 
@@ -407,7 +328,7 @@ def send_uninstall(shop_id, *, app_url, secret, app_id=SANDBOX_APP_ID, timeout=1
     if graphql is not None:
         graphql.revoke(shop_id)
     return _post(webhook_url(app_url, secret, "uninstall"), {
-        "app_id": app_id, "app_name": SANDBOX_APP_NAME, "shop_id": shop_id,
+        "app_id": _number(app_id), "app_name": SANDBOX_APP_NAME, "shop_id": shop_id,
     }, timeout)
 
 
@@ -416,9 +337,15 @@ def send_order_update(shop_id, *, app_url, secret, order_number="D000000101",
                       session: requests.Session | None = None) -> int:
     """POST an order-update webhook (INVENTED body: MakeShop has not published it)."""
     return _post(webhook_url(app_url, secret, "orders"), {
-        "app_id": app_id, "shop_id": shop_id, "event": event,
+        "app_id": _number(app_id), "shop_id": shop_id, "event": event,
         "orders": [{"displayOrderNumber": order_number}],
     }, timeout, session=session)
+
+
+def _number(app_id):
+    """An app id as MakeShop sends it: a JSON number when it is digits (a test may use text)."""
+    return int(app_id) if isinstance(app_id, str) and app_id.isascii() and app_id.isdigit() else (
+        app_id)
 
 
 def _post(url, payload, timeout, *, session=None) -> int:

@@ -17,6 +17,7 @@ urlpatterns = [
     re_path(_PREFIX + r"install/?$", webhooks.install, name="install"),
     re_path(_PREFIX + r"uninstall/?$", webhooks.uninstall, name="uninstall"),
     re_path(_PREFIX + r"orders/?$", webhooks.order_update, name="orders"),
+    re_path(_PREFIX + r"reconsent/?$", webhooks.reconsent, name="reconsent"),
     re_path(
         _PREFIX + r"orders/(?P<shop_id>[^/]+)/?$", webhooks.order_update, name="orders_for_shop"
     ),

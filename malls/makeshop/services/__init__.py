@@ -8,7 +8,6 @@ entry through the generic ``malls.services``. Queueing its verifications is
 | ``settings`` | a shop's MakeShop settings: one pipeline, verified now or later |
 | ``verification`` | asking MakeShop about credentials, recording its answer |
 | ``shop_ids`` | a shop ID belongs to the shop MakeShop verified it for |
-| ``legacy_codes`` | removing the auth codes once the app is in use |
 | ``notification_urls`` | issuing and retiring update-notification URLs |
 """
 

@@ -129,9 +129,21 @@ def test_wrong_token_and_wrong_key_are_refused(graphql_sandbox):
     assert (status, data) == (403, {"message": "Forbidden"})
 
 
-def test_unknown_queries_are_validation_errors(graphql_sandbox):
-    status, data = ask(graphql_sandbox, "{ searchProduct { id } }")
-    assert status == 400 and data["errors"][0]["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"
+@pytest.mark.parametrize("query", [
+    "{ searchProduct { id } }",
+    '{ searchOrder(input: {page: 1, limit: 1}) { searchedCount totalPrice } }',
+    "query Q { getShop { shopId ownerEmail } }",
+])
+def test_unknown_queries_and_fields_are_422_validation_errors(graphql_sandbox, query):
+    status, data = ask(graphql_sandbox, query)
+    assert status == 422 and data["errors"][0]["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"
+    assert data["errors"][0]["message"].startswith("Cannot query field")
+
+
+def test_get_shop_names_the_tokens_shop(graphql_sandbox):
+    """INVENTED in the sandbox: getShop { shopId } (MakeShop has not published its fields)."""
+    status, data = ask(graphql_sandbox, "query GoqWhichShop { getShop { shopId } }")
+    assert (status, data) == (200, {"data": {"getShop": {"shopId": "demo-shop"}}})
 
 
 def test_the_sandbox_enforces_one_call_per_second_per_shop():

@@ -1,6 +1,8 @@
 """The install, uninstall and order-update webhooks over real HTTP (a live server), with
 the verification job run against the GraphQL sandbox."""
 
+from datetime import timedelta
+
 import pytest
 from django.db import connection as db
 from django.utils import timezone
@@ -16,10 +18,15 @@ from malls.makeshop.app.sandbox import (
     webhook_url,
 )
 from malls.makeshop.models import MakeShopConnection, NotificationEvent
+from malls.makeshop.sandbox import DEMO_SHOPS
 from malls.models import ChangeRecord
 from tests.factories import make_connection
 
-from .conftest import post_json
+from .conftest import post_json, proven
+
+
+def proven_code(shop_id="demo-shop"):
+    return DEMO_SHOPS[shop_id].order_token
 
 pytestmark = pytest.mark.django_db(transaction=True)
 State = MakeShopAppInstallation.State
@@ -27,8 +34,9 @@ TOKEN = DEMO_APP_SHOPS["demo-shop"].token
 
 
 @pytest.fixture
-def app(app_settings, live_server):
-    """Where MakeShop's app store posts: the live server and the configured secret."""
+def app(app_settings, live_server, legacy_sandbox):
+    """Where MakeShop's app store posts: the live server and the configured secret (and
+    the legacy sandbox, which the linking proof asks)."""
     return {"app_url": live_server.url, "secret": app_settings.MAKESHOP_APP_WEBHOOK_SECRET}
 
 
@@ -40,12 +48,6 @@ def raw_token_column():
     with db.cursor() as cursor:
         cursor.execute("SELECT token FROM malls_makeshopappinstallation")
         return [row[0] for row in cursor.fetchall()]
-
-
-def proven(shop_id="demo-shop", **extra):
-    """A GoQ connection whose order auth code MakeShop has accepted for ``shop_id``."""
-    return make_connection(makeshop_shop_id=shop_id,
-                           order_auth_code_verified_at=timezone.now(), **extra)
 
 
 def nothing_stored():
@@ -71,25 +73,48 @@ def test_install_stores_the_token_encrypted_and_the_job_verifies_it(app, app_set
     assert app_settings.graphql_server.graphql.calls[-1].outcome == "answered"
 
 
-def test_a_repeated_install_replaces_the_token_and_records_it(app):
+def test_a_repeat_install_never_replaces_a_working_token_until_the_new_one_works(
+    app, app_settings
+):
     send_install("demo-shop", **app)
 
     assert send_install("demo-shop", token="a-re-issued-token-the-sandbox-refuses", **app) == 200
 
     installation = MakeShopAppInstallation.objects.get()
-    assert installation.token_version == 2
-    assert installation.token.reveal() == "a-re-issued-token-the-sandbox-refuses"
-    assert (installation.state, installation.failure_reason) == (State.REJECTED, "token_rejected")
+    assert installation.token.reveal() == TOKEN  # the working token still serves
+    assert installation.state == State.VERIFIED and installation.pending_token is None
     actions = list(installation.events.order_by("pk").values_list("action", flat=True))
     assert actions == ["makeshop_app.installed", "makeshop_app.verified",
-                       "makeshop_app.reinstalled", "makeshop_app.verified"]
+                       "makeshop_app.reinstall_pending", "makeshop_app.reinstall_rejected"]
+
+    # MakeShop re-issues the shop's token (a plan change): the new one works, and swaps in.
+    shops = {"demo-shop": DEMO_APP_SHOPS["demo-shop"]}
+    app_settings.graphql_server.graphql._by_token["renewed-token-0003"] = shops["demo-shop"]
+    assert send_install("demo-shop", token="renewed-token-0003", **app) == 200
+
+    installation.refresh_from_db()
+    assert installation.token.reveal() == "renewed-token-0003"
+    assert installation.pending_token is None and installation.state == State.VERIFIED
+    assert installation.events.order_by("-pk").first().action == "makeshop_app.token_replaced"
 
 
-def test_uninstall_deletes_the_token_and_records_it(app):
+def test_a_token_that_does_not_work_is_replaced_at_once(app):
+    send_install("demo-shop", token="first-token-the-sandbox-refuses", **app)
+    assert MakeShopAppInstallation.objects.get().state == State.REJECTED
+
+    assert send_install("demo-shop", **app) == 200
+
+    installation = MakeShopAppInstallation.objects.get()
+    assert installation.token.reveal() == TOKEN and installation.state == State.VERIFIED
+    assert installation.token_version == 2
+
+
+def test_uninstall_deletes_the_token_and_records_it(app, app_settings):
     proven()
     send_install("demo-shop", **app)
 
-    assert send_uninstall("demo-shop", **app) == 200
+    # MakeShop revokes the token, then posts the uninstall; GoQ asks before deleting.
+    assert send_uninstall("demo-shop", graphql=app_settings.graphql_server.graphql, **app) == 200
 
     installation = MakeShopAppInstallation.objects.get()
     assert installation.state == State.UNINSTALLED and installation.uninstalled_at
@@ -169,9 +194,34 @@ def test_an_install_links_itself_to_the_one_shop_that_proved_control(app):
 
     installation = MakeShopAppInstallation.objects.get()
     assert installation.connection == connection and installation.linked_by is None
+    assert installation.link_proved_at is not None
     assert installations.usable_token(connection) == TOKEN
     history = ChangeRecord.objects.filter(shop=connection.shop).values_list("action", flat=True)
-    assert {"makeshop_app.linked", "makeshop_app.verified"} <= set(history)
+    assert "makeshop_app.linked" in set(history)
+
+
+def test_a_stale_proof_does_not_link_until_makeshop_accepts_the_code_now(
+    app, legacy_sandbox, settings
+):
+    # Accepted a day ago; since then the shop changed hands and its codes (MakeShop refuses).
+    connection = proven(order_auth_code_verified_at=timezone.now() - timedelta(days=1))
+    connection.order_auth_code = "a-code-makeshop-no-longer-accepts"
+    connection.save()
+    calls_before = len(legacy_sandbox.calls)
+
+    send_install("demo-shop", **app)
+
+    installation = MakeShopAppInstallation.objects.get()
+    assert installation.state == State.VERIFIED and installation.is_unclaimed
+    assert installations.usable_token(connection) is None
+    assert len(legacy_sandbox.calls) == calls_before + 1  # asked MakeShop now, once
+
+    # The merchant fixes the code: the next verification run proves it and links.
+    connection.order_auth_code = proven_code()
+    connection.save()
+    installations.verify_installation(installation=installation)
+    installation.refresh_from_db()
+    assert installation.connection_id == connection.pk
 
 
 def test_without_proof_the_install_waits_for_staff(app):
@@ -279,10 +329,10 @@ def test_order_updates_are_lenient_and_may_name_the_shop_in_the_path(app):
     assert NotificationEvent.objects.get().order_number == ""
 
 
-def test_order_updates_for_unknown_or_uninstalled_shops_are_refused(app):
+def test_order_updates_for_unknown_or_uninstalled_shops_are_refused(app, settings):
     assert send_order_update("demo-shop", **app) == 404
     send_install("demo-shop", **app)
-    send_uninstall("demo-shop", **app)
+    send_uninstall("demo-shop", graphql=settings.graphql_server.graphql, **app)
     assert send_order_update("demo-shop", **app) == 404
     assert MakeShopAppInstallation.objects.get().last_update_at is None
 

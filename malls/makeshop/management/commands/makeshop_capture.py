@@ -13,6 +13,8 @@ from django.core.management.base import BaseCommand, CommandError
 
 from malls.makeshop import capture
 from malls.makeshop.api import SHOP_ID_RE, Outcome
+from malls.makeshop.app.config import get_config
+from malls.makeshop.app.models import AppWebhookReceipt
 from malls.makeshop.throttle import makeshop_call_slot
 
 VERDICTS = [outcome.value for outcome in Outcome]
@@ -29,11 +31,29 @@ class Command(BaseCommand):
     stealth_options = ("stdin",)
 
     def add_arguments(self, parser):
-        parser.add_argument("--shop-id", required=True, help="the shop's MakeShop shop ID")
+        parser.add_argument("--shop-id", default="", help="the shop's MakeShop shop ID")
         parser.add_argument(
-            "--out", type=Path, default=capture.CAPTURES_DIR,
-            help=f"folder for the capture file (default: {capture.CAPTURES_DIR})",
+            "--out", type=Path, default=None,
+            help=f"folder for the capture file (default: {capture.CAPTURES_DIR}, or its app/ "
+            "and webhooks/ folders)",
         )
+        mode = parser.add_mutually_exclusive_group()
+        mode.add_argument(
+            "--app", action="store_true",
+            help="capture the new API (GraphQL) instead: asks for the shop's app token; the "
+            "URL and API key come from the MAKESHOP_APP_* settings",
+        )
+        mode.add_argument(
+            "--app-uninstalled", action="store_true",
+            help="like --app, with the token of an app the shop has uninstalled (one call)",
+        )
+        mode.add_argument(
+            "--webhooks", action="store_true",
+            help="write the latest app webhooks GoQ received (header names and body shapes, no "
+            "value) as a fixture file",
+        )
+        parser.add_argument("--limit", type=int, default=50,
+                            help="--webhooks: how many of the latest (default 50)")
         parser.add_argument(
             "--with-login", action="store_true",
             help="also ask for the main administrator's password and log in with it (a "
@@ -46,9 +66,15 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, shop_id, out, base_url, with_login, **options):
+        self.input = options.get("stdin") or sys.stdin
+        if options["webhooks"]:
+            return self._webhooks(out or capture.WEBHOOK_CAPTURES_DIR, options["limit"])
         if not SHOP_ID_RE.fullmatch(shop_id):
             raise CommandError("That is not a MakeShop shop ID (letters, digits, '-' or '_').")
-        self.input = options.get("stdin") or sys.stdin
+        if options["app"] or options["app_uninstalled"]:
+            return self._app(shop_id, out or capture.APP_CAPTURES_DIR,
+                             uninstalled=options["app_uninstalled"])
+        out = out or capture.CAPTURES_DIR
         base_url = base_url or settings.MAKESHOP_API_BASE_URL
         self.stdout.write(
             f"Capturing MakeShop's answers for shop {shop_id} at {base_url}.\n"
@@ -108,6 +134,49 @@ class Command(BaseCommand):
                 + ". The replay test fails until the rules in malls/makeshop/legacy/answers.py "
                 "agree: that is the point."
             ))
+
+    def _app(self, shop_id, out, *, uninstalled):
+        config = get_config()
+        if not config.enabled:
+            raise CommandError("The new API is off: set the MAKESHOP_APP_* settings first.")
+        self.stdout.write(
+            f"Capturing MakeShop's new API for shop {shop_id} at {config.graphql_url}.\n"
+            "Nothing you type is shown or written anywhere; the file keeps no token, key or "
+            "shop ID."
+        )
+        token = self._secret("The shop's app token (from its installation): ")
+        if not token:
+            raise CommandError("The token is needed.")
+        cases = (capture.APP_UNINSTALLED_CASE,) if uninstalled else capture.APP_CASES
+        try:
+            captured = capture.capture_app(config.graphql_url, config.api_key, shop_id, token,
+                                           slot=makeshop_call_slot, cases=cases)
+        except Exception as exc:  # the text may hold anything
+            raise CommandError(f"MakeShop could not be asked: {type(exc).__name__}") from None
+        truths = {}
+        for item in captured:
+            self.stdout.write(
+                f"\n{item.case.name}: {item.case.question}\n  MakeShop answered HTTP "
+                f"{item.status}; GoQ reads it as {item.outcome}"
+                f"{' (' + item.reason + ')' if item.reason else ''}."
+            )
+            truths[item.case.name] = self._verdict(
+                f"  What is the right verdict? {'/'.join(VERDICTS)} [{item.case.expected}]: ",
+                item.case.expected,
+            )
+        note = self._ask("A note for the file (Enter: none): ")
+        content = capture.record_app(
+            captured, shop_id=shop_id, secrets=[token, config.api_key], truths=truths,
+            statement={"note": note}, graphql_url=config.graphql_url,
+        )
+        path = capture.write(content, out, "-app")
+        self.stdout.write(f"\nWrote {path}")
+
+    def _webhooks(self, out, limit):
+        latest = AppWebhookReceipt.objects.order_by("-pk")[:max(limit, 1)]
+        content = capture.record_webhooks(latest)
+        path = capture.write(content, out, "-webhooks")
+        self.stdout.write(f"Wrote {path} ({len(content['webhooks'])} webhooks, no values)")
 
     def _secret(self, prompt: str) -> str:
         if self.input is sys.stdin and sys.stdin.isatty():

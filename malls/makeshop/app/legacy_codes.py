@@ -6,8 +6,8 @@ the legacy secrets; keeping them only keeps secrets GoQ does not use. The shop I
 stays, and so does "verified at": the shop ID's claim (``shop_ids``) and the link to
 the app installation rest on it.
 
-Not exported by ``malls.services``: this module needs the app's installations, which
-import the services package themselves.
+It lives with the app's installations, which it needs; MakeShop's services need the
+app for nothing, so the app may use them without a cycle.
 """
 
 from __future__ import annotations
@@ -16,10 +16,11 @@ from django.db import transaction
 
 from malls.alerts.services import note_connection_change
 from malls.alerts.states import state_of as alert_state
-from malls.makeshop.app import installations
 from malls.makeshop.models import MakeShopConnection
 from malls.models import ChangeRecord
 from malls.services.history import SECRET_DELETED, record_change
+
+from . import installations
 
 Status = MakeShopConnection.Status
 

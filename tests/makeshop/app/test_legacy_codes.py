@@ -3,9 +3,9 @@
 import pytest
 from django.utils import timezone
 
+from malls.makeshop.app.legacy_codes import AppNotInUse, remove_legacy_codes
 from malls.makeshop.app.models import MakeShopAppInstallation
 from malls.makeshop.models import MakeShopConnection
-from malls.makeshop.services.legacy_codes import AppNotInUse, remove_legacy_codes
 from malls.models import ChangeRecord
 from tests.factories import make_connection, make_user
 
