@@ -258,7 +258,10 @@ class MakeShopConnectionAdmin(
     ordering = ["makeshop_shop_id"]
     show_full_result_count = False
     autocomplete_fields = ["shop"]
-    actions = ["reverify", "mark_applied", "mark_approved", "withdraw", "new_notification_url"]
+    actions = [
+        "reverify", "mark_applied", "mark_approved", "withdraw", "new_notification_url",
+        "stop_old_notification_url",
+    ]
     readonly_fields = [
         "secrets_summary",
         "verification_summary",
@@ -497,5 +500,25 @@ class MakeShopConnectionAdmin(
                 "Issued a new notification URL for %(count)d shop(s). Their merchants must paste "
                 "the new URL into MakeShop within 24 hours."
             ) % {"count": count},
+            messages.SUCCESS,
+        )
+
+    @admin.action(
+        description=_("Stop the previous update-notification URL now (it may have leaked)"),
+        permissions=["change"],
+    )
+    def stop_old_notification_url(self, request, queryset):
+        stopped = sum(
+            makeshop_services.stop_previous_notification_url(
+                connection=connection, actor=request.user, source=ChangeRecord.Source.ADMIN
+            )
+            for connection in queryset.select_related("shop")
+        )
+        self.message_user(
+            request,
+            gettext(
+                "Stopped the previous notification URL of %(count)d shop(s) (the others had "
+                "none still working). Notifications sent to it now answer as unknown."
+            ) % {"count": stopped},
             messages.SUCCESS,
         )

@@ -16,6 +16,7 @@ from .notification_urls import (
     NotificationUrlInGrace,
     forget_expired_notification_tokens,
     rotate_notification_token,
+    stop_previous_notification_url,
 )
 from .settings import (
     ConcurrentEditError,
@@ -29,10 +30,13 @@ from .settings import (
 )
 from .verification import (
     CHECK_ORDER,
+    PROOF_OF_CONTROL,
     UNREADABLE,
     VERIFICATION_FRESH_FOR,
+    ChecksPaused,
     Verification,
     check_makeshop_credentials,
+    checks_paused,
     verifiable_connections,
     verify_connection,
 )
@@ -40,8 +44,10 @@ from .verification import (
 __all__ = [
     "CHECK_ORDER",
     "NOTIFICATION_TOKEN_GRACE",
+    "PROOF_OF_CONTROL",
     "UNREADABLE",
     "VERIFICATION_FRESH_FOR",
+    "ChecksPaused",
     "ConcurrentEditError",
     "NotificationUrlInGrace",
     "SaveResult",
@@ -51,10 +57,12 @@ __all__ = [
     "Verify",
     "apply_makeshop_settings",
     "check_makeshop_credentials",
+    "checks_paused",
     "delete_makeshop_connection",
     "forget_expired_notification_tokens",
     "refuse_if_stale",
     "rotate_notification_token",
+    "stop_previous_notification_url",
     "verifiable_connections",
     "verify_connection",
 ]
