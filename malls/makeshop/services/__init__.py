@@ -37,6 +37,7 @@ from .verification import (
     Verification,
     check_makeshop_credentials,
     checks_paused,
+    stored_secrets_unreadable,
     verifiable_connections,
     verify_connection,
 )
@@ -63,6 +64,7 @@ __all__ = [
     "refuse_if_stale",
     "rotate_notification_token",
     "stop_previous_notification_url",
+    "stored_secrets_unreadable",
     "verifiable_connections",
     "verify_connection",
 ]

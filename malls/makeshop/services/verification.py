@@ -132,6 +132,26 @@ def unreadable_checks(connection) -> list[Check]:
     return unreadable
 
 
+@sensitive_variables()
+def stored_secrets_unreadable(pk, ciphertexts) -> bool:
+    """Whether any of a connection row's stored ciphertexts (``{field: value}`` as
+    ``values()`` reads them) cannot be decrypted: a key no longer configured, or a
+    ciphertext failing authentication (damaged, or swapped from another row).
+
+    For lists, which read rows without model instances: AES-GCM checks the tag as it
+    decrypts, about 4 µs per secret, and the plaintext is dropped at once.
+    """
+    for name, token in ciphertexts.items():
+        if token is None:
+            continue
+        context = MakeShopConnection._meta.get_field(name).context_for_pk(pk)
+        try:
+            crypto.decrypt(token, context=context)
+        except crypto.DecryptionError:
+            return True
+    return False
+
+
 def is_fresh(connection, name: str, now) -> bool:
     """Whether MakeShop accepted the credential ``name`` within ``VERIFICATION_FRESH_FOR``."""
     verified_at = getattr(connection, f"{name}_verified_at")
