@@ -411,9 +411,19 @@ class MakeShopConnectionAdmin(
                 gettext("worked until %(when)s") % {"when": when(obj.verified_at)},
             )
         cause = likely_cause(obj)
-        if not cause:
-            return status
-        return format_html("{}<br><em>{}</em>", status, cause)
+        if cause:
+            status = format_html("{}<br><em>{}</em>", status, cause)
+        paused_until = makeshop_services.checks_paused_until(obj.makeshop_shop_id)
+        if paused_until:
+            status = format_html(
+                "{}<br><strong>{}</strong>", status,
+                gettext(
+                    "MakeShop refused this shop ID too often in the last hour (from any store): "
+                    "GoQ asks MakeShop nothing about it until %(when)s. See the log's warnings "
+                    "for the stores that asked."
+                ) % {"when": when(paused_until)},
+            )
+        return status
 
     @admin.display(description=_("MakeShop app installation"))
     def app_installation_summary(self, obj):

@@ -7,8 +7,9 @@ every call goes through the shop's call slot (``malls.throttle``).
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -184,6 +185,14 @@ def checks_paused(shop_id: str | None) -> bool:
         _refusals_key(shop_id), window_seconds=REFUSALS_WINDOW_SECONDS
     )
     return refusals >= _refusal_limit()
+
+
+def checks_paused_until(shop_id: str | None):
+    """When GoQ asks MakeShop about ``shop_id`` again, if it stopped; else None."""
+    if not checks_paused(shop_id):
+        return None
+    window_end = (int(time.time()) // REFUSALS_WINDOW_SECONDS + 1) * REFUSALS_WINDOW_SECONDS
+    return datetime.fromtimestamp(window_end, tz=UTC)
 
 
 def _count_refusal(shop_id: str, check: Check, store_id) -> None:
