@@ -396,6 +396,7 @@ def test_another_store_cannot_learn_a_makeshop_password_through_the_settings_pag
         form = response.context["form"]
         assert list(form.errors) == ["__all__"]
         pages.append([str(error) for error in form.non_field_errors()])
+        assert "MakeShopがこの設定を受け付けなかったため" in response.text
         assert demo.password not in response.text
 
     assert pages[0] == pages[1]

@@ -31,6 +31,7 @@ from malls.makeshop.services.verification import (
     check_makeshop_credentials,
     is_fresh,
     record_outcome,
+    refuse_if_paused,
     saved_secret,
     unreadable_checks,
     unreadable_verification,
@@ -170,6 +171,8 @@ def _ask_makeshop(connection, shop_id, new_secrets, client) -> Verification | No
     )
     if not credentials:
         return None
+    # Before the store's budget: a save refused without asking MakeShop costs nothing.
+    refuse_if_paused(shop_id, store_id=connection.shop.store_id)
     _charge_verification_budget(connection.shop.store_id)
     return check_makeshop_credentials(
         shop_id=shop_id, credentials=credentials, client=client,

@@ -195,6 +195,17 @@ def checks_paused_until(shop_id: str | None):
     return datetime.fromtimestamp(window_end, tz=UTC)
 
 
+def refuse_if_paused(shop_id: str, *, store_id=None) -> None:
+    """Raise ChecksPaused, with a warning naming the asking store, while the shop ID's
+    checks are paused."""
+    if checks_paused(shop_id):
+        logger.warning(
+            "MakeShop checks for shop %r refused for store %s: too many refusals this hour",
+            shop_id, store_id,
+        )
+        raise ChecksPaused(shop_id)
+
+
 def _count_refusal(shop_id: str, check: Check, store_id) -> None:
     """Count one refusal of ``shop_id``; the one reaching the limit alerts staff."""
     ratelimits.hit(
@@ -231,12 +242,7 @@ def check_makeshop_credentials(
     """
     if transaction.get_connection().in_atomic_block:
         raise RuntimeError("MakeShop must not be called inside a database transaction")
-    if checks_paused(shop_id):
-        logger.warning(
-            "MakeShop checks for shop %r refused for store %s: too many refusals this hour",
-            shop_id, store_id,
-        )
-        raise ChecksPaused(shop_id)
+    refuse_if_paused(shop_id, store_id=store_id)
     client = client or get_client()
     results: dict[Check, CheckResult] = {}
     pending = [check for check in CHECK_ORDER if credentials.get(check)]
