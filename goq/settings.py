@@ -214,6 +214,10 @@ PASSWORD_RESET_MAX_PER_EMAIL = env.int("PASSWORD_RESET_MAX_PER_EMAIL", default=3
 PASSWORD_RESET_MAX_PER_HOUR = env.int("PASSWORD_RESET_MAX_PER_HOUR", default=100)
 # Verification attempts (each costs MakeShop calls) per store per minute.
 VERIFICATIONS_PER_STORE_PER_MINUTE = env.int("VERIFICATIONS_PER_STORE_PER_MINUTE", default=5)
+# MakeShop refusals of one shop ID, across all stores, before GoQ stops asking for the hour.
+MAKESHOP_FAILED_CHECKS_PER_SHOP_PER_HOUR = env.int(
+    "MAKESHOP_FAILED_CHECKS_PER_SHOP_PER_HOUR", default=5
+)
 
 # --- HTTP security -------------------------------------------------------------------
 # Content-Security-Policy: only our own files; inline <script>/<style> need the

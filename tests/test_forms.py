@@ -151,9 +151,7 @@ class TestSave:
     @pytest.mark.parametrize(
         ("check", "reason", "field", "says"),
         [
-            ("order_auth_code", "token_rejected", "order_auth_code", "変更"),
             ("product_auth_code", "token_rejected", "product_auth_code", "商品データ連携設定"),
-            ("order_auth_code", "not_enabled", "order_auth_code", "about a week"),
             ("password", "login_refused", "password", "main administrator"),
         ],
     )
@@ -224,7 +222,31 @@ class TestSave:
 
         assert not result.saved
         assert not form.has_error("shop_id", code="shop_id_taken")
-        assert form.has_error("order_auth_code", code="token_rejected")
+        assert form.has_error("__all__", code="not_accepted")
+
+    @pytest.mark.parametrize(
+        ("reason", "code", "says"),
+        [
+            ("token_rejected", "not_accepted", "変更"),
+            ("not_enabled", "not_enabled", "about a week"),
+        ],
+    )
+    def test_a_refused_order_code_is_one_verdict_on_the_whole_form(
+        self, no_spacing, reason, code, says
+    ):
+        """N2: once MakeShop refuses the order code nothing else is asked, and no field is
+        singled out."""
+        scripted = ScriptedMakeShop(order_auth_code=(Outcome.REJECTED, reason))
+
+        form, result = self.submit(
+            new_connection(), scripted, product_auth_code="product-code-0001"
+        )
+        message = form.non_field_errors()[0]
+
+        assert not result.saved and not result.needs_decision
+        assert list(form.errors) == ["__all__"]
+        assert form.has_error("__all__", code=code)
+        assert says in message
 
 
 def test_a_new_shop_needs_a_display_name():

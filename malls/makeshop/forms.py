@@ -12,7 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.debug import sensitive_variables
 
 from core.text import validate_single_line
-from malls.makeshop import Check, Outcome
+from malls.makeshop import Check, Outcome, Reason
 from malls.makeshop import services as makeshop_services
 from malls.makeshop.models import SHOP_ID_MAX_LENGTH, MakeShopConnection, validate_makeshop_shop_id
 from malls.makeshop.verdicts import WHERE_TO_FIND, advice
@@ -68,6 +68,19 @@ class MakeShopSettingsForm(forms.Form):
         ),
         "unreadable": _("The saved value can no longer be read: enter it again."),
         "makeshop_said": _("MakeShop's message: %(message)s"),
+        # One verdict on the settings as a whole: GoQ sent nothing but the order code, so
+        # it knows nothing of the other fields, and says nothing that would tell which
+        # one a guesser got right.
+        "not_accepted": _(
+            "MakeShop did not accept these settings, so nothing was saved. Check that the shop "
+            "ID and the order data auth code are the ones shown in your MakeShop admin (after "
+            "変更 is pressed there, only the new code works), then enter the settings again."
+        ),
+        "checks_paused": _(
+            "MakeShop refused settings for this shop ID several times in the last hour, so GoQ "
+            "is not sending it any more for now. Nothing was sent or saved. Try again in an "
+            "hour; if this happens again, contact GoQ support."
+        ),
         "too_many_attempts": _(
             "Settings were checked with MakeShop several times in the last minute. Nothing "
             "was sent to MakeShop this time: wait a minute, then save again."
@@ -159,6 +172,11 @@ class MakeShopSettingsForm(forms.Form):
                 ),
             )
             return None
+        except makeshop_services.ChecksPaused:
+            self.add_error(
+                None, ValidationError(self.error_messages["checks_paused"], code="checks_paused")
+            )
+            return None
         except makeshop_services.ConcurrentEditError:
             self.add_error(
                 None,
@@ -176,6 +194,16 @@ class MakeShopSettingsForm(forms.Form):
         return result
 
     def _add_rejections(self, verification):
+        """Each refusal on its field, once MakeShop accepted the order code; a refused
+        order code is one verdict on the whole form (see ``PROOF_OF_CONTROL``)."""
+        proof = verification.results.get(makeshop_services.PROOF_OF_CONTROL)
+        if proof is not None and proof.outcome == Outcome.REJECTED:
+            if proof.reason == Reason.NOT_ENABLED:  # a fact of the shop, no field's fault
+                message, code = advice(proof.check, proof.reason, rejected=True), proof.reason
+            else:
+                message, code = self.error_messages["not_accepted"], "not_accepted"
+            self.add_error(None, ValidationError(message, code=code))
+            return
         for check, result in verification.results.items():
             if result.outcome != Outcome.REJECTED:
                 continue

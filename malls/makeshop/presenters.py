@@ -22,6 +22,7 @@ from malls.verdicts import UNREADABLE
 from .app import config as app_config
 from .app import installations
 from .models import MakeShopAppInstallation, MakeShopConnection, NotificationEvent
+from .services.verification import stored_secrets_unreadable
 
 Status = MakeShopConnection.Status
 AppState = MakeShopAppInstallation.State
@@ -254,18 +255,16 @@ class ListedConnection:
     )
 
     @classmethod
-    def from_values(cls, values: dict, readable_kids) -> "ListedConnection":
-        """Read from a ``MakeShopConnection.values()`` row."""
-        # Flags a secret whose key is no longer configured (the way secrets become
-        # unreadable in practice) without decrypting 3 values per row; the settings
-        # page decrypts, and so catches any other damage too.
-        secrets = [values[key] for key in _SECRET_KEYS]
+    def from_values(cls, values: dict) -> "ListedConnection":
+        """Read from a ``MakeShopConnection.values()`` row (with ``id`` and the secrets)."""
+        secrets = {name: values[name] for name in _SECRET_KEYS}
         return cls(
             *(values[key] for key in _LISTED_FIELDS),
-            has_unreadable_secret=values["failure_reason"] == UNREADABLE or any(
-                token is not None and token.kid not in readable_kids for token in secrets
-            ),
-            has_legacy_codes=any(token is not None for token in secrets),
+            # Each row's ciphertexts are authenticated (a key no longer configured, a
+            # value damaged or swapped from another row), before any check ran.
+            has_unreadable_secret=values["failure_reason"] == UNREADABLE
+            or stored_secrets_unreadable(values["id"], secrets),
+            has_legacy_codes=any(token is not None for token in secrets.values()),
         )
 
 
@@ -280,25 +279,22 @@ _APP_KEYS = {
 def list_rows(shop_pks) -> dict:
     """``MallRow`` per MakeShop shop pk, in one query whatever the number of shops."""
     rows = MakeShopConnection.objects.filter(shop_id__in=shop_pks).values(
-        "shop_id", "makeshop_shop_id", *_LISTED_FIELDS, *MakeShopConnection.SECRET_FIELDS,
+        "id", "shop_id", "makeshop_shop_id", *_LISTED_FIELDS, *MakeShopConnection.SECRET_FIELDS,
         *_APP_KEYS.values(),
     )
-    from malls.services.keys import readable_key_ids
-
-    readable_kids = readable_key_ids()
     app_enabled = app_config.is_enabled()
-    found = {row["shop_id"]: _mall_row(row, readable_kids, app_enabled) for row in rows}
+    found = {row["shop_id"]: _mall_row(row, app_enabled) for row in rows}
     for pk in shop_pks:
         if pk not in found:
-            found[pk] = _mall_row(None, readable_kids, app_enabled, pk=pk)
+            found[pk] = _mall_row(None, app_enabled, pk=pk)
     return found
 
 
-def _mall_row(values, readable_kids, app_enabled, *, pk=None) -> MallRow:
+def _mall_row(values, app_enabled, *, pk=None) -> MallRow:
     connection = app = None
     if values is not None:
         pk = values["shop_id"]
-        connection = ListedConnection.from_values(values, readable_kids)
+        connection = ListedConnection.from_values(values)
         if app_enabled and values[_APP_KEYS["state"]] is not None:
             app = _app_status(**{name: values[key] for name, key in _APP_KEYS.items()})
     api = api_in_use(app, connection is not None and connection.has_legacy_codes)

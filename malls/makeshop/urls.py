@@ -27,4 +27,9 @@ urlpatterns = [
         views.makeshop_new_notification_url,
         name="makeshop_new_notification_url",
     ),
+    path(
+        "settings/malls/makeshop/<int:shop_pk>/notification-url/stop-old/",
+        views.makeshop_stop_old_notification_url,
+        name="makeshop_stop_old_notification_url",
+    ),
 ]

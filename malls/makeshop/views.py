@@ -286,3 +286,26 @@ def makeshop_new_notification_url(request, shop_pk):
         ) % {"hours": hours, "until": _local(rotated.previous_token_expires_at)},
     )
     return redirect("malls:makeshop_guide", shop_pk=shop.pk)
+
+
+@never_cache
+@store_member_required
+def makeshop_stop_old_notification_url(request, shop_pk):
+    """Stop the previous update-notification URL now, when it may have leaked."""
+    shop = makeshop_shop_or_404(request, shop_pk)  # another store's shop: 404, any method
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["POST"])
+    connection = connection_of(shop)
+    if connection._state.adding:
+        raise Http404
+    if makeshop_services.stop_previous_notification_url(
+        connection=connection, actor=request.user, source=ChangeRecord.Source.MERCHANT
+    ):
+        messages.success(
+            request,
+            _("The previous URL was stopped: GoQ no longer accepts notifications sent to it. "
+              "Only the URL on this page works."),
+        )
+    else:
+        messages.info(request, _("No previous URL was still working; nothing was changed."))
+    return redirect("malls:makeshop_guide", shop_pk=shop.pk)

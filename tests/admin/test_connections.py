@@ -422,3 +422,25 @@ class TestNotificationUrl:
             shop=connection.shop, action="notification_url.rotated",
             source=ChangeRecord.Source.ADMIN,
         ).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_change_page_says_when_makeshop_checks_of_its_shop_id_are_paused(
+    client, settings, makeshop_sandbox
+):
+    """N2: staff see on the shop's page that another store's refusals paused the checks."""
+    from malls.makeshop import services as makeshop_services
+
+    settings.MAKESHOP_FAILED_CHECKS_PER_SHOP_PER_HOUR = 1
+    owner = make_connection(makeshop_shop_id="demo-shop", status=Status.VERIFIED)
+    client.force_login(make_staff())
+    first = client.get(change_url(owner), headers={"accept-language": "en"}).text
+    assert "GoQ asks MakeShop nothing about it" not in first
+
+    makeshop_services.apply_makeshop_settings(  # a stranger, with a wrong code
+        connection=MakeShopConnection(shop=make_shop()), shop_id="demo-shop",
+        new_secrets={"order_auth_code": "f" * 32}, expected_version=None,
+    )
+
+    page = client.get(change_url(owner), headers={"accept-language": "en"}).text
+    assert "GoQ asks MakeShop nothing about it until" in page

@@ -3,6 +3,7 @@
 from datetime import timedelta
 
 import pytest
+import time_machine
 from django.db import connection as db
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
@@ -79,6 +80,8 @@ class TestReminders:
 
 
 class TestStaffDigest:
+    # Mid-day in Japan: "the same day" five minutes later must not cross midnight JST.
+    @time_machine.travel("2026-12-05 12:00 +0900", tick=True)
     def test_staff_get_shops_grouped_by_cause_once_a_day(self, smtp, no_sender):
         now = timezone.now()
         staff = digest_staff(email="staff@goq.example")

@@ -90,3 +90,76 @@ def test_staff_are_told_which_shops_got_no_new_url(client):
 
 def rotate(connection) -> str:
     return makeshop_services.rotate_notification_token(connection=connection).notification_token
+
+
+def test_a_merchant_can_stop_a_leaked_previous_url_at_once(client):
+    """N16: the previous URL answers as unknown right after the merchant stops it; the
+    current one keeps working, a new URL can be issued again, and history says who."""
+    merchant = make_user()
+    connection = make_connection(
+        makeshop_shop_id="url-shop", shop=make_shop(store=make_store(members=[merchant]))
+    )
+    leaked = connection.notification_token
+    current = rotate(connection)
+    client.force_login(merchant)
+    guide = client.get(reverse("malls:makeshop_guide", args=[connection.shop.pk])).text
+    stop_url = reverse("malls:makeshop_stop_old_notification_url", args=[connection.shop.pk])
+    assert stop_url in guide and "以前のURLを今すぐ停止する" in guide
+    assert works(client, leaked)
+
+    response = client.post(stop_url, follow=True)
+
+    assert not works(client, leaked)
+    assert works(client, current)
+    assert stop_url not in response.text  # nothing left to stop
+    assert "以前のURLを停止しました" in response.text
+    assert ChangeRecord.objects.filter(
+        shop=connection.shop, action="notification_url.old_stopped", actor=merchant
+    ).count() == 1
+    assert rotate(connection) not in (leaked, current)  # no grace left to protect
+    assert client.get(stop_url).status_code == 405
+
+
+def test_stopping_when_no_previous_url_works_changes_nothing(client):
+    merchant = make_user()
+    connection = make_connection(shop=make_shop(store=make_store(members=[merchant])))
+    client.force_login(merchant)
+
+    client.post(reverse("malls:makeshop_stop_old_notification_url", args=[connection.shop.pk]))
+
+    assert not ChangeRecord.objects.filter(action="notification_url.old_stopped").exists()
+
+
+def test_another_stores_member_cannot_stop_a_shops_previous_url(client):
+    connection = make_connection(makeshop_shop_id="url-shop")
+    leaked = connection.notification_token
+    rotate(connection)
+    stranger = make_user()
+    make_store(members=[stranger])
+    client.force_login(stranger)
+
+    response = client.post(
+        reverse("malls:makeshop_stop_old_notification_url", args=[connection.shop.pk])
+    )
+
+    assert response.status_code == 404
+    assert works(client, leaked)
+
+
+def test_staff_can_stop_leaked_previous_urls_from_the_list(client):
+    staff = make_staff()
+    client.force_login(staff)
+    leaking, untouched = make_connection(makeshop_shop_id="url-shop"), make_connection()
+    leaked = leaking.notification_token
+    rotate(leaking)
+    assert works(client, leaked)
+
+    client.post(
+        reverse("admin:malls_makeshopconnection_changelist"),
+        {"action": "stop_old_notification_url", "_selected_action": [leaking.pk, untouched.pk]},
+    )
+
+    assert not works(client, leaked)
+    assert ChangeRecord.objects.filter(
+        action="notification_url.old_stopped", actor=staff, source=ChangeRecord.Source.ADMIN
+    ).count() == 1

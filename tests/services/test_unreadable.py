@@ -2,6 +2,7 @@
 own reason, is never skipped, and no door ever marks such a connection verified."""
 
 import io
+import re
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -129,3 +130,40 @@ def test_lists_and_admin_show_must_be_entered_again(client, settings):
 
     assert "再入力が必要" in merchant_list and "接続確認済み" not in merchant_list
     assert "保存済みの値を読み取れません" in admin_list
+
+
+def verification_cells(admin_html) -> list[str]:
+    return re.findall(r'<td class="field-verification[^"]*">(.*?)</td>', admin_html, re.S)
+
+
+def test_before_any_check_neither_list_says_verified_for_swapped_secrets(client):
+    """The M3 residual: ciphertexts under a configured key but bound to another row fail
+    authentication; both lists say so before any check has run."""
+    merchant = make_user()
+    first, second = swapped_pair(store_name=None)
+    first.shop.store = make_store(members=[merchant])
+    first.shop.save()
+
+    client.force_login(merchant)
+    merchant_list = client.get(reverse("malls:mall_list")).text
+    client.force_login(make_staff())
+    admin_list = client.get(reverse("admin:malls_makeshopconnection_changelist")).text
+
+    assert "再入力が必要" in merchant_list and "接続確認済み" not in merchant_list
+    cells = verification_cells(admin_list)
+    assert len(cells) == 2
+    for cell in cells:
+        assert "再入力が必要" in cell and "接続確認済み" not in cell
+    assert {row.status for row in MakeShopConnection.objects.all()} == {Status.VERIFIED}
+
+
+def test_readable_secrets_are_still_listed_as_verified(client):
+    connection = make_demo_connection("demo-shop", status=Status.VERIFIED)
+    client.force_login(make_staff())
+
+    (cell,) = verification_cells(
+        client.get(reverse("admin:malls_makeshopconnection_changelist")).text
+    )
+
+    assert "接続確認済み" in cell
+    assert not connection.has_unreadable_secret

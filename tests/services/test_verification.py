@@ -68,17 +68,104 @@ def test_a_rejected_code_saves_nothing_and_keeps_the_working_settings(makeshop_s
     assert MakeShopConnection.objects.values().get(pk=connection.pk) == before
 
 
-def test_every_rejected_credential_is_reported_at_once(makeshop_sandbox):
+def endpoints(sandbox, since=0):
+    return [call.endpoint for call in sandbox.calls[since:]]
+
+
+def test_a_refused_order_code_sends_neither_the_password_nor_the_product_code(
+    makeshop_sandbox,
+):
+    """N2: the order code proves control of the shop ID; without it, MakeShop hears
+    nothing of the admin password, so GoQ is no oracle for it."""
     result = save(
-        new_connection(), password="wrong-pass", order_auth_code="f" * 32,
+        new_connection(), password=DEMO.password, order_auth_code="f" * 32,
+        product_auth_code=DEMO.product_code,
+    )
+
+    assert {check: r.outcome for check, r in result.verification.results.items()} == {
+        Check.ORDER_AUTH_CODE: Outcome.REJECTED,
+    }
+    assert result.verification.not_run == (Check.PRODUCT_AUTH_CODE, Check.PASSWORD)
+    assert endpoints(makeshop_sandbox) == ["orderinfo"]
+    assert not MakeShopConnection.objects.exists()
+
+
+def test_once_the_order_code_is_accepted_every_refusal_is_reported(makeshop_sandbox):
+    result = save(
+        new_connection(), password="wrong-pass", order_auth_code=DEMO.order_token,
         product_auth_code="wrong",
     )
     assert {check: r.outcome for check, r in result.verification.results.items()} == {
-        Check.ORDER_AUTH_CODE: Outcome.REJECTED,
+        Check.ORDER_AUTH_CODE: Outcome.ACCEPTED,
         Check.PRODUCT_AUTH_CODE: Outcome.REJECTED,
         Check.PASSWORD: Outcome.REJECTED,
     }
     assert not MakeShopConnection.objects.exists()
+
+
+def test_a_password_change_alone_is_checked_while_the_order_codes_acceptance_is_fresh(
+    makeshop_sandbox,
+):
+    """Within a day of MakeShop accepting the unchanged order code for this shop ID,
+    the proof stands: only the new password is sent. After that day, the order code
+    is asked again first."""
+    start = datetime(2026, 11, 30, 3, 0, tzinfo=UTC)
+    with time_machine.travel(start, tick=True):
+        connection = verified_connection(makeshop_sandbox)
+    with time_machine.travel(start + makeshop_services.VERIFICATION_FRESH_FOR / 2, tick=True):
+        calls = len(makeshop_sandbox.calls)
+        result = save(MakeShopConnection.objects.get(pk=connection.pk), password="changed-pw")
+        assert set(result.verification.results) == {Check.PASSWORD}
+        assert endpoints(makeshop_sandbox, calls) == ["webftp"]
+    with time_machine.travel(start + makeshop_services.VERIFICATION_FRESH_FOR * 2, tick=True):
+        calls = len(makeshop_sandbox.calls)
+        result = save(MakeShopConnection.objects.get(pk=connection.pk), password="changed-pw")
+        assert endpoints(makeshop_sandbox, calls)[0] == "orderinfo"
+
+
+def test_a_new_order_code_is_no_proof_until_makeshop_accepts_it(makeshop_sandbox):
+    connection = verified_connection(makeshop_sandbox)
+    calls = len(makeshop_sandbox.calls)
+
+    result = save(connection, order_auth_code="f" * 32, password="guess")
+
+    assert set(result.verification.results) == {Check.ORDER_AUTH_CODE}
+    assert endpoints(makeshop_sandbox, calls) == ["orderinfo"]
+
+
+@time_machine.travel(datetime(2026, 11, 30, 3, 0, 1, tzinfo=UTC), tick=True)
+def test_refusals_of_one_shop_id_are_limited_across_all_stores(settings, makeshop_sandbox, caplog):
+    """N2: past MAKESHOP_FAILED_CHECKS_PER_SHOP_PER_HOUR refusals of a shop ID, from
+    whichever stores, GoQ asks MakeShop nothing more about it for the rest of the
+    hour, staff get a warning naming the shop ID and the store, and the owner's saved
+    settings are left as they were (not turned red by a stranger's guesses)."""
+    settings.MAKESHOP_FAILED_CHECKS_PER_SHOP_PER_HOUR = 2
+    owner = verified_connection(makeshop_sandbox)
+    for _ in range(2):  # two stores guessing
+        save(new_connection(), order_auth_code="f" * 32, password="guess")
+    calls = len(makeshop_sandbox.calls)
+    third = new_connection()
+
+    with caplog.at_level("WARNING", logger="malls.makeshop"):
+        with pytest.raises(makeshop_services.ChecksPaused):
+            save(third, order_auth_code=DEMO.order_token, password=DEMO.password)
+        assert makeshop_services.verify_connection(connection=owner) is None
+
+    assert len(makeshop_sandbox.calls) == calls  # nothing was sent
+    assert makeshop_services.checks_paused("demo-shop")
+    assert not makeshop_services.checks_paused("demo-eucjp")  # other shop IDs unaffected
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert any("'demo-shop' paused" in text for text in warnings)
+    assert any(f"store {third.shop.store_id}" in text for text in warnings)
+    for text in warnings:
+        assert DEMO.password not in text and DEMO.order_token not in text
+    owner.refresh_from_db()
+    assert owner.status == MakeShopConnection.Status.VERIFIED
+
+    with time_machine.travel(datetime(2026, 11, 30, 4, 0, 1, tzinfo=UTC), tick=True):
+        assert not makeshop_services.checks_paused("demo-shop")
+        save(new_connection(), order_auth_code="f" * 32)
+        assert endpoints(makeshop_sandbox, calls) == ["orderinfo"]  # asked again
 
 
 def test_api_not_approved_is_told_apart(makeshop_sandbox):

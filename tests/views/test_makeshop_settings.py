@@ -78,7 +78,7 @@ class TestNewShop:
         assert 'class="message message--success"' in response.text
         assert_no_secret_in(response.text, all_secrets(demo_codes()))
 
-    def test_a_rejected_code_saves_nothing_and_says_what_to_do_on_its_field(
+    def test_a_rejected_order_code_saves_nothing_and_is_one_verdict_on_the_settings(
         self, client, shop, sandbox
     ):
         typed = {**demo_codes(), "order_auth_code": "ffffffffffffffffffffffffffffffff"}
@@ -88,11 +88,15 @@ class TestNewShop:
         assert response.status_code == 200
         assert not MakeShopConnection.objects.filter(shop=shop).exists()
         errors = response.context["form"].errors
-        assert list(errors) == ["order_auth_code"]
-        assert "変更" in errors["order_auth_code"][0]
-        assert 'href="#id_order_auth_code"' in response.text  # the error summary links to it
+        assert list(errors) == ["__all__"]
+        assert [e.code for e in response.context["form"].non_field_errors().as_data()] == [
+            "not_accepted"
+        ]
+        assert "変更" in errors["__all__"][0]
         assert 'value="demo-shop"' in response.text  # what was typed is kept
         assert_no_secret_in(response.text, all_secrets(typed))
+        # Only the order code went to MakeShop.
+        assert [call.endpoint for call in sandbox.calls] == ["orderinfo"]
 
     def test_a_shop_not_yet_approved_by_makeshop_is_told_it_takes_days(
         self, client, shop, sandbox
@@ -101,7 +105,7 @@ class TestNewShop:
             settings_url(shop), demo_codes("demo-pending"), headers={"accept-language": "en"}
         )
 
-        assert "about a week" in response.context["form"].errors["order_auth_code"][0]
+        assert "about a week" in response.context["form"].non_field_errors()[0]
         assert not MakeShopConnection.objects.filter(shop=shop).exists()
 
     def test_a_refused_login_asks_for_the_main_administrators_password(
@@ -367,3 +371,58 @@ def test_the_guide_lists_the_notifications_received(client):
     client.force_login(user)
     response = client.get(reverse("malls:makeshop_guide", args=[connection.shop.pk]))
     assert "ORD-778899" in response.content.decode()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_another_store_cannot_learn_a_makeshop_password_through_the_settings_page(
+    client, settings, makeshop_sandbox
+):
+    """N2, as probed: a store types another shop's ID, a wrong order code, and either a
+    guess or the right admin password. Both pages say the same one thing, and MakeShop
+    never hears the password."""
+    from malls.makeshop.sandbox import DEMO_SHOPS
+
+    settings.VERIFICATIONS_PER_STORE_PER_MINUTE = 10
+    demo = DEMO_SHOPS["demo-shop"]
+    user, (store,) = make_member()
+    client.force_login(user)
+    url = settings_url(make_shop(store=store))
+    pages = []
+    for password in ("guess-1", demo.password):
+        response = client.post(url, {
+            "shop_id": "demo-shop", "password": password, "order_auth_code": "0" * 32,
+            "product_auth_code": "", "version": "",
+        })
+        form = response.context["form"]
+        assert list(form.errors) == ["__all__"]
+        pages.append([str(error) for error in form.non_field_errors()])
+        assert "MakeShopがこの設定を受け付けなかったため" in response.text
+        assert demo.password not in response.text
+
+    assert pages[0] == pages[1]
+    assert "パスワード" not in pages[0][0]
+    assert {call.endpoint for call in makeshop_sandbox.calls} == {"orderinfo"}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_shop_id_refused_too_often_is_not_asked_about_and_the_merchant_is_told_to_wait(
+    client, settings, makeshop_sandbox
+):
+    from malls.makeshop.sandbox import DEMO_SHOPS
+
+    settings.MAKESHOP_FAILED_CHECKS_PER_SHOP_PER_HOUR = 1
+    user, (store,) = make_member()
+    client.force_login(user)
+    url = settings_url(make_shop(store=store))
+    typed = {"shop_id": "demo-shop", "password": "x", "order_auth_code": "0" * 32,
+             "product_auth_code": "", "version": ""}
+    client.post(url, typed)
+    calls = len(makeshop_sandbox.calls)
+
+    right = {**typed, "order_auth_code": DEMO_SHOPS["demo-shop"].order_token}
+    response = client.post(url, right)
+
+    assert len(makeshop_sandbox.calls) == calls
+    form = response.context["form"]
+    assert [e.code for e in form.non_field_errors().as_data()] == ["checks_paused"]
+    assert "1時間" in form.non_field_errors()[0] and "パスワード" not in form.non_field_errors()[0]

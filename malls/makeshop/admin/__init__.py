@@ -21,6 +21,9 @@ register_labels(
             "Shop ID set aside (MakeShop verified it for another shop)"
         ),
         "notification_url.old_forgotten": _("Previous update notification URL stopped"),
+        "notification_url.old_stopped": _(
+            "Previous update notification URL stopped early (before its 24 hours)"
+        ),
         "makeshop_app.installed": _("MakeShop app installed"),
         "makeshop_app.reinstalled": _("MakeShop app installed again (new token)"),
         "makeshop_app.uninstalled": _("MakeShop app uninstalled"),

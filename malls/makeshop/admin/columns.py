@@ -58,10 +58,24 @@ def failure_reason(connection):
 
 @admin.display(description=_("verification status"), ordering="status")
 def verification(connection):
-    """The status in use, in the merchant's list's words for a shop on the app; a shop
-    that worked before is in bold (its last success is the next column)."""
+    """The status in use, in the merchant's list's words; a shop that worked before is in
+    bold (its last success is the next column).
+
+    A shop on the app shows the app's state, as the merchant's list does. A saved secret
+    that cannot be decrypted outranks the stored status, which may predate the damage
+    (no check has run since): the row never says 接続確認済み then.
+    """
     if usage.status_in_use(connection) != connection.status:  # on the app
         return app_state_label(MakeShopAppInstallation.State.VERIFIED)
+    if connection.status != connection.Status.UNSET and connection.has_unreadable_secret:
+        return format_html(
+            '<strong class="goq-hint" title="{}">{}</strong>',
+            gettext(
+                "A saved secret can no longer be decrypted (a retired key, or damaged data): "
+                "the merchant must enter it again."
+            ),
+            gettext("Must be entered again"),
+        )
     if not overview.is_broken(connection):
         return connection.get_status_display()
     when = date_format(timezone.localtime(connection.verified_at), "SHORT_DATETIME_FORMAT")

@@ -253,7 +253,10 @@ class MakeShopConnectionAdmin(
     ordering = ["makeshop_shop_id"]
     show_full_result_count = False
     autocomplete_fields = ["shop"]
-    actions = ["reverify", "mark_applied", "mark_approved", "withdraw", "new_notification_url"]
+    actions = [
+        "reverify", "mark_applied", "mark_approved", "withdraw", "new_notification_url",
+        "stop_old_notification_url",
+    ]
     readonly_fields = [
         "secrets_summary",
         "verification_summary",
@@ -403,9 +406,19 @@ class MakeShopConnectionAdmin(
                 gettext("worked until %(when)s") % {"when": when(obj.verified_at)},
             )
         cause = likely_cause(obj)
-        if not cause:
-            return status
-        return format_html("{}<br><em>{}</em>", status, cause)
+        if cause:
+            status = format_html("{}<br><em>{}</em>", status, cause)
+        paused_until = makeshop_services.checks_paused_until(obj.makeshop_shop_id)
+        if paused_until:
+            status = format_html(
+                "{}<br><strong>{}</strong>", status,
+                gettext(
+                    "MakeShop refused this shop ID too often in the last hour (from any store): "
+                    "GoQ asks MakeShop nothing about it until %(when)s. See the log's warnings "
+                    "for the stores that asked."
+                ) % {"when": when(paused_until)},
+            )
+        return status
 
     @admin.display(description=_("MakeShop app installation"))
     def app_installation_summary(self, obj):
@@ -492,5 +505,25 @@ class MakeShopConnectionAdmin(
                 "Issued a new notification URL for %(count)d shop(s). Their merchants must paste "
                 "the new URL into MakeShop within 24 hours."
             ) % {"count": count},
+            messages.SUCCESS,
+        )
+
+    @admin.action(
+        description=_("Stop the previous update-notification URL now (it may have leaked)"),
+        permissions=["change"],
+    )
+    def stop_old_notification_url(self, request, queryset):
+        stopped = sum(
+            makeshop_services.stop_previous_notification_url(
+                connection=connection, actor=request.user, source=ChangeRecord.Source.ADMIN
+            )
+            for connection in queryset.select_related("shop")
+        )
+        self.message_user(
+            request,
+            gettext(
+                "Stopped the previous notification URL of %(count)d shop(s) (the others had "
+                "none still working). Notifications sent to it now answer as unknown."
+            ) % {"count": stopped},
             messages.SUCCESS,
         )

@@ -144,14 +144,30 @@ _XML_DECLARATION = re.compile(
 )
 
 
-def codec_for(label: str) -> str | None:
-    """The Python codec for an encoding label MakeShop may use; None if none is known."""
+# Codecs Python counts as text encodings that no document is written in: they
+# transform text (IDNA, Punycode, Python's escapes) or refuse every byte (undefined).
+_NOT_CHARSETS = frozenset({"undefined", "idna", "punycode", "unicode-escape", "raw-unicode-escape"})
+
+
+def _python_codec(label: str) -> str | None:
     label = label.strip().lower()
-    codec = _CODEC_FOR_LABEL.get(label, label)
     try:
-        return codecs.lookup(codec).name
+        return codecs.lookup(_CODEC_FOR_LABEL.get(label, label)).name
     except LookupError:
         return None
+
+
+def is_charset(codec: str) -> bool:
+    """Whether a codec Python knows decodes bytes into text (not hex, zlib, rot13, idna…)."""
+    info = codecs.lookup(codec)
+    return info._is_text_encoding and info.name not in _NOT_CHARSETS
+
+
+def codec_for(label: str) -> str | None:
+    """The Python codec for an encoding label MakeShop may use; None if none is known,
+    or if what Python knows by that name is not a character encoding."""
+    codec = _python_codec(label)
+    return codec if codec and is_charset(codec) else None
 
 
 def decode_xml(body: bytes, charset: str = "") -> str:
@@ -159,16 +175,22 @@ def decode_xml(body: bytes, charset: str = "") -> str:
 
     Each is tried strictly: a codec that cannot read every byte is passed over, so a
     wrong declaration does not turn names into question marks. None reads it: BAD_XML.
+    A label no codec knows is passed over too (it may be a vendor's spelling), but one
+    naming a codec that is not a character encoding (``undefined``, ``idna``, ``hex``,
+    ``zlib``…) is an answer nobody wrote as text: BAD_XML at once.
     """
     declared = _XML_DECLARATION.match(body)
     labels = [declared[1].decode("ascii") if declared else "", charset]
-    named = [codec for label in labels if label and (codec := codec_for(label))]
+    known = [codec for label in labels if label and (codec := _python_codec(label))]
+    if not all(is_charset(codec) for codec in known):
+        raise StopCheck(Reason.BAD_XML, rule="xml-encoding")
+    named = list(known)
     if body.startswith(b"\xef\xbb\xbf"):
         named.insert(0, "utf-8-sig")
     for codec in dict.fromkeys(named + list(UNDECLARED_CODECS)):
         try:
             text = body.decode(codec)
-        except (UnicodeDecodeError, LookupError):
+        except (UnicodeError, LookupError):
             continue
         # A guessed codec that yields control or private-use characters guessed wrong
         # (CP932 maps almost every byte to something).
@@ -432,7 +454,8 @@ RULES: tuple[Rule, ...] = (
          "known: the legacy API answers XML, JSON or plain text, never a web page; "
          "assumed: a page means a block or the API's closure (see web-pages-again)", _web_page),
     # Reading XML and JSON (raised while the rules below read the body).
-    Rule("xml-encoding", "parse", ALL, "unexpected: bad_xml when no codec reads it",
+    Rule("xml-encoding", "parse", ALL,
+         "unexpected: bad_xml when no codec reads it, or one declared is no character encoding",
          "assumed: the encoding (EUC-JP parameters suggest an EUC-JP back end): the XML "
          "declaration's codec, then HTTP's charset, then EUC-JP, UTF-8 (XML's default), "
          "CP932, each strictly; never UTF-8 alone", _parsing),

@@ -21,6 +21,7 @@ from .notification_urls import (
     NotificationUrlInGrace,
     forget_expired_notification_tokens,
     rotate_notification_token,
+    stop_previous_notification_url,
 )
 from .settings import (
     ConcurrentEditError,
@@ -34,10 +35,15 @@ from .settings import (
 )
 from .verification import (
     CHECK_ORDER,
+    PROOF_OF_CONTROL,
     UNREADABLE,
     VERIFICATION_FRESH_FOR,
+    ChecksPaused,
     Verification,
     check_makeshop_credentials,
+    checks_paused,
+    checks_paused_until,
+    stored_secrets_unreadable,
     verifiable_connections,
     verify_connection,
 )
@@ -45,8 +51,10 @@ from .verification import (
 __all__ = [
     "CHECK_ORDER",
     "NOTIFICATION_TOKEN_GRACE",
+    "PROOF_OF_CONTROL",
     "UNREADABLE",
     "VERIFICATION_FRESH_FOR",
+    "ChecksPaused",
     "ConcurrentEditError",
     "NotificationUrlInGrace",
     "SaveResult",
@@ -56,6 +64,8 @@ __all__ = [
     "Verify",
     "apply_makeshop_settings",
     "check_makeshop_credentials",
+    "checks_paused",
+    "checks_paused_until",
     "delete_makeshop_connection",
     "enqueue_installation_verification",
     "enqueue_verification",
@@ -63,6 +73,8 @@ __all__ = [
     "open_verification_ids",
     "refuse_if_stale",
     "rotate_notification_token",
+    "stop_previous_notification_url",
+    "stored_secrets_unreadable",
     "verifiable_connections",
     "verify_connection",
 ]

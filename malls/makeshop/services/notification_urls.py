@@ -4,7 +4,9 @@ When a new URL is issued the old one keeps working for ``NOTIFICATION_TOKEN_GRAC
 so the merchant has time to paste the new one into MakeShop. Only one retired URL is
 kept: a second new URL while an earlier one is in its grace period is refused
 (``NotificationUrlInGrace``), so every URL ever shown works for its full grace
-period, however often someone presses the button.
+period, however often someone presses the button. A URL that leaked can be stopped
+at once instead (``stop_previous_notification_url``): an explicit choice, never a
+side effect of issuing another.
 """
 
 from __future__ import annotations
@@ -54,6 +56,31 @@ def rotate_notification_token(*, connection, actor=None, source=ChangeRecord.Sou
             shop=locked.shop, actor=actor, source=source, action="notification_url.rotated"
         )
     return locked
+
+
+def stop_previous_notification_url(
+    *, connection, actor=None, source=ChangeRecord.Source.MERCHANT
+) -> bool:
+    """Stop the retired URL now, before its grace period ends (it leaked, say).
+
+    From then on it answers as an unknown URL. Returns False, recording nothing, when
+    no retired URL is still working. Issuing a new URL is allowed again at once.
+    """
+    with transaction.atomic():
+        locked = MakeShopConnection.objects.select_for_update().get(pk=connection.pk)
+        if not locked.previous_notification_token or not (
+            locked.previous_token_expires_at and locked.previous_token_expires_at > timezone.now()
+        ):
+            return False
+        locked.previous_notification_token = ""
+        locked.previous_token_expires_at = None
+        locked.save(
+            update_fields=["previous_notification_token", "previous_token_expires_at", "updated_at"]
+        )
+        record_change(
+            shop=locked.shop, actor=actor, source=source, action="notification_url.old_stopped"
+        )
+    return True
 
 
 def forget_expired_notification_tokens(*, now=None, source=ChangeRecord.Source.COMMAND) -> int:

@@ -27,10 +27,12 @@ from malls.makeshop.models import MakeShopConnection
 from malls.makeshop.services.shop_ids import ShopIdTakenError, claim_shop_id, verified_holder_exists
 from malls.makeshop.services.verification import (
     CHECK_ORDER,
+    PROOF_OF_CONTROL,
     Verification,
     check_makeshop_credentials,
     is_fresh,
     record_outcome,
+    refuse_if_paused,
     saved_secret,
     unreadable_checks,
     unreadable_verification,
@@ -97,9 +99,14 @@ def apply_makeshop_settings(
     ``no_verdict`` says MakeShop just failed to give one, so the settings are stored
     as 接続未確認 rather than 確認待ち.
 
+    MakeShop hears of the password and the product code only once it accepted the order
+    code for this shop ID (``verification.PROOF_OF_CONTROL``): a refused order code
+    is the whole verdict.
+
     Raises ConcurrentEditError if the saved settings changed since
-    ``expected_version`` was read, and VerificationBudgetExceeded when the store may
-    not ask MakeShop again this minute. A shop ID is checked against other
+    ``expected_version`` was read, VerificationBudgetExceeded when the store may
+    not ask MakeShop again this minute, and ChecksPaused when MakeShop refused this
+    shop ID too often this hour (whoever asked). A shop ID is checked against other
     connections only once MakeShop accepted these settings (see ``shop_ids``): then
     ShopIdTakenError if a verified connection holds it, else unverified claims on it
     lose it.
@@ -158,13 +165,33 @@ def _ask_makeshop(connection, shop_id, new_secrets, client) -> Verification | No
         ]
         if unreadable:
             return unreadable_verification(unreadable)
+    now = timezone.now()
     credentials = _credentials_to_check(
-        connection, shop_id=shop_id, new_secrets=new_secrets, now=timezone.now()
+        connection, shop_id=shop_id, new_secrets=new_secrets, now=now
     )
     if not credentials:
         return None
+    # Before the store's budget: a save refused without asking MakeShop costs nothing.
+    refuse_if_paused(shop_id, store_id=connection.shop.store_id)
     _charge_verification_budget(connection.shop.store_id)
-    return check_makeshop_credentials(shop_id=shop_id, credentials=credentials, client=client)
+    return check_makeshop_credentials(
+        shop_id=shop_id, credentials=credentials, client=client,
+        proven=_control_proven(connection, shop_id=shop_id, new_secrets=new_secrets, now=now),
+        store_id=connection.shop.store_id,
+    )
+
+
+@sensitive_variables()
+def _control_proven(connection, *, shop_id, new_secrets, now) -> bool:
+    """Whether MakeShop accepted the order code for ``shop_id`` recently, and the save
+    changes neither: then a new password or product code alone may be asked about."""
+    if connection._state.adding or shop_id != connection.makeshop_shop_id:
+        return False
+    name = PROOF_OF_CONTROL.secret_field
+    new_code = new_secrets.get(name)
+    if new_code and new_code != saved_secret(connection, name):
+        return False
+    return is_fresh(connection, name, now)
 
 
 def _charge_verification_budget(store_id) -> None:

@@ -6,15 +6,18 @@ every call goes through the shop's call slot (``malls.throttle``).
 
 from __future__ import annotations
 
+import logging
+import time
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
-from malls import crypto
+from malls import crypto, ratelimits
 from malls.alerts.services import note_connection_change
 from malls.alerts.states import state_of as alert_state
 from malls.makeshop import Check, CheckResult, MakeShopClient, Outcome, Reason, get_client
@@ -26,9 +29,26 @@ from malls.models import ChangeRecord
 from malls.services.history import field_changes, record_change
 from malls.throttle import SlotWaitTimeout
 
+logger = logging.getLogger(__name__)
+
 # A credential accepted by MakeShop this recently is not checked again on a save
 # that leaves it unchanged.
 VERIFICATION_FRESH_FOR = timedelta(hours=24)
+
+# The order auth code proves control of a shop ID: 32 hex characters nobody guesses.
+# MakeShop is asked about the password and the product code only after it accepted
+# the order code for that shop ID, in the same verification or, with neither the code
+# nor the shop ID changed since, within ``VERIFICATION_FRESH_FOR`` (a merchant who
+# changes only the password after a recent success still gets it checked). So GoQ can
+# never be used to guess a shop's admin password: the guesser would need the code.
+PROOF_OF_CONTROL = Check.ORDER_AUTH_CODE
+
+# MakeShop's refusals of any shop ID, counted across every store: past the limit
+# (setting ``MAKESHOP_FAILED_CHECKS_PER_SHOP_PER_HOUR``) GoQ asks nothing more about
+# that shop ID until the hour's window ends, so GoQ can neither lock a shop's MakeShop
+# admin nor get its own address blocked.
+REFUSALS_WINDOW_SECONDS = 3600
+DEFAULT_REFUSALS_PER_SHOP = 5
 
 # The checks a MakeShop connection's saved settings get, in order (the provider's).
 CHECK_ORDER = LEGACY_CHECKS
@@ -44,6 +64,14 @@ OUTCOME_FIELDS = (
     "failure_reason", "makeshop_message", "password_verified_at",
     "order_auth_code_verified_at", "product_auth_code_verified_at",
 )
+
+
+class ChecksPaused(Exception):
+    """MakeShop refused this shop ID too often this hour: nothing was sent to it."""
+
+    def __init__(self, shop_id: str):
+        super().__init__(shop_id)
+        self.shop_id = shop_id
 
 
 @dataclass(frozen=True)
@@ -105,6 +133,26 @@ def unreadable_checks(connection) -> list[Check]:
     return unreadable
 
 
+@sensitive_variables()
+def stored_secrets_unreadable(pk, ciphertexts) -> bool:
+    """Whether any of a connection row's stored ciphertexts (``{field: value}`` as
+    ``values()`` reads them) cannot be decrypted: a key no longer configured, or a
+    ciphertext failing authentication (damaged, or swapped from another row).
+
+    For lists, which read rows without model instances: AES-GCM checks the tag as it
+    decrypts, about 4 µs per secret, and the plaintext is dropped at once.
+    """
+    for name, token in ciphertexts.items():
+        if token is None:
+            continue
+        context = MakeShopConnection._meta.get_field(name).context_for_pk(pk)
+        try:
+            crypto.decrypt(token, context=context)
+        except crypto.DecryptionError:
+            return True
+    return False
+
+
 def is_fresh(connection, name: str, now) -> bool:
     """Whether MakeShop accepted the credential ``name`` within ``VERIFICATION_FRESH_FOR``."""
     verified_at = getattr(connection, f"{name}_verified_at")
@@ -121,25 +169,85 @@ def saved_secret(connection, name) -> str | None:
     return value.reveal() if value else None
 
 
+def _refusals_key(shop_id: str) -> str:
+    return f"makeshop:refused:{shop_id}"
+
+
+def _refusal_limit() -> int:
+    return getattr(settings, "MAKESHOP_FAILED_CHECKS_PER_SHOP_PER_HOUR", DEFAULT_REFUSALS_PER_SHOP)
+
+
+def checks_paused(shop_id: str | None) -> bool:
+    """Whether MakeShop refused ``shop_id`` so often this hour that GoQ stopped asking."""
+    if not shop_id:
+        return False
+    refusals = ratelimits.hits_in_window(
+        _refusals_key(shop_id), window_seconds=REFUSALS_WINDOW_SECONDS
+    )
+    return refusals >= _refusal_limit()
+
+
+def checks_paused_until(shop_id: str | None):
+    """When GoQ asks MakeShop about ``shop_id`` again, if it stopped; else None."""
+    if not checks_paused(shop_id):
+        return None
+    window_end = (int(time.time()) // REFUSALS_WINDOW_SECONDS + 1) * REFUSALS_WINDOW_SECONDS
+    return datetime.fromtimestamp(window_end, tz=UTC)
+
+
+def refuse_if_paused(shop_id: str, *, store_id=None) -> None:
+    """Raise ChecksPaused, with a warning naming the asking store, while the shop ID's
+    checks are paused."""
+    if checks_paused(shop_id):
+        logger.warning(
+            "MakeShop checks for shop %r refused for store %s: too many refusals this hour",
+            shop_id, store_id,
+        )
+        raise ChecksPaused(shop_id)
+
+
+def _count_refusal(shop_id: str, check: Check, store_id) -> None:
+    """Count one refusal of ``shop_id``; the one reaching the limit alerts staff."""
+    ratelimits.hit(
+        _refusals_key(shop_id), limit=_refusal_limit(), window_seconds=REFUSALS_WINDOW_SECONDS
+    )
+    if checks_paused(shop_id):
+        logger.warning(
+            "MakeShop checks for shop %r paused until the hour is over: %d refusals, the last "
+            "of the %s for store %s",
+            shop_id, _refusal_limit(), check, store_id,
+        )
+
+
 @sensitive_variables()
 def check_makeshop_credentials(
     *,
     shop_id: str,
     credentials: dict[Check, str],
+    proven: bool = False,
+    store_id=None,
     client: MakeShopClient | None = None,
 ) -> Verification:
     """Ask MakeShop whether each given credential is accepted; change nothing here.
 
+    The order code goes first; the other credentials are sent only once it was
+    accepted now, or when ``proven`` (its acceptance for this shop ID is recent and
+    nothing changed since, see ``PROOF_OF_CONTROL``). Otherwise they are ``not_run``.
     Calls go one at a time through the shop's call slot. After an UNREACHABLE answer
     the remaining checks are not attempted: they would only wait for the same outage.
+    Raises ChecksPaused, sending nothing, while ``checks_paused(shop_id)``; each
+    refusal is counted towards that pause (``store_id`` only names the asker in logs).
     Must not run inside a transaction (the slot needs autocommit, and a transaction
     must never stay open across a remote call).
     """
     if transaction.get_connection().in_atomic_block:
         raise RuntimeError("MakeShop must not be called inside a database transaction")
+    refuse_if_paused(shop_id, store_id=store_id)
     client = client or get_client()
     results: dict[Check, CheckResult] = {}
     pending = [check for check in CHECK_ORDER if credentials.get(check)]
+    if PROOF_OF_CONTROL not in pending and not proven:
+        return Verification(results=results, not_run=tuple(pending))
     while pending:
         check = pending.pop(0)
         secret = credentials[check]
@@ -148,7 +256,10 @@ def check_makeshop_credentials(
                 results[check] = client.verify(Check(check), shop_id=shop_id, secret=secret)
         except SlotWaitTimeout:
             results[check] = _busy_result(check)
-        if results[check].outcome == Outcome.UNREACHABLE:
+        result = results[check]
+        if result.outcome == Outcome.REJECTED:
+            _count_refusal(shop_id, check, store_id)
+        if result.outcome == Outcome.UNREACHABLE or (check == PROOF_OF_CONTROL and not result.ok):
             return Verification(results=results, not_run=tuple(pending))
     return Verification(results=results)
 
@@ -193,7 +304,9 @@ def verify_connection(
     ``VERIFICATION_FRESH_FOR`` are checked. The outcome is written only if nobody
     changed the settings while MakeShop was answering (same ``version``);
     otherwise it describes credentials that no longer exist and is dropped.
-    Returns None when there is nothing to verify (no shop ID or no secrets).
+    Returns None when there is nothing to verify (no shop ID or no secrets), or when
+    MakeShop refused the shop ID so often this hour that GoQ asks nothing about it
+    (``checks_paused``): a stranger's guesses must not turn the owner's shop red.
 
     A saved secret that cannot be decrypted fails its check (``UNREADABLE``) and
     MakeShop is not asked at all: the connection is recorded as rejected, never
@@ -214,9 +327,14 @@ def verify_connection(
                 credentials[check] = secret
         if not credentials:
             return None
-        verification = check_makeshop_credentials(
-            shop_id=connection.makeshop_shop_id, credentials=credentials, client=client
-        )
+        try:
+            verification = check_makeshop_credentials(
+                shop_id=connection.makeshop_shop_id, credentials=credentials, client=client,
+                proven=is_fresh(connection, PROOF_OF_CONTROL.secret_field, now),
+                store_id=connection.shop.store_id,
+            )
+        except ChecksPaused:
+            return None  # nothing was asked, so nothing is recorded: the next run asks
     before = {name: getattr(connection, name) for name in ("status", "failed_check")}
     alert_before = alert_state(connection)
     now = timezone.now()

@@ -418,6 +418,44 @@ def test_order_answer_is_read_in_its_declared_encoding_and_defused(fault, make_c
         assert (result.outcome, result.reason) == (Outcome.UNEXPECTED, expected)
 
 
+# Encodings Python knows by name but cannot read a document with: "undefined" raises
+# a plain UnicodeError, idna refuses anything but ASCII labels, the rest are not text
+# codecs at all. Each is a broken answer (bad_xml), never an internal error.
+UNUSABLE_ENCODINGS = (
+    "undefined", "idna", "punycode", "unicode_escape", "hex", "rot13", "zlib", "base64",
+    "uu", "bz2",
+)
+
+
+@pytest.mark.parametrize("encoding", UNUSABLE_ENCODINGS)
+def test_an_answer_declaring_an_unusable_encoding_is_bad_xml(fault, make_client, encoding, caplog):
+    declared = f'<?xml version="1.0" encoding="{encoding}"?><orders/>'.encode()
+    fault.behaviour = reply(200, declared)
+
+    result = timed(make_client(fault.url), check_order)
+
+    assert (result.outcome, result.reason) == (Outcome.UNEXPECTED, "bad_xml")
+    assert not [record for record in caplog.records if record.levelno >= logging.ERROR]
+
+
+@pytest.mark.parametrize("encoding", UNUSABLE_ENCODINGS)
+def test_an_unusable_http_charset_is_bad_xml_too(fault, make_client, encoding):
+    fault.behaviour = reply(200, b"<orders/>", content_type=f"text/xml; charset={encoding}")
+
+    result = timed(make_client(fault.url), check_order)
+
+    assert (result.outcome, result.reason) == (Outcome.UNEXPECTED, "bad_xml")
+
+
+def test_a_product_answer_with_an_unusable_charset_is_still_read(fault, make_client):
+    """JSON is UTF-8 unless HTTP names a usable charset: a silly one changes nothing."""
+    fault.behaviour = reply(
+        200, b'{"result_data": {"status_code": 200}}', content_type="application/json; charset=hex"
+    )
+
+    assert timed(make_client(fault.url), check_product).ok
+
+
 ERROR_ANSWERS = {
     "euc-jp rejection": (
         '<?xml version="1.0" encoding="EUC-JP"?><error><code>E01</code>'
