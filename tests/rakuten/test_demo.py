@@ -4,9 +4,11 @@ from datetime import UTC, datetime
 
 import pytest
 
+from malls.alerts.states import Health
+from malls.demo import _shop as add_shop
 from malls.rakuten import demo, services
 from malls.rakuten.models import RakutenConnection
-from malls.rakuten.provider import RAKUTEN, Health
+from malls.rakuten.provider import RAKUTEN
 from tests.factories import get_mall, make_store
 
 pytestmark = pytest.mark.django_db
@@ -16,9 +18,12 @@ NOW = datetime(2026, 12, 5, 3, 0, tzinfo=UTC)
 
 def test_one_shop_per_state_created_once():
     get_mall("rakuten")
-    store = make_store()
-    assert len(demo.seed(store, now=NOW)) == 4
-    assert demo.seed(store, now=NOW) == []
+    store = make_store(name="デモ店舗")
+    demo.seed({"デモ店舗": store}, add_shop=add_shop, now=NOW)
+    created = set(RakutenConnection.objects.values_list("pk", flat=True))
+    demo.seed({"デモ店舗": store}, add_shop=add_shop, now=NOW)
+    assert set(RakutenConnection.objects.values_list("pk", flat=True)) == created
+    assert len(created) == 4
 
     states = {
         c.shop_url: (RAKUTEN.state(c, now=NOW), RAKUTEN.health(c, now=NOW))
@@ -34,6 +39,6 @@ def test_one_shop_per_state_created_once():
 
 def test_the_working_demo_shop_is_verified_by_the_sandbox_too(rms):
     get_mall("rakuten")
-    demo.seed(make_store(), now=NOW)
+    demo.seed({"デモ店舗": make_store()}, add_shop=add_shop, now=NOW)
     connection = RakutenConnection.objects.get(shop_url="demo-rakuten")
     assert services.recheck(connection, client=rms).status == "verified"
