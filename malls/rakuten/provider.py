@@ -1,7 +1,8 @@
 """Rakuten as the generic app sees it: the ``malls.providers.MallProvider`` for "rakuten".
 
 Registered by ``RakutenConfig.ready()``. RMS sends no update notifications, so
-``parse_notification`` refuses everything.
+``parse_notification`` refuses everything. ``sandbox_routes`` mounts the RMS
+stand-in in the bundled sandbox (``make run``).
 """
 
 from __future__ import annotations
@@ -91,6 +92,14 @@ class RakutenProvider:
             ),
             # The expiry warnings' job (alert e-mails, 14/7/3/1/0 days before) goes here.
         )
+
+    def sandbox_routes(self) -> list:
+        """The RMS stand-in for the bundled sandbox (``malls.sandbox``): a fresh emulator
+        under ``/es/``, the paths RMS serves, so the base URL is the sandbox's own."""
+        from .sandbox import RmsEmulator
+        from .sandbox.emulator import PREFIX
+
+        return [(PREFIX, RmsEmulator())]
 
     def seed_demo(self, stores, *, add_shop, now) -> list[str]:
         from . import demo
