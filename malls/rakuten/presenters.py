@@ -106,8 +106,7 @@ def connection_status(connection, *, now=None) -> ConnectionStatus:
         return ConnectionStatus(label, tone, advice=verdicts.advice(Reason.UNREADABLE,
                                                                     rejected=True))
     if word == EXPIRED:
-        return ConnectionStatus(label, tone, advice=verdicts.advice(Reason.EXPIRED,
-                                                                    rejected=True))
+        return ConnectionStatus(label, tone, advice=expired_advice(connection.expires_on))
     if word == Status.VERIFIED:
         expiry = expiry_of(connection, now=now)
         if expiry.state is ExpiryState.EXPIRING:
@@ -135,10 +134,17 @@ def days_left_label(label: str, days_left: int) -> str:
     ) % {"state": label, "days": days_left}
 
 
+def expired_advice(expires_on: date) -> str:
+    return _(
+        "The licenseKey expired after %(date)s: GoQ cannot import orders with it. Issue a new "
+        "one in RMS and paste it on the shop's page (the renewal steps are there)."
+    ) % {"date": expires_on.isoformat()}
+
+
 def renewal_advice(expires_on: date) -> str:
     return _(
-        "The licenseKey expires on %(date)s. Issue a new one in RMS and paste it here: see "
-        "the renewal steps on the shop's page."
+        "The licenseKey expires on %(date)s. Issue a new one in RMS and paste it on the "
+        "shop's page (the renewal steps are there)."
     ) % {"date": expires_on.isoformat()}
 
 

@@ -18,7 +18,7 @@ from malls import pending, services
 from malls.access import mall_shop_or_404, store_member_required
 from malls.models import ChangeRecord, Mall, MallShop
 
-from . import connections, pages, verdicts
+from . import pages, verdicts
 from .client import MALL
 from .connections import Status
 from .forms import AddRakutenShopForm, RakutenSettingsForm
@@ -132,11 +132,7 @@ def rakuten_settings(request, shop_pk):
     return render(
         request,
         "rakuten/settings.html",
-        {
-            **pages.settings_context(
-                shop, form, connection, needs_decision=bool(undecided), undecided=undecided
-            ),
-            "is_new": connection._state.adding,
-            "expiring_from_days": connections.EXPIRING_FROM_DAYS,
-        },
+        pages.settings_context(
+            shop, form, connection, needs_decision=bool(undecided), undecided=undecided
+        ),
     )

@@ -10,7 +10,7 @@ from django.utils.html import escape
 
 from malls.admin.history import action_label, describe_changes
 from malls.models import ChangeRecord, MallShop
-from malls.rakuten import tasks, verdicts
+from malls.rakuten import presenters, tasks, verdicts
 from malls.rakuten.api import Reason
 from malls.rakuten.client import get_client
 from malls.rakuten.connections import Status
@@ -124,7 +124,8 @@ def test_a_key_that_has_expired_says_so_and_the_renewal_steps(client, shop, rms)
 
     html = client.get(page_url(shop)).text
     assert "licenseKey期限切れ" in html
-    assert japanese(verdicts.ADVICE[Reason.EXPIRED]) in html
+    with translation.override("ja"):
+        assert escape(presenters.expired_advice(date.today() - timedelta(days=5))) in html
     assert "新しいライセンスキーを発行" in html  # the renewal guide
     assert "serviceSecretは変わりません" in html
 
@@ -156,6 +157,27 @@ def test_a_fresh_key_refused_is_pending_then_rejected_once_the_window_ends(clien
     assert RakutenConnection.objects.get(shop=shop).status == Status.REJECTED
     assert "楽天が拒否" in html
     assert japanese(verdicts.ADVICE[Reason.UNAUTHORISED]) in html  # ES01-01: the keys
+
+
+@pytest.mark.parametrize(
+    ("sandbox_shop", "reason", "saved_message"),
+    [
+        ("demo-busy", Reason.RATE_LIMITED, "楽天に接続できなかったため"),
+        ("demo-down", Reason.HTTP_5XX, "楽天に接続できなかったため"),
+    ],
+)
+def test_rms_unreachable_on_a_first_save_keeps_the_keys_to_check_later(
+    client, shop, rms, sandbox_shop, reason, saved_message
+):
+    response = post_keys(client, shop, sandbox_shop)
+
+    assert response.status_code == 302
+    connection = RakutenConnection.objects.get(shop=shop)
+    assert (connection.status, connection.failure_reason) == (Status.UNREACHABLE, reason)
+    html = client.get(page_url(shop)).text
+    assert saved_message in html
+    assert "楽天に接続できません" in html  # the state
+    assert japanese(verdicts.advice(reason, rejected=False)) in html
 
 
 def test_rms_unreachable_on_new_keys_asks_before_replacing_verified_ones(client, shop, rms):
