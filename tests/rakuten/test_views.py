@@ -1,5 +1,6 @@
 """The Rakuten screens over the test client, against the RMS sandbox over real HTTP."""
 
+import dataclasses
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -15,7 +16,7 @@ from malls.rakuten.api import Reason
 from malls.rakuten.client import get_client
 from malls.rakuten.connections import Status
 from malls.rakuten.models import RakutenConnection
-from malls.rakuten.sandbox import DEMO_SHOPS, SANDBOX_SERVICE_SECRET
+from malls.rakuten.sandbox import DEMO_SHOPS, SANDBOX_SERVICE_SECRET, Behaviour, DemoShop
 from tests.factories import make_shop
 from tests.screens_factories import make_member
 
@@ -268,3 +269,37 @@ def test_staff_read_rakutens_history_in_their_words(client, shop, rms):
     assert "楽天の接続状態: 未設定 → 接続確認済み" in lines
     assert "licenseKey：変更あり" in lines  # a key: only that it changed
     assert DEMO_SHOPS["demo-rakuten"].license_key not in str(lines)
+
+
+def test_canary_keys_never_leave_through_the_screens(client, shop, make_sandbox, settings,
+                                                     monkeypatch, logs):
+    """Pasted keys reach no page, log line, history entry or session in clear, whether
+    RMS accepts them or cannot be reached (the undecided save's stash)."""
+    secret, key = "SP777777_ScreenCanaryS3", "SL777777_ScreenCanaryK8"
+    shops = {"canary": DemoShop("canary", secret, key, shop_name="canary")}
+    sandbox = make_sandbox(min_interval=0, shops=shops)
+    settings.RAKUTEN_API_BASE_URL = sandbox.url
+    settings.RAKUTEN_SERVICE_SECRET = ""
+    monkeypatch.setattr(get_client(), "pace", no_spacing)
+    pages = []
+
+    fields = {"shop_url": "canary", "service_secret": secret, "license_key": key}
+    response = client.post(page_url(shop), fields, follow=True)
+    pages.append(response.text)
+    assert "接続確認済み" in response.text
+
+    sandbox.emulator.shops["canary"] = dataclasses.replace(shops["canary"],
+                                                          behaviour=Behaviour.DOWN)
+    version = RakutenConnection.objects.get(shop=shop).version
+    changed = {**fields, "shop_url": "canary-two", "version": version}
+    response = client.post(page_url(shop), changed)
+    pages.append(response.text)
+    assert "楽天でこの設定を確認できませんでした" in response.text
+    session = str(dict(client.session))
+    assert f"malls.pending.{shop.pk}" in session  # the new settings wait, keys encrypted
+    pages.append(client.post(page_url(shop), {"action": "keep_unverified"}, follow=True).text)
+    assert RakutenConnection.objects.get(shop=shop).shop_url == "canary-two"
+
+    history = str(list(ChangeRecord.objects.values_list("changes", flat=True)))
+    for text in (*pages, logs.text, history, session):
+        assert secret not in text and key not in text
