@@ -32,6 +32,8 @@ def connect(store, **fields):
     [
         ({"status": Status.VERIFIED, "verified_at": NOW, "expires_on": TODAY + timedelta(days=80)},
          "Verified", "ok"),
+        ({"status": Status.VERIFIED, "verified_at": NOW, "expires_on": TODAY + timedelta(days=15)},
+         "Verified", "ok"),  # the days left are shown from 14 days before
         ({"status": Status.VERIFIED, "verified_at": NOW, "expires_on": TODAY + timedelta(days=14)},
          "Verified (14 days left)", "warning"),
         ({"status": Status.VERIFIED, "verified_at": NOW, "expires_on": TODAY + timedelta(days=1)},

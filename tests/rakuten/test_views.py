@@ -253,6 +253,13 @@ def test_adding_a_shop_opens_its_settings(client, member):
     assert ChangeRecord.objects.filter(shop=shop, action="shop.created").exists()
 
 
+def test_a_shop_needs_a_one_line_name(client, member):
+    for name in ("", "楽天\n二号店"):
+        response = client.post(reverse("malls:rakuten_add"), {"name": name})
+        assert response.status_code == 200 and response.context["form"].errors["name"]
+    assert not MallShop.objects.filter(store=member).exists()
+
+
 def test_the_list_offers_to_add_a_shop_of_every_mall_with_screens(client, member):
     html = client.get(MALL_LIST).text
     assert reverse("malls:makeshop_add") in html and "MakeShopのショップを追加" in html
