@@ -17,22 +17,26 @@ $(BIN)/.installed: requirements.txt
 install: $(BIN)/.installed
 
 ## Write .env with fresh development keys, or add what a .env from before lacks (the
-## new API's settings); never overwrites anything.
+## new API's settings, Rakuten's sandbox URL); never overwrites anything.
 dev-env: install
 	@$(BIN)/python scripts/write_dev_env.py .env --sandbox-port $(SANDBOX_PORT)
 
-## Serve the app with demo data on SQLite, offline, against the bundled MakeShop sandbox
-## (legacy API and the new API's GraphQL endpoint), with a background worker for jobs.
+## Serve the app with demo data on SQLite, offline, against the bundled sandbox on one
+## port (MakeShop's legacy API and new API's GraphQL endpoint, and every other installed
+## mall's stand-in: Rakuten RMS under /es/), with a background worker for jobs.
 run: install dev-env messages
 	$(BIN)/python manage.py migrate --no-input
 	$(BIN)/python manage.py seed_demo
-	@echo "MakeShop sandbox: http://127.0.0.1:$(SANDBOX_PORT)   app: http://127.0.0.1:$(PORT)"
+	@echo "Sandbox (MakeShop, Rakuten RMS): http://127.0.0.1:$(SANDBOX_PORT)   app: http://127.0.0.1:$(PORT)"
+	@echo "Rakuten sandbox shops and keys: $(BIN)/python manage.py rakuten_sandbox --list"
 	@echo "Install GoQ's MakeShop app in a demo shop (another terminal): $(BIN)/python manage.py makeshop_sandbox install-app --shop demo-app --app-url http://127.0.0.1:$(PORT)"
 	@trap 'kill 0' EXIT INT TERM; \
 	  $(BIN)/python manage.py makeshop_sandbox --port $(SANDBOX_PORT) & \
 	  MAKESHOP_API_BASE_URL=http://127.0.0.1:$(SANDBOX_PORT) \
+	  RAKUTEN_API_BASE_URL=http://127.0.0.1:$(SANDBOX_PORT) \
 	    $(BIN)/python manage.py db_worker & \
 	  MAKESHOP_API_BASE_URL=http://127.0.0.1:$(SANDBOX_PORT) \
+	  RAKUTEN_API_BASE_URL=http://127.0.0.1:$(SANDBOX_PORT) \
 	    $(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
 
 ## Set up and run every test (SQLite unless DATABASE_URL says otherwise).

@@ -12,7 +12,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
-from . import presenters
+from . import presenters, providers
 from .access import member_store, store_member_required, use_store
 
 
@@ -48,11 +48,18 @@ def settings_index(request):
 def mall_list(request):
     """モール詳細設定 / 出店中のモール一覧: every shop of the current store and its state.
 
-    Two queries whatever the number of shops: the user's stores, then the shops with
-    their mall, MakeShop connection and app installation joined.
+    A constant number of queries whatever the number of shops: the user's stores, the
+    shops, then one per mall with shops (its provider's rows). Each mall whose shops
+    are added here offers its own "add a shop" link.
     """
+    add_links = [
+        (provider.name, url)
+        for provider in providers.registered().values()
+        if (url := provider.add_url())
+    ]
     return render(
-        request, "malls/mall_list.html", {"rows": presenters.shop_rows(request.store)}
+        request, "malls/mall_list.html",
+        {"rows": presenters.shop_rows(request.store), "add_links": add_links},
     )
 
 

@@ -5,8 +5,9 @@ repository. The file is git-ignored.
 
 A .env written before MakeShop's new API existed gets the four ``MAKESHOP_APP_*``
 settings appended (pointing at the bundled sandbox), so `make run` shows a shop
-connected through the app; a .env that mentions any of them already is the
-developer's choice and left as it is.
+connected through the app; one written before Rakuten gets ``RAKUTEN_API_BASE_URL``
+(the same sandbox, which serves RMS's stand-in too). A .env that mentions any
+setting of a group already is the developer's choice for that group, left as it is.
 
 Usage: python scripts/write_dev_env.py [.env] [--sandbox-port 8001]
 """
@@ -43,6 +44,21 @@ def app_settings(sandbox_port: int) -> str:
     )
 
 
+def rakuten_settings(sandbox_port: int) -> str:
+    """Rakuten RMS pointed at the bundled sandbox (it serves RMS's paths too)."""
+    return (
+        "# Rakuten RMS, against the same bundled sandbox (`manage.py makeshop_sandbox`).\n"
+        f"RAKUTEN_API_BASE_URL=http://127.0.0.1:{sandbox_port}\n"
+    )
+
+
+# What an older .env may lack: (its settings, how to write them, what to say).
+COMPLETIONS = (
+    (APP_SETTINGS, app_settings, "the MAKESHOP_APP_* settings"),
+    (("RAKUTEN_API_BASE_URL",), rakuten_settings, "RAKUTEN_API_BASE_URL"),
+)
+
+
 def mentioned(text: str) -> set[str]:
     """The settings a .env assigns (commented-out lines do not count)."""
     names = re.findall(r"^\s*(?:export\s+)?([A-Z_][A-Z0-9_]*)\s*=", text, re.MULTILINE)
@@ -52,12 +68,17 @@ def mentioned(text: str) -> set[str]:
 def write(path: Path, sandbox_port: int) -> str:
     if path.exists():
         text = path.read_text()
-        if mentioned(text) & set(APP_SETTINGS):
+        missing = [
+            (settings, what) for names, settings, what in COMPLETIONS
+            if not mentioned(text) & set(names)
+        ]
+        if not missing:
             return f"{path} exists; keeping it"
         separator = "" if not text or text.endswith("\n") else "\n"
         with path.open("a") as file:
-            file.write(separator + app_settings(sandbox_port))
-        return f"{path} exists; added the MAKESHOP_APP_* settings for the sandbox"
+            file.write(separator + "".join(settings(sandbox_port) for settings, _ in missing))
+        added = " and ".join(what for _, what in missing)
+        return f"{path} exists; added {added} for the sandbox"
     credentials_key = base64.b64encode(secrets.token_bytes(32)).decode()
     path.write_text(
         "# Development settings written by `make run`; never commit this file.\n"
@@ -68,6 +89,7 @@ def write(path: Path, sandbox_port: int) -> str:
         "ALLOWED_HOSTS=127.0.0.1,localhost\n"
         f"MAKESHOP_API_BASE_URL=http://127.0.0.1:{sandbox_port}\n"
         + app_settings(sandbox_port)
+        + rakuten_settings(sandbox_port)
     )
     path.chmod(0o600)
     return f"wrote {path} with new development keys"

@@ -43,6 +43,7 @@ def test_a_fresh_env_turns_the_new_api_on_against_the_sandbox(tmp_path):
     assert found["MAKESHOP_APP_GRAPHQL_URL"] == "http://127.0.0.1:8011" + GRAPHQL_PATH
     assert found["MAKESHOP_API_BASE_URL"] == "http://127.0.0.1:8011"
     assert found["MAKESHOP_APP_ID"] == SANDBOX_APP_ID
+    assert found["RAKUTEN_API_BASE_URL"] == "http://127.0.0.1:8011"  # the same sandbox
     assert path.stat().st_mode & 0o077 == 0
 
 
@@ -65,7 +66,10 @@ def test_an_env_from_before_the_new_api_is_completed_once(tmp_path, capsys):
     assert path.read_text() == completed  # the second run adds nothing
     assert completed.startswith(OLD_ENV + "\n")  # nothing of the old file changed
     assert app_config(values(path)).enabled
-    assert "added the MAKESHOP_APP_* settings" in capsys.readouterr().out
+    assert values(path)["RAKUTEN_API_BASE_URL"] == "http://127.0.0.1:8001"
+    assert "added the MAKESHOP_APP_* settings and RAKUTEN_API_BASE_URL" in (
+        capsys.readouterr().out
+    )
 
 
 @pytest.mark.parametrize("line", [
@@ -74,7 +78,7 @@ def test_an_env_from_before_the_new_api_is_completed_once(tmp_path, capsys):
 ])
 def test_an_env_that_mentions_the_new_api_is_left_alone(tmp_path, line):
     path = tmp_path / ".env"
-    path.write_text(OLD_ENV + "\n" + line + "\n")
+    path.write_text(OLD_ENV + "\n" + line + "\nRAKUTEN_API_BASE_URL=\n")
     before = path.read_text()
 
     write_dev_env.main([str(path)])
@@ -87,3 +91,19 @@ def test_a_commented_out_setting_does_not_count(tmp_path):
     path.write_text(OLD_ENV + "\n# MAKESHOP_APP_ID=\n")
     write_dev_env.main([str(path)])
     assert "MAKESHOP_APP_WEBHOOK_SECRET" in values(path)
+
+
+def test_an_env_from_before_rakuten_gets_its_sandbox_url_alone(tmp_path, capsys):
+    path = tmp_path / ".env"
+    write_dev_env.main([str(path), "--sandbox-port", "8011"])
+    fresh = path.read_text()
+    path.write_text(fresh.replace("RAKUTEN_API_BASE_URL=http://127.0.0.1:8011\n", ""))
+    before = path.read_text()
+    capsys.readouterr()
+
+    write_dev_env.main([str(path), "--sandbox-port", "8011"])
+
+    assert path.read_text().startswith(before)
+    assert values(path)["RAKUTEN_API_BASE_URL"] == "http://127.0.0.1:8011"
+    assert path.read_text().count("MAKESHOP_APP_ID=") == 1  # the app's settings untouched
+    assert "added RAKUTEN_API_BASE_URL for the sandbox" in capsys.readouterr().out

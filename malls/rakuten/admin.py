@@ -11,8 +11,21 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from malls.admin.history import register_labels
+
 from . import connections, verdicts
 from .models import RakutenConnection
+from .services import STATUS_KEY
+
+# What staff read in a shop's history of Rakuten's actions (``services``).
+register_labels(
+    actions={
+        "rakuten_settings_saved": _("Rakuten settings changed"),
+        "rakuten_verified": _("Rakuten verification result changed"),
+    },
+    extras={STATUS_KEY: _("Rakuten connection status")},
+    values={status.value: status.label for status in RakutenConnection.Status},
+)
 
 
 class ExpiryFilter(admin.SimpleListFilter):

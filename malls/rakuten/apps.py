@@ -8,3 +8,6 @@ class RakutenConfig(AppConfig):
     name = "malls.rakuten"
     label = "rakuten"
     verbose_name = _("Rakuten RMS")
+
+    def ready(self):
+        from . import provider  # noqa: F401  (registers the provider)

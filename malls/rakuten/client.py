@@ -23,10 +23,8 @@ redacted (``malls.rakuten.redaction``), RMS's own words are scrubbed of the keys
 import base64
 import json
 import logging
-import threading
 import time
 import traceback
-from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 
@@ -34,7 +32,8 @@ from django.conf import settings
 from django.views.decorators.debug import sensitive_variables
 
 from core.redaction import scrub
-from malls import http  # the one outgoing transport
+from malls import http, throttle  # http: the one outgoing transport
+from malls.providers import RatePolicy
 
 from . import answers
 from .answers import Reply, Verdict
@@ -58,8 +57,11 @@ logger = logging.getLogger("malls.rakuten")
 # The order check asks for the last minute only: the cheapest search that still
 # proves order import will work (rms-mcp's smoke test does the same).
 ORDER_CHECK_PERIOD = timedelta(minutes=1)
-# One call per second per shop: no figure is published; peers keep 1-1.1 s.
-SPACING = 1.0
+MALL = "rakuten"  # Mall.code, and the call slots' prefix ("rakuten:<店舗URL>")
+# One call per second per shop: no figure is published; peers keep 1-1.1 s. All of
+# GoQ's calls together stay under RAKUTEN_MAX_CALLS_PER_SECOND.
+RATE = RatePolicy(spacing=1.0, ceiling_setting="RAKUTEN_MAX_CALLS_PER_SECOND",
+                  default_ceiling=10.0)
 MESSAGE_LIMIT = 500
 DETAIL_LIMIT = 50
 _CHUNK_SIZE = 16 * 1024
@@ -71,50 +73,18 @@ def esa_header(service_secret: str, license_key: str) -> str:
     return "ESA " + base64.b64encode(pair).decode("ascii")
 
 
-class Pacer:
-    """Spaces the calls for one key (a shop) at least ``spacing`` seconds apart, end to
-    start, and keeps all keys together under ``max_per_second`` (0: no ceiling), in this
-    process; calls for other keys never wait on a shop's spacing. The connection core
-    may hand the client its own database-wide slot instead (``pace`` below)."""
-
-    def __init__(
-        self, spacing: float = SPACING, *, max_per_second: float = 0.0,
-        clock=time.monotonic, sleep=time.sleep,
-    ):
-        self.spacing = spacing
-        self.max_per_second = max_per_second
-        self._clock = clock
-        self._sleep = sleep
-        self._lock = threading.Lock()
-        self._locks: dict[str, threading.Lock] = {}
-        self._next: dict[str, float] = {}
-        self._next_tick = 0.0
-
-    @contextmanager
-    def __call__(self, key: str):
-        with self._lock:
-            shop_lock = self._locks.setdefault(key, threading.Lock())
-        with shop_lock:
-            wait = self._next.get(key, 0.0) - self._clock()
-            if wait > 0:
-                self._sleep(wait)
-            if self.max_per_second > 0:
-                with self._lock:  # reserve the next tick of the ceiling
-                    tick = max(self._clock(), self._next_tick)
-                    self._next_tick = tick + 1.0 / self.max_per_second
-                if (wait := tick - self._clock()) > 0:
-                    self._sleep(wait)
-            try:
-                yield
-            finally:
-                self._next[key] = self._clock() + self.spacing
+def call_slot(shop_url: str):
+    """The shop's call slot and a tick of Rakuten's ceiling, coordinated through the
+    database (``malls.throttle``): every process and machine spaces the same shop."""
+    return throttle.call_slot(MALL, shop_url, rate=RATE)
 
 
 class RakutenClient:
     """Checks a shop's RMS keys against one base URL (RMS or the sandbox).
 
     ``deadline`` bounds each call, whatever RMS does; ``pace(shop_url)`` is a
-    context manager entered around each call (in-process spacing by default).
+    context manager entered around each call: the shop's database call slot
+    (``call_slot``) unless a test lends another.
     """
 
     def __init__(
@@ -132,7 +102,7 @@ class RakutenClient:
         self.timeout = (min(connect_timeout, deadline), min(read_timeout, deadline))
         self.deadline = deadline
         self.max_bytes = max_bytes
-        self.pace = pace if pace is not None else Pacer()
+        self.pace = pace if pace is not None else call_slot
         self._session = session if session is not None else http.new_session()
         install_log_redaction()
 
@@ -235,6 +205,8 @@ class _Call:
                     verdict = stop.verdict
                 except OSError as exc:  # requests' exceptions are OSErrors
                     verdict = Verdict(_transport_reason(exc, deadline))
+        except throttle.SlotWaitTimeout:  # the shop's other calls kept its slot too long
+            verdict = Verdict(Reason.BUSY)
         except Exception as exc:  # see the docstring
             verdict = Verdict(Reason.INTERNAL_ERROR)
             _log_internal_error(exc)
@@ -340,11 +312,11 @@ def _log_internal_error(exc: BaseException) -> None:
 
 
 @lru_cache(maxsize=4)
-def _client_for(base_url: str, max_per_second: float) -> RakutenClient:
-    return RakutenClient(base_url, pace=Pacer(max_per_second=max_per_second))
+def _client_for(base_url: str) -> RakutenClient:
+    return RakutenClient(base_url)
 
 
 def get_client() -> RakutenClient:
-    """The shared client for ``settings.RAKUTEN_API_BASE_URL`` and the ceiling
-    ``RAKUTEN_MAX_CALLS_PER_SECOND``, read on each call."""
-    return _client_for(settings.RAKUTEN_API_BASE_URL, settings.RAKUTEN_MAX_CALLS_PER_SECOND)
+    """The shared client for ``settings.RAKUTEN_API_BASE_URL``, read on each call (the
+    call slots read the ceiling ``RAKUTEN_MAX_CALLS_PER_SECOND`` on each call too)."""
+    return _client_for(settings.RAKUTEN_API_BASE_URL)

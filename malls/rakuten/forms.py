@@ -8,14 +8,24 @@ serviceSecret field: GoQ holds it.
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from core.text import validate_single_line
+from malls.models import ChangeRecord
 from malls.widgets import WriteOnlySecretInput
 
-from . import api, verdicts
+from . import api, services, verdicts
 from .models import RakutenConnection, clean_key, validate_shop_url
 from .services import uses_goq_product
 
 
 class RakutenSettingsForm(forms.Form):
+    error_messages = {
+        "concurrent_edit": _(
+            "These settings were changed (by someone else, or in another tab) after this page "
+            "was opened. Nothing was saved. Reload the page to see the current settings, then "
+            "make your change again."
+        ),
+    }
+
     shop_url = forms.CharField(
         label=_("Shop URL"),
         max_length=200,
@@ -82,6 +92,37 @@ class RakutenSettingsForm(forms.Form):
     def clean_license_key(self):
         return self._clean_secret("license_key")
 
+    def save(self, *, actor, keep_unverified: bool = False, client=None):
+        """Ask RMS, then save what it does not refuse (``services.save_settings``).
+
+        Returns the ``SaveResult``, its refusal shown on the fields; None when the
+        save was refused before asking (a stale form, input the service rejects).
+        """
+        data = self.cleaned_data
+        try:
+            result = services.save_settings(
+                shop=self.connection.shop,
+                shop_url=data["shop_url"],
+                license_key=data.get("license_key", ""),
+                service_secret=data.get("service_secret", ""),
+                expected_version=data.get("version"),
+                actor=actor,
+                source=ChangeRecord.Source.MERCHANT,
+                keep_unverified=keep_unverified,
+                client=client,
+            )
+        except services.ConcurrentEditError:
+            self.add_error(None, forms.ValidationError(
+                self.error_messages["concurrent_edit"], code="concurrent_edit"
+            ))
+            return None
+        except forms.ValidationError as error:
+            self.add_error(None, error)
+            return None
+        if not result.saved and not result.needs_decision:
+            self.show_refusal(result)
+        return result
+
     def show_refusal(self, result) -> None:
         """Put a refused save's advice on the field it is about (``services.SaveResult``):
         the key for refused or expired keys, the 店舗URL for another shop's keys, the
@@ -106,3 +147,20 @@ class RakutenSettingsForm(forms.Form):
             return {}
         return {name: self.connection.secret_state(name) for name in self.fields
                 if name in RakutenConnection.SECRET_FIELDS}
+
+
+class AddRakutenShopForm(forms.Form):
+    """The name under which a new Rakuten shop appears in GoQ."""
+
+    name = forms.CharField(
+        label=_("Display name"),
+        max_length=200,
+        initial=_("Rakuten Ichiba shop"),
+        help_text=_("How this shop is named in GoQ's lists, for example your shop's name."),
+        error_messages={"required": _("Enter a name for the shop.")},
+        validators=[validate_single_line],  # the model's rule: one line, for e-mails
+    )
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("label_suffix", "")
+        super().__init__(*args, **kwargs)

@@ -1,15 +1,12 @@
 """A Rakuten shop's RMS WEB SERVICE keys, and what RMS last said of them."""
 
-import uuid
-
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from malls.crypto import DecryptionError
 from malls.fields import EncryptedSecretField
-from malls.models import SecretState
+from malls.models import Connection
 
 from . import api
 from .verdicts import CHECK_CHOICES, KEY_FORMAT_MESSAGES, SHOP_URL_MESSAGE
@@ -34,13 +31,12 @@ def clean_key(value: str) -> str:
         ) from None
 
 
-class RakutenConnection(models.Model):
+class RakutenConnection(Connection):
     """The RMS keys of a Rakuten shop, and what RMS last said of them.
 
-    The two keys are encrypted at rest, bound to this row (``malls.crypto``), so the
-    primary key is a UUID that exists before the INSERT. ``version`` is bumped on every
-    change by a person, so a stale form cannot overwrite a newer save. ``expires_on``
-    and ``reported_shop`` are RMS's facts: never typed by anyone.
+    On the core's ``Connection`` (UUID key the encrypted keys are bound to, the last
+    verdict's times, the edit version). ``expires_on`` and ``reported_shop`` are RMS's
+    facts: never typed by anyone.
     """
 
     class Status(models.TextChoices):
@@ -55,7 +51,6 @@ class RakutenConnection(models.Model):
 
     Check = api.Check
 
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     shop = models.OneToOneField(
         "malls.MallShop", on_delete=models.CASCADE, related_name="rakuten",
         verbose_name=_("mall shop"),
@@ -77,11 +72,7 @@ class RakutenConnection(models.Model):
     failed_check = models.CharField(
         _("failing check"), max_length=20, choices=CHECK_CHOICES, blank=True
     )
-    failure_reason = models.CharField(_("failure reason"), max_length=40, blank=True)
     rakuten_message = models.CharField(_("Rakuten's message"), max_length=500, blank=True)
-    last_checked_at = models.DateTimeField(_("last checked at"), null=True, blank=True)
-    verified_at = models.DateTimeField(_("last verified at"), null=True, blank=True)
-    failing_since = models.DateTimeField(_("failing since"), null=True, blank=True)
     # When a new licenseKey (or serviceSecret) was saved: RMS may refuse a fresh key for
     # up to about 90 minutes (malls.rakuten.connections).
     key_changed_at = models.DateTimeField(_("key changed at"), null=True, blank=True)
@@ -91,10 +82,6 @@ class RakutenConnection(models.Model):
     )
     # The expiry warnings already sent for ``expires_on`` (days before: 14, 7, 3, 1, 0).
     warnings_sent = models.JSONField(_("expiry warnings sent"), default=list, blank=True)
-
-    version = models.PositiveIntegerField(_("version"), default=1, editable=False)
-    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
-    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     SECRET_FIELDS = ("service_secret", "license_key")
 
@@ -112,20 +99,3 @@ class RakutenConnection(models.Model):
 
     def __str__(self):
         return self.shop_url or str(_("(no shop URL yet)"))
-
-    def secret_state(self, name: str) -> SecretState:
-        """How a saved key may be shown: never its value, at most its last 4 characters."""
-        if name not in self.SECRET_FIELDS:
-            raise ValueError(name)
-        try:
-            value = getattr(self, name)
-        except DecryptionError:
-            return SecretState(SecretState.UNREADABLE)
-        if not value:
-            return SecretState(SecretState.UNSET)
-        return SecretState(SecretState.SET, value.last4)
-
-    @property
-    def is_broken(self) -> bool:
-        """Verified once, rejected now: something changed on Rakuten's side."""
-        return self.status == self.Status.REJECTED and self.verified_at is not None

@@ -1,35 +1,26 @@
 """What the Rakuten settings page shows, built from a connection without touching RMS:
-the view the connection core adds calls this and renders ``rakuten/settings.html``."""
+``views.rakuten_settings`` renders ``rakuten/settings.html`` with it."""
 
 from django.utils import timezone
-from django.utils.translation import gettext_lazy as _
 
-from .connections import ExpiryState
+from . import presenters
 from .models import RakutenConnection
-from .provider import RAKUTEN
-
-_EXPIRED = _("licenseKey expired")
 
 
 def settings_context(shop, form, connection: RakutenConnection | None, *, now=None,
-                     needs_decision: bool = False) -> dict:
+                     needs_decision: bool = False, undecided: str = "") -> dict:
+    """``needs_decision``: RMS gave no verdict on new keys (``undecided`` says why)."""
     now = now or timezone.now()
     saved = connection is not None and not connection._state.adding
-    state = RAKUTEN.state(connection if saved else None, now=now)
-    if state == ExpiryState.EXPIRED:
-        state_label = _EXPIRED
-    else:
-        state_label = RakutenConnection.Status(state).label
-    advice = ""
-    if saved and connection.failure_reason:
-        advice = RAKUTEN.advice(connection)
+    connection = connection if saved else None
     return {
         "shop": shop,
         "form": form,
-        "connection": connection if saved else None,
-        "state": state,
-        "state_label": state_label,
-        "expiry": RAKUTEN.expiry(connection, now=now) if saved else None,
-        "advice": advice,
+        "connection": connection,
+        "state": presenters.state(connection, now=now),
+        "status": presenters.connection_status(connection, now=now),
+        "expiry": presenters.expiry_of(connection, now=now) if saved else None,
         "needs_decision": needs_decision,
+        "undecided": undecided,
+        "goq_product": form.goq_product,
     }

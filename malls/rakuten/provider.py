@@ -1,70 +1,54 @@
-"""Rakuten as the connection core sees it: one provider object, kept thin.
+"""Rakuten as the generic app sees it: the ``malls.providers.MallProvider`` for "rakuten".
 
-The core's final interface is being reshaped; this object offers what it will need
-(the second-mall test in the architecture review): the checks, a verification with
-facts, labels and advice, a state word and health for a connection, the rate policy
-and the periodic jobs. The lead adapts it when the core's registry lands.
+Registered by ``RakutenConfig.ready()``. RMS sends no update notifications, so
+``parse_notification`` refuses everything. ``sandbox_routes`` mounts the RMS
+stand-in in the bundled sandbox (``make run``).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from enum import StrEnum
+from dataclasses import dataclass
+from datetime import datetime
 
 from django.conf import settings
-from django.utils import timezone
+from django.urls import reverse
+from django.utils.translation import pgettext_lazy
 
-from . import connections, tasks, verdicts
+from malls import providers
+from malls.alerts.states import Health
+
+from . import connections, presenters, tasks, verdicts
 from .api import CHECKS, Check, Reason, Verification
-from .client import get_client
+from .client import RATE, get_client
 from .connections import ExpiryState, Status
-from .models import RakutenConnection
-
-
-class Health(StrEnum):
-    WORKING = "working"
-    NEEDS_MERCHANT = "needs_merchant"  # the merchant must act (refused, expired, expiring)
-    NEITHER = "neither"  # nothing to do yet: unset, pending, or waiting for RMS
-
-
-@dataclass(frozen=True)
-class RatePolicy:
-    """How the core's throttle spaces calls to RMS: per shop, and all shops together."""
-
-    spacing_seconds: float = 1.0
-    slot_prefix: str = "rakuten:"
-    ceiling_setting: str = "RAKUTEN_MAX_CALLS_PER_SECOND"
-
-    def slot(self, shop_url: str) -> str:
-        return f"{self.slot_prefix}{shop_url}"
-
-    @property
-    def max_calls_per_second(self) -> float:
-        return float(getattr(settings, self.ceiling_setting))
-
-
-@dataclass(frozen=True)
-class PeriodicJob:
-    name: str
-    every: timedelta
-    run: object  # a callable taking keyword arguments now= and client=
 
 
 @dataclass(frozen=True)
 class RakutenProvider:
     code: str = "rakuten"  # Mall.code
-    name: str = "楽天市場"
-    connection_model: type = RakutenConnection
+    name: str = pgettext_lazy("mall", "Rakuten Ichiba")
     checks: tuple[Check, ...] = CHECKS
-    settings_form: str = "malls.rakuten.forms.RakutenSettingsForm"
-    settings_template: str = "rakuten/settings.html"
-    rate: RatePolicy = field(default_factory=RatePolicy)
-    periodic_jobs: tuple[PeriodicJob, ...] = (
-        PeriodicJob("rakuten.recheck_pending", connections.RECHECK_EVERY, tasks.recheck_pending),
-        PeriodicJob("rakuten.refresh_expiry_dates", timedelta(days=1),
-                    tasks.refresh_expiry_dates),
-    )
+    rate: providers.RatePolicy = RATE
+
+    @property
+    def connection_model(self):
+        from .models import RakutenConnection
+
+        return RakutenConnection
+
+    def urlpatterns(self) -> list:
+        from .urls import urlpatterns
+
+        return urlpatterns
+
+    def add_url(self) -> str:
+        return reverse("malls:rakuten_add")
+
+    def list_rows(self, shop_pks) -> dict:
+        return presenters.list_rows(shop_pks)
+
+    def shop_status(self, connection):
+        return presenters.shop_status(connection)
 
     def verify(self, values: dict, *, now: datetime | None = None, client=None) -> Verification:
         """Ask RMS about ``values`` (shop_url, license_key, and service_secret unless GoQ's
@@ -86,36 +70,58 @@ class RakutenProvider:
     def reason_labels(self) -> dict[str, str]:
         return {reason.value: str(label) for reason, label in verdicts.REASON_LABELS.items()}
 
-    def advice(self, connection: RakutenConnection) -> str:
-        return verdicts.advice(
-            connection.failure_reason,
-            rejected=connection.status == Status.REJECTED,
-            reported_shop=connection.reported_shop,
-        )
-
-    def likely_cause(self, connection: RakutenConnection) -> str:
+    def likely_cause(self, connection) -> str:
         return verdicts.likely_cause(connection)
 
-    def expiry(self, connection: RakutenConnection, *, now=None) -> connections.Expiry:
-        today = connections.japan_today(now or timezone.now())
-        return connections.expiry(connection.expires_on, today)
+    def advice(self, check: str | None, reason: str | None, *, rejected: bool,
+               reported_shop: str = "") -> str:
+        """``reported_shop``: the shop RMS named, for keys of another shop."""
+        return verdicts.advice(reason, rejected=rejected, reported_shop=reported_shop)
 
-    def state(self, connection: RakutenConnection | None, *, now=None) -> str:
-        """The connection's state word: its status, except that an expired key is
-        "expired" whatever was last verified."""
-        if connection is None:
-            return Status.UNSET
-        if self.expiry(connection, now=now).state is ExpiryState.EXPIRED:
-            return ExpiryState.EXPIRED
-        return connection.status
+    def parse_notification(self, *sources):
+        raise providers.MalformedNotification("RMS sends no update notifications")
 
-    def health(self, connection: RakutenConnection | None, *, now=None) -> Health:
-        if connection is None:
-            return Health.NEITHER
-        state = self.state(connection, now=now)
-        if state in (ExpiryState.EXPIRED, Status.REJECTED):
+    def periodic_jobs(self) -> tuple[providers.PeriodicJob, ...]:
+        return (
+            providers.PeriodicJob(
+                "re-check keys waiting to become active", tasks.recheck_pending,
+                every=int(connections.RECHECK_EVERY.total_seconds()),
+            ),
+            providers.PeriodicJob(
+                "re-read licenseKey expiry dates", tasks.refresh_expiry_dates, every=24 * 3600,
+            ),
+            # The expiry warnings' job (alert e-mails, 14/7/3/1/0 days before) goes here.
+        )
+
+    def sandbox_routes(self) -> list:
+        """The RMS stand-in for the bundled sandbox (``malls.sandbox``): a fresh emulator
+        under ``/es/``, the paths RMS serves, so the base URL is the sandbox's own."""
+        from .sandbox import RmsEmulator
+        from .sandbox.emulator import PREFIX
+
+        return [(PREFIX, RmsEmulator())]
+
+    def seed_demo(self, stores, *, add_shop, now) -> list[str]:
+        from . import demo
+
+        return demo.seed(stores, add_shop=add_shop, now=now)
+
+    # --- Rakuten's own ---------------------------------------------------------------------
+
+    def state(self, connection, *, now=None) -> str:
+        """The state word every screen shows (``presenters.state``)."""
+        return presenters.state(connection, now=now)
+
+    def expiry(self, connection, *, now=None) -> connections.Expiry:
+        return presenters.expiry_of(connection, now=now)
+
+    def health(self, connection, *, now=None) -> Health:
+        """Whether the shop works, needs its merchant (refused, expired, expiring) or
+        neither yet (unset, pending, RMS unreachable)."""
+        word = self.state(connection, now=now)
+        if word in (presenters.EXPIRED, presenters.MUST_REENTER, Status.REJECTED):
             return Health.NEEDS_MERCHANT
-        if state == Status.VERIFIED:
+        if word == Status.VERIFIED:
             if self.expiry(connection, now=now).state is ExpiryState.EXPIRING:
                 return Health.NEEDS_MERCHANT
             return Health.WORKING
@@ -126,4 +132,4 @@ class RakutenProvider:
         return known is not None and known.outcome == "rejected"
 
 
-RAKUTEN = RakutenProvider()
+RAKUTEN = providers.register(RakutenProvider())

@@ -37,6 +37,10 @@ from .client import get_client
 from .connections import Classification, Status
 from .models import RakutenConnection, clean_key, validate_shop_url
 
+# The history key of a status change: its own name, so that staff read Rakuten's
+# labels (``admin.py``), not those of another mall's ``status`` field.
+STATUS_KEY = "rakuten_status"
+
 
 class ConcurrentEditError(Exception):
     """The settings changed after the form was opened; the later save is refused."""
@@ -145,6 +149,7 @@ def save_settings(
 
     with transaction.atomic():
         target = _lock_for_edit(connection, expected_version)
+        before = target.status  # (a new connection is ``target`` itself)
         changes = {}
         if code != target.shop_url:
             changes["shop_url"] = [target.shop_url, code]
@@ -164,7 +169,7 @@ def save_settings(
         target.save()
         record_change(
             shop=shop, actor=actor, source=source, action="rakuten_settings_saved",
-            changes=changes | {"status": [connection.status, target.status]},
+            changes=changes | {STATUS_KEY: [before, target.status]},
         )
     return SaveResult(True, target, verification, classification)
 
@@ -299,7 +304,7 @@ def _write_background(connection, verification, classification, now) -> None:
         if target.status != before:
             record_change(
                 shop=target.shop, source=ChangeRecord.Source.TASK,
-                action="rakuten_verified", changes={"status": [before, target.status]},
+                action="rakuten_verified", changes={STATUS_KEY: [before, target.status]},
             )
 
 

@@ -102,7 +102,7 @@ def test_a_row_flags_a_secret_under_a_key_no_longer_configured(settings):
 @pytest.mark.django_db
 def test_rows_of_other_malls_have_no_status_and_no_api():
     store = make_store()
-    make_shop(store=store, mall_code="rakuten")
+    make_shop(store=store, mall_code="yahoo")  # a mall with no provider
 
     (row,) = generic_presenters.shop_rows(store)
 

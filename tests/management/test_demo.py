@@ -16,6 +16,8 @@ from malls.makeshop.app.sandbox import DEMO_APP_SHOPS
 from malls.makeshop.demo import APP_SHOPS, MAKESHOP_SHOPS
 from malls.makeshop.models import MakeShopConnection
 from malls.models import ChangeRecord, MallShop, Store
+from malls.rakuten.demo import DEMO as RAKUTEN_SHOPS
+from malls.rakuten.models import RakutenConnection
 from tests.fuzz.support import database_state
 
 pytestmark = pytest.mark.django_db
@@ -70,10 +72,12 @@ def test_seeding_makes_the_demo_logins_stores_and_shops(settings):
     }
     assert users.get(username="staff").groups.filter(name=STAFF_GROUP).exists()
     assert set(Store.objects.values_list("name", flat=True)) == {"デモ店舗", "別の店舗"}
+    # 楽天市場店 is one of OTHER_MALL_SHOPS and Rakuten's working demo shop.
     assert MallShop.objects.count() == len(MAKESHOP_SHOPS) + len(APP_SHOPS) + len(
         OTHER_MALL_SHOPS
-    )
+    ) + len(RAKUTEN_SHOPS) - 1
     assert MakeShopConnection.objects.count() == len(MAKESHOP_SHOPS) + len(APP_SHOPS)
+    assert RakutenConnection.objects.count() == len(RAKUTEN_SHOPS)
     assert "demo-merchant" in out
     assert "install-app --shop demo-app" in out
     assert "db_worker" in out

@@ -1,8 +1,10 @@
 """Fixtures for Rakuten: the RMS sandbox on a free loopback port, never the Internet."""
 
+from contextlib import nullcontext
+
 import pytest
 
-from malls.rakuten.client import Pacer, RakutenClient
+from malls.rakuten.client import RakutenClient
 from malls.rakuten.sandbox import DEMO_SHOPS, SandboxServer, make_server
 from tests.log_capture import logs  # noqa: F401  (the canary tests' log capture)
 
@@ -46,12 +48,18 @@ def serve():
         server.shutdown()
 
 
+def no_spacing(shop_url):
+    """A client's ``pace`` that never waits: the database call slots have their own tests."""
+    return nullcontext()
+
+
 @pytest.fixture
 def make_client():
+    """Clients that never wait between calls, unless given ``pace=client.call_slot``."""
     clients = []
 
     def build(base_url, **options):
-        client = RakutenClient(base_url, **(ROOMY | {"pace": Pacer(0)} | options))
+        client = RakutenClient(base_url, **(ROOMY | {"pace": no_spacing} | options))
         clients.append(client)
         return client
 

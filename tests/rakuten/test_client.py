@@ -5,8 +5,11 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
+from malls import throttle
+from malls.models import CallSlot
+from malls.rakuten import client as rakuten_client
 from malls.rakuten.api import Check, Outcome, Reason
-from malls.rakuten.client import Pacer, get_client
+from malls.rakuten.client import get_client
 from malls.rakuten.sandbox import DEMO_SHOPS, SANDBOX_SERVICE_SECRET
 
 from .conftest import keys_of
@@ -146,32 +149,33 @@ def test_a_refused_expiry_call_with_rms_unreachable_after_it_is_no_verdict(serve
     assert verification.failed.check is Check.ORDERS
 
 
+@pytest.mark.django_db
 def test_the_client_spaces_a_shops_calls_so_rms_never_sees_two_within_a_second(
     make_sandbox, make_client
 ):
     sandbox = make_sandbox()  # RMS's practice: one call per second per shop, end to start
-    verification = verify(make_client(sandbox.url, pace=Pacer()), "demo-rakuten")
+    verification = verify(make_client(sandbox.url, pace=rakuten_client.call_slot),
+                          "demo-rakuten")
     assert verification.ok
     assert sandbox.emulator.violations == 0
     assert len(sandbox.calls) == 3
+    # Spaced through the database, so every process agrees: Rakuten's own slot and ceiling.
+    slots = dict(CallSlot.objects.values_list("pk", "calls"))
+    assert slots == {"rakuten:demo-rakuten": 3, "rakuten:*": 3}
 
 
-def test_the_pacer_waits_only_for_the_same_shop():
-    clock = [100.0]
-    slept = []
+@pytest.mark.django_db
+def test_a_shop_whose_slot_stays_taken_is_busy_not_an_error(make_sandbox, make_client,
+                                                             monkeypatch):
+    def taken(shop_url):
+        return throttle.call_slot("rakuten", shop_url, rate=rakuten_client.RATE,
+                                  wait_timeout=0)
 
-    def sleep(seconds):
-        slept.append(seconds)
-        clock[0] += seconds
-
-    pace = Pacer(1.0, clock=lambda: clock[0], sleep=sleep)
-    with pace("a"):
-        clock[0] += 0.25
-    with pace("b"):
-        pass
-    with pace("a"):
-        pass
-    assert slept == [1.0]
+    CallSlot.objects.create(pk="rakuten:demo-rakuten", busy_until=1e18)  # held "for ever"
+    sandbox = make_sandbox(min_interval=0)
+    verification = verify(make_client(sandbox.url, pace=taken), "demo-rakuten")
+    assert verification.reason is Reason.BUSY
+    assert sandbox.calls == []
 
 
 @pytest.mark.parametrize(
@@ -234,23 +238,11 @@ def test_two_functions_missing_are_both_named_never_blamed_on_the_keys(make_sand
     assert verification.reason is Reason.ORDERS_NOT_ENABLED
 
 
-def test_the_pacer_keeps_all_shops_under_the_ceiling():
-    clock = [0.0]
-    starts = []
-
-    def sleep(seconds):
-        clock[0] += seconds
-
-    pace = Pacer(1.0, max_per_second=4, clock=lambda: clock[0], sleep=sleep)
-    for shop in ("a", "b", "c", "d", "e", "f"):
-        with pace(shop):
-            starts.append(clock[0])
-    assert starts == [0.0, 0.25, 0.5, 0.75, 1.0, 1.25]
-
-
 def test_the_shared_client_reads_its_settings(settings, sandbox):
     settings.RAKUTEN_API_BASE_URL = sandbox.url
     settings.RAKUTEN_MAX_CALLS_PER_SECOND = 3
     client = get_client()
     assert client.base_url == sandbox.url
-    assert client.pace.max_per_second == 3 and client.pace.spacing == 1.0
+    assert client.pace is rakuten_client.call_slot
+    assert throttle.max_calls_per_second(rakuten_client.RATE) == 3
+    assert rakuten_client.RATE.spacing == 1.0

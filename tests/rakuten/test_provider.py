@@ -1,12 +1,14 @@
-"""The provider the connection core will carry: verify with facts, state, health, rate, jobs."""
+"""The provider the connection core carries: verify with facts, state, health, rate, jobs."""
 
 from datetime import UTC, date, datetime
 
 import pytest
 
+from malls import providers
+from malls.alerts.states import Health
 from malls.rakuten.connections import Status
 from malls.rakuten.models import RakutenConnection
-from malls.rakuten.provider import RAKUTEN, Health
+from malls.rakuten.provider import RAKUTEN
 from malls.rakuten.sandbox import SANDBOX_SERVICE_SECRET
 
 from .conftest import keys_of
@@ -46,13 +48,27 @@ def test_state_and_health(status, expires_on, state, health):
     assert RAKUTEN.health(connection, now=NOW) is health
 
 
-def test_rate_policy_and_jobs(settings):
-    settings.RAKUTEN_MAX_CALLS_PER_SECOND = 4
-    assert RAKUTEN.rate.slot("demo-rakuten") == "rakuten:demo-rakuten"
-    assert RAKUTEN.rate.spacing_seconds >= 1
-    assert RAKUTEN.rate.max_calls_per_second == 4
-    assert [job.name for job in RAKUTEN.periodic_jobs] == [
-        "rakuten.recheck_pending", "rakuten.refresh_expiry_dates"
-    ]
-    assert RAKUTEN.code == "rakuten" and RAKUTEN.connection_model is RakutenConnection
+def test_it_is_the_registered_provider_with_rakutens_rate_and_jobs():
+    assert providers.get("rakuten") is RAKUTEN
+    assert isinstance(RAKUTEN, providers.MallProvider)
+    assert RAKUTEN.connection_model is RakutenConnection
+    assert RAKUTEN.rate.spacing >= 1
+    assert RAKUTEN.rate.ceiling_setting == "RAKUTEN_MAX_CALLS_PER_SECOND"
+    assert {job.name: job.every for job in RAKUTEN.periodic_jobs()} == {
+        "re-check keys waiting to become active": 600,
+        "re-read licenseKey expiry dates": 86400,
+    }
     assert set(RAKUTEN.reason_labels()) >= {"unauthorised", "pending_activation", "other_shop"}
+
+
+def test_rms_sends_no_notifications():
+    with pytest.raises(providers.MalformedNotification):
+        RAKUTEN.parse_notification({"order": "1"})
+
+
+def test_advice_has_the_protocols_signature():
+    text = RAKUTEN.advice("orders", "orders_not_enabled", rejected=True)
+    assert "rpay.order.searchOrder" in text
+    assert "demo-neighbour" in RAKUTEN.advice(
+        "shop", "other_shop", rejected=True, reported_shop="demo-neighbour"
+    )

@@ -1,5 +1,6 @@
-"""A MakeShop stand-in for trials and tests: the standard library, ``makeshop.api`` and
-the new API's emulator (``makeshop.app.sandbox``) only.
+"""A MakeShop stand-in for trials and tests: the standard library, ``makeshop.api``,
+the new API's emulator (``makeshop.app.sandbox``) and ``malls.sandbox`` (standard
+library too: it mounts other malls' stand-ins on the same port) only.
 
 ``manage.py makeshop_sandbox`` serves it for trials; tests start one on a free
 port with ``make_server(...).start_in_thread()``. It answers the calls our client

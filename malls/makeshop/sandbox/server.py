@@ -8,18 +8,24 @@ The new API lives beside the legacy one, as on MakeShop: ``GRAPHQL_PATH`` goes t
 the server's ``graphql`` (``malls.makeshop.app.sandbox.GraphQLSandbox``, with its own
 records and its own one-call-per-second limit), and the sandbox-only ``ADMIN_PATH``
 to its ``app_store``, which installs and uninstalls GoQ's app for a demo shop.
+
+Other malls' stand-ins can be mounted on the same port (``mounts``: ``malls.sandbox``
+routes, asked from the registry by ``makeshop_sandbox``): a request under one of
+their prefixes is answered by that mall's WSGI application, before MakeShop's routes.
 """
 
 import contextlib
 import logging
 import re
 import threading
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from http.server import BaseHTTPRequestHandler
 from time import monotonic, sleep
 from typing import NamedTuple
 from urllib.parse import parse_qs
+
+from malls.sandbox import Route, route_for, serve_wsgi
 
 from ..app import sandbox as app_sandbox
 from . import answers
@@ -65,8 +71,10 @@ class SandboxServer(LoopbackHTTPServer):
         latency: float = 0.0,
         min_interval: float = RATE_LIMIT_INTERVAL,
         app_api_key: str = app_sandbox.SANDBOX_API_KEY,
+        mounts: Sequence[Route] = (),
     ):
         self.shops = dict(shops)
+        self.mounts = tuple(mounts)
         self.graphql = app_sandbox.GraphQLSandbox(api_key=app_api_key, min_interval=min_interval)
         self.app_store = app_sandbox.AppStore(self.graphql)
         self.latency = latency
@@ -154,14 +162,16 @@ def make_server(
     latency: float = 0.0,
     min_interval: float = RATE_LIMIT_INTERVAL,
     app_api_key: str = app_sandbox.SANDBOX_API_KEY,
+    mounts: Sequence[Route] = (),
 ) -> SandboxServer:
     """A sandbox bound to ``host:port`` (0: a free port), not yet serving.
 
-    ``app_api_key`` is the ``x-api-key`` the new API's endpoint accepts.
+    ``app_api_key`` is the ``x-api-key`` the new API's endpoint accepts; ``mounts``
+    other malls' stand-ins served on the same port (``malls.sandbox.mall_routes``).
     """
     return SandboxServer(
         (host, port), shops=shops, latency=latency, min_interval=min_interval,
-        app_api_key=app_api_key,
+        app_api_key=app_api_key, mounts=mounts,
     )
 
 
@@ -178,6 +188,10 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _serve(self):
         path, _, query = self.path.partition("?")
+        mounted = route_for(self.server.mounts, path)
+        if mounted is not None:  # another mall's stand-in
+            serve_wsgi(self, mounted.app, path=path, query=query)
+            return
         if path == app_sandbox.GRAPHQL_PATH:
             body = self._body(app_sandbox.MAX_REQUEST_BYTES)
             self._send_app(self.server.graphql.handle(self.command, self.headers, body))

@@ -2,7 +2,8 @@
 ``malls.rakuten.api`` only.
 
 ``emulator.RmsEmulator`` is a WSGI application answering the three calls GoQ makes
-(under ``/es/``: the bundled sandbox can mount it beside MakeShop's); tests serve it
+(under ``/es/``). The bundled sandbox of ``make run`` mounts one beside MakeShop's, on
+the same port (the provider's ``sandbox_routes``, ``malls.sandbox``); tests serve it
 alone on a free loopback port with ``make_server(...).start_in_thread()``. The caller
 is identified by its ``Authorization: ESA …`` header, as on RMS.
 

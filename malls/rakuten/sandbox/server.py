@@ -1,4 +1,5 @@
-"""The emulator served alone on a loopback port (tests, ``make run`` before it is mounted)."""
+"""The emulator served alone on a loopback port (tests, ``manage.py rakuten_sandbox``);
+``make run`` mounts it in the bundled sandbox instead."""
 
 import logging
 import re

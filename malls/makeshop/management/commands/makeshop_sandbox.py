@@ -5,6 +5,9 @@
     manage.py makeshop_sandbox uninstall-app --shop demo-app  uninstall it (the token stops working)
     manage.py makeshop_sandbox order-update --shop demo-app   an order-update webhook
 
+Every other installed mall's stand-in is served on the same port (its provider's
+``sandbox_routes``, found through the registry: ``malls.sandbox``).
+
 The three actions ask the running sandbox (``--sandbox-url``) over its sandbox-only
 admin path, and the sandbox POSTs the webhook to GoQ (``--app-url``) itself: so an
 uninstall revokes the token inside the sandbox before GoQ hears of it, as on MakeShop.
@@ -17,11 +20,13 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
+from malls import sandbox as mall_sandboxes
 from malls.makeshop.app import sandbox as app_sandbox
 from malls.makeshop.app.config import get_config
 from malls.makeshop.sandbox import DEMO_SHOPS, make_server
 
 DEFAULT_PORT = 8001
+MALL = "makeshop"  # Mall.MAKESHOP: this sandbox's own mall, which mounts the others
 ACTIONS = {
     "install-app": ("install", "install GoQ's app in a demo shop: MakeShop POSTs the install "
                                "webhook with the shop's token"),
@@ -102,8 +107,9 @@ class Command(BaseCommand):
 
     def _serve(self, host, port, latency):
         api_key, api_key_source = app_api_key()
+        mounts = mall_sandboxes.mall_routes(serving=MALL)
         try:
-            server = make_server(host, port, latency=latency, app_api_key=api_key)
+            server = make_server(host, port, latency=latency, app_api_key=api_key, mounts=mounts)
         except OSError as exc:
             raise CommandError(f"Cannot listen on {host}:{port}: {exc.strerror}") from None
         if not app_sandbox.is_loopback_host(host):
@@ -135,6 +141,9 @@ class Command(BaseCommand):
             "Install GoQ's app in a demo shop: manage.py makeshop_sandbox install-app "
             "--shop demo-app (uninstall-app, order-update likewise)."
         )
+        for route in mounts:
+            self.stdout.write(f"Also served here: mall {route.mall!r} under {server.url}"
+                              f"{route.prefix} (its base URL: {server.url})")
         try:
             server.serve_forever()
         except KeyboardInterrupt:

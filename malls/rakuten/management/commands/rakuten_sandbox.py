@@ -1,7 +1,8 @@
 """``manage.py rakuten_sandbox [--port 8002]``: serve the RMS stand-in until Ctrl-C.
 
-Point ``RAKUTEN_API_BASE_URL`` at the address it prints (the bundled sandbox will mount
-the same emulator under ``/es/``). ``--list`` prints the demo shops and their keys only.
+Point ``RAKUTEN_API_BASE_URL`` at the address it prints. ``make run`` needs none of
+this: the bundled sandbox (``makeshop_sandbox``) serves the same emulator on its own
+port. ``--list`` prints the demo shops and their keys only.
 """
 
 from django.core.management.base import BaseCommand, CommandError
