@@ -88,7 +88,9 @@ def build_report(*, now=None) -> DigestReport:
         tuple(row[key] for key in _CAUSE): Cause(
             mall_code=row["shop__mall__code"],
             mall_names={"ja": row["shop__mall__name"], "en": row["shop__mall__name_en"]},
-            state=ConnectionState(row["status"], row["reason"], row["failed_check"]),
+            state=ConnectionState(
+                row["status"], row["reason"], row["failed_check"], row["shop__mall__code"]
+            ),
             broke=row["broke"], still_broken=row["still_broken"], fixed=row["fixed"],
         )
         for row in rows
