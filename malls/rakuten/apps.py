@@ -8,3 +8,8 @@ class RakutenConfig(AppConfig):
     name = "malls.rakuten"
     label = "rakuten"
     verbose_name = _("Rakuten RMS")
+
+    def ready(self):
+        from . import alerts
+
+        alerts.register()

@@ -27,6 +27,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.debug import sensitive_variables
 
+from malls.alerts.services import note_connection_change
+from malls.alerts.states import state_of as alert_state
 from malls.crypto import DecryptionError
 from malls.models import ChangeRecord
 from malls.services.history import SECRET_CHANGED, record_change
@@ -145,6 +147,7 @@ def save_settings(
 
     with transaction.atomic():
         target = _lock_for_edit(connection, expected_version)
+        alert_before = alert_state(target)
         changes = {}
         if code != target.shop_url:
             changes["shop_url"] = [target.shop_url, code]
@@ -166,6 +169,7 @@ def save_settings(
             shop=shop, actor=actor, source=source, action="rakuten_settings_saved",
             changes=changes | {"status": [connection.status, target.status]},
         )
+        note_connection_change(target, alert_before, alert_state(target), shop=shop)
     return SaveResult(True, target, verification, classification)
 
 
@@ -294,6 +298,7 @@ def _write_background(connection, verification, classification, now) -> None:
         if target.version != connection.version:
             return  # a person saved new settings meanwhile: this answer is about old ones
         before = target.status
+        alert_before = alert_state(target)
         _record(target, verification, classification, now)
         target.save()
         if target.status != before:
@@ -301,6 +306,7 @@ def _write_background(connection, verification, classification, now) -> None:
                 shop=target.shop, source=ChangeRecord.Source.TASK,
                 action="rakuten_verified", changes={"status": [before, target.status]},
             )
+        note_connection_change(target, alert_before, alert_state(target))
 
 
 def mark_warning_sent(connection: RakutenConnection, warning: connections.ExpiryWarning) -> None:
