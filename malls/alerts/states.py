@@ -129,7 +129,9 @@ class MallAlerts:
     of the mall's connections, e.g. MakeShop's app while its auth codes fail).
     ``statuses``/``reasons`` classify the mall's words (the generic ones included);
     ``connection_models`` are the models (``app_label.model``) whose rows are the
-    mall's besides its provider's ``connection_model``.
+    mall's besides its provider's ``connection_model``. ``queue_due_notices(now)``, if
+    given, queues the mall's notices due at ``now`` (``malls.alerts.notices``) and
+    returns how many; ``manage.py send_alerts`` runs it.
     """
 
     describe: object = _generic_description
@@ -138,6 +140,7 @@ class MallAlerts:
     statuses: Mapping[str, Health] = GENERIC_STATUSES
     reasons: Mapping[str, Health] = GENERIC_REASONS
     connection_models: frozenset[str] = frozenset()
+    queue_due_notices: object = None
 
     def classify(self, status: str, reason: str = "") -> Health:
         by_status = self.statuses.get(status, Health.NEITHER)
@@ -152,7 +155,7 @@ PROVIDERS: dict[str, MallAlerts] = {}
 
 def register_mall(
     mall_code: str, *, describe, shop_path, statuses=None, reasons=None, speaks_for_shop=None,
-    connection_models=(),
+    connection_models=(), queue_due_notices=None,
 ) -> MallAlerts:
     """Register a mall's texts, link and rules: its own statuses and reasons are
     classified for its shops only, on top of the generic ones."""
@@ -163,6 +166,7 @@ def register_mall(
         statuses=MappingProxyType({**GENERIC_STATUSES, **(statuses or {})}),
         reasons=MappingProxyType({**GENERIC_REASONS, **(reasons or {})}),
         connection_models=frozenset(label.lower() for label in connection_models),
+        queue_due_notices=queue_due_notices,
     )
     PROVIDERS[mall_code] = mall
     return mall

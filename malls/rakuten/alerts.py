@@ -1,19 +1,31 @@
-"""What e-mail alerts need to know of Rakuten: its states, its texts, its shop page.
+"""What e-mail alerts need to know of Rakuten: its states, its texts, its shop page,
+and the licenseKey expiry warnings.
 
 Registered from ``RakutenConfig.ready``. The labels and advice are the ones the
 merchant screens show (the connection's status labels and ``malls.rakuten.verdicts``).
 A connection that RMS stops accepting (verified -> rejected, an expired key) sends the
 usual "broken" and "fixed" e-mails through ``note_connection_change`` in the services.
+
+Expiry warnings are notices (``malls.alerts.notices``) on the schedule of
+``connections.warning_due``: 14, 7, 3 and 1 days before the last valid day and on the
+day, once each. Every ``manage.py send_alerts`` run queues those due and records them
+on the connection in the same transaction, so a key saved already inside the window
+is warned at the next run, and a renewed key (a new date) owes nothing of the old
+date's schedule.
 """
 
-from django.urls import NoReverseMatch, reverse
+from functools import partial
 
-from malls.alerts import states
+from django.db import transaction
+from django.urls import NoReverseMatch, reverse
+from django.utils.translation import gettext, ngettext
+
+from malls.alerts import notices, states
 from malls.alerts.states import ConnectionState, Description, Health
 
-from . import verdicts
+from . import connections, tasks, verdicts
 from .api import Reason
-from .connections import ExpiryState, Status
+from .connections import ExpiryState, ExpiryWarning, Status
 
 MALL_CODE = "rakuten"
 
@@ -62,8 +74,73 @@ def shop_path(shop) -> str:
         return reverse("malls:mall_list")
 
 
+# --- Expiry warnings ---------------------------------------------------------------
+
+WARNINGS_PER_BATCH = 500
+
+
+def describe_warning(warning: ExpiryWarning) -> Description:
+    """The warning in the active language: when the key lapses, and how to renew it."""
+    expires_on = warning.expires_on.isoformat()
+    if warning.days_left <= 0:
+        label = gettext("The Rakuten licenseKey expires today (%(date)s)") % {
+            "date": expires_on
+        }
+    else:
+        label = ngettext(
+            "The Rakuten licenseKey expires in %(days)d day (%(date)s)",
+            "The Rakuten licenseKey expires in %(days)d days (%(date)s)",
+            warning.days_left,
+        ) % {"days": warning.days_left, "date": expires_on}
+    steps = "\n".join(
+        f"{number}. {step}" for number, step in enumerate(verdicts.renewal_steps(), 1)
+    )
+    intro = gettext(
+        "Once it expires, GoQSystem can no longer import the shop's orders. Issue a new "
+        "licenseKey in RMS and paste it on the shop's page in GoQSystem:"
+    )
+    return Description(label, f"{intro}\n{steps}")
+
+
+def notice_key(warning: ExpiryWarning) -> str:
+    """Once per expiry date and schedule point."""
+    return f"rakuten-expiry:{connections.warning_mark(warning.expires_on, warning.days_before)}"
+
+
+def queue_expiry_warnings(now) -> int:
+    """Queue the expiry warnings due at ``now`` and record them as given; returns how
+    many. A key already past its date is left to the "broken" e-mail (RMS refuses it):
+    its warnings are recorded as given without an e-mail."""
+    due = list(tasks.due_warnings(now=now))
+    for start in range(0, len(due), WARNINGS_PER_BATCH):
+        _give(due[start:start + WARNINGS_PER_BATCH], now)
+    return sum(1 for _, warning in due if warning.days_left >= 0)
+
+
+def _give(batch, now) -> None:
+    from .models import RakutenConnection
+
+    with transaction.atomic():
+        notices.queue_notices(
+            [
+                notices.Notice(
+                    connection.shop, notice_key(warning), partial(describe_warning, warning)
+                )
+                for connection, warning in batch
+                if warning.days_left >= 0
+            ],
+            now=now,
+        )
+        for connection, warning in batch:
+            connection.warnings_sent = sorted(set(connection.warnings_sent) | set(warning.marks))
+        RakutenConnection.objects.bulk_update(
+            [connection for connection, _ in batch], ["warnings_sent"]
+        )
+
+
 def register() -> None:
     states.register_mall(
         MALL_CODE, describe=describe, shop_path=shop_path, statuses=STATUSES,
         connection_models=["rakuten.rakutenconnection"],
+        queue_due_notices=queue_expiry_warnings,
     )
