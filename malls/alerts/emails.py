@@ -113,9 +113,25 @@ def render_digest(*, language: str, report) -> Rendered:
             }
             for cause in report.causes
         ]
+        upcoming = [
+            {
+                "label": str(item.label),
+                "when_label": str(item.when_label),
+                "mall_name": one_line(item.mall_names.get(language) or item.mall_code),
+                "count": item.count,
+                "url": absolute_url(item.admin_path) if item.admin_path else "",
+                "examples": [
+                    {**example, "shop": one_line(example["shop"]),
+                     "store": one_line(example["store"])}
+                    for example in item.examples
+                ],
+            }
+            for item in report.upcoming
+        ]
         context = {
             "report": report,
             "causes": causes,
+            "upcoming": upcoming,
             "since": tokyo_time(report.since),
             "until": tokyo_time(report.until),
             "admin_url": absolute_url(

@@ -131,7 +131,9 @@ class MallAlerts:
     ``connection_models`` are the models (``app_label.model``) whose rows are the
     mall's besides its provider's ``connection_model``. ``queue_due_notices(now)``, if
     given, queues the mall's notices due at ``now`` (``malls.alerts.notices``) and
-    returns how many; ``manage.py send_alerts`` runs it.
+    returns how many; ``manage.py send_alerts`` runs it. ``digest_upcoming(now,
+    limit)``, if given, returns ``digest.Upcoming`` items for the staff digest, in a
+    constant number of queries.
     """
 
     describe: object = _generic_description
@@ -141,6 +143,7 @@ class MallAlerts:
     reasons: Mapping[str, Health] = GENERIC_REASONS
     connection_models: frozenset[str] = frozenset()
     queue_due_notices: object = None
+    digest_upcoming: object = None
 
     def classify(self, status: str, reason: str = "") -> Health:
         by_status = self.statuses.get(status, Health.NEITHER)
@@ -155,7 +158,7 @@ PROVIDERS: dict[str, MallAlerts] = {}
 
 def register_mall(
     mall_code: str, *, describe, shop_path, statuses=None, reasons=None, speaks_for_shop=None,
-    connection_models=(), queue_due_notices=None,
+    connection_models=(), queue_due_notices=None, digest_upcoming=None,
 ) -> MallAlerts:
     """Register a mall's texts, link and rules: its own statuses and reasons are
     classified for its shops only, on top of the generic ones."""
@@ -167,6 +170,7 @@ def register_mall(
         reasons=MappingProxyType({**GENERIC_REASONS, **(reasons or {})}),
         connection_models=frozenset(label.lower() for label in connection_models),
         queue_due_notices=queue_due_notices,
+        digest_upcoming=digest_upcoming,
     )
     PROVIDERS[mall_code] = mall
     return mall

@@ -19,11 +19,13 @@ from functools import partial
 from django.db import transaction
 from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext_lazy as _
 
 from malls.alerts import notices, states
+from malls.alerts.digest import Upcoming
 from malls.alerts.states import ConnectionState, Description, Health
 
-from . import connections, tasks, verdicts
+from . import connections, overview, tasks, verdicts
 from .api import Reason
 from .connections import ExpiryState, ExpiryWarning, Status
 
@@ -138,9 +140,46 @@ def _give(batch, now) -> None:
         )
 
 
+# --- The staff digest ------------------------------------------------------------------
+
+
+def expiring_soon(now, limit: int) -> list[Upcoming]:
+    """Shops whose licenseKey expires within 14 days, soonest first: the admin list's
+    "expires within 14 days" (two queries)."""
+    from .models import RakutenConnection
+
+    expiring = RakutenConnection.objects.filter(
+        overview.expiry_condition("expiring", connections.japan_today(now))
+    )
+    count = expiring.count()
+    if not count:
+        return []
+    rows = list(
+        expiring.order_by("expires_on", "pk").values(
+            "expires_on", "shop__name", "shop__store__name", "shop__mall__name",
+            "shop__mall__name_en",
+        )[:limit]
+    )
+    return [
+        Upcoming(
+            mall_code=MALL_CODE,
+            mall_names={"ja": rows[0]["shop__mall__name"], "en": rows[0]["shop__mall__name_en"]},
+            label=_("licenseKey expires within 14 days"),
+            count=count,
+            examples=[
+                {"shop": row["shop__name"], "store": row["shop__store__name"],
+                 "when": row["expires_on"].isoformat()}
+                for row in rows
+            ],
+            when_label=_("last valid day"),
+            admin_path=overview.changelist_url({"expiry": "expiring"}),
+        )
+    ]
+
+
 def register() -> None:
     states.register_mall(
         MALL_CODE, describe=describe, shop_path=shop_path, statuses=STATUSES,
         connection_models=["rakuten.rakutenconnection"],
-        queue_due_notices=queue_expiry_warnings,
+        queue_due_notices=queue_expiry_warnings, digest_upcoming=expiring_soon,
     )

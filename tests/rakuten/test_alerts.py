@@ -8,15 +8,15 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from django.utils import translation
 
-from malls.alerts import states
-from malls.alerts.models import AlertMessage, ShopAlert
+from malls.alerts import digest, outbox, states
+from malls.alerts.models import AlertMessage, AlertPreference, ShopAlert
 from malls.alerts.states import ConnectionState, Health
-from malls.rakuten import alerts, services, verdicts
+from malls.rakuten import alerts, overview, services, verdicts
 from malls.rakuten.api import Reason
 from malls.rakuten.connections import Status
 from malls.rakuten.models import RakutenConnection
 from tests.alerts.conftest import smtp  # noqa: F401  (a real SMTP server)
-from tests.alerts.helpers import member
+from tests.alerts.helpers import digest_staff, member
 from tests.factories import make_shop, make_store
 
 from .conftest import keys_of
@@ -137,3 +137,29 @@ def test_a_key_rms_stops_accepting_e_mails_the_store_once_then_once_when_fixed(
     for received in smtp.received:
         text = received.everything()
         assert "SL900001" not in text and "SP900001" not in text
+
+
+def test_the_staff_digest_lists_shops_whose_key_expires_within_14_days(smtp):  # noqa: F811
+    staff = digest_staff(email="staff@goq.example")
+    english = digest_staff(email="staff-en@goq.example")
+    AlertPreference.objects.create(user=english, language="en")
+    today = date(2026, 12, 5)
+    for days, name in [(20, "まだ先"), (9, "九日後"), (2, "二日後"), (-1, "昨日切れた")]:
+        RakutenConnection.objects.create(
+            shop=make_shop(store=make_store(name="楽天の店舗"), mall_code="rakuten", name=name),
+            status=Status.VERIFIED, expires_on=today + timedelta(days=days),
+        )
+
+    assert digest.queue_staff_digest(now=NOW) == 2  # nothing broke: the expiring keys alone
+    outbox.send_due(now=NOW)
+
+    ja, = smtp.to(staff.email)
+    upcoming = ja.text.split("まもなく店舗様の対応が必要なショップ")[1]
+    assert "楽天市場: licenseKeyの有効期限が14日以内: 2" in upcoming
+    assert upcoming.index("楽天の店舗 / 二日後 (有効期限 2026-12-07)") < upcoming.index(
+        "楽天の店舗 / 九日後 (有効期限 2026-12-14)"
+    )
+    assert "まだ先" not in upcoming and "昨日切れた" not in upcoming
+    assert "https://goq.example" + overview.changelist_url({"expiry": "expiring"}) in upcoming
+    en, = smtp.to(english.email)
+    assert "Rakuten Ichiba: licenseKey expires within 14 days: 2" in en.text
