@@ -9,11 +9,13 @@ usual "broken" and "fixed" e-mails through ``note_connection_change`` in the ser
 Expiry warnings are notices (``malls.alerts.notices``) on the schedule of
 ``connections.warning_due``: 14, 7, 3 and 1 days before the last valid day and on the
 day, once each. Every ``manage.py send_alerts`` run queues those due and records them
-on the connection in the same transaction, so a key saved already inside the window
-is warned at the next run, and a renewed key (a new date) owes nothing of the old
-date's schedule.
+on the connection (``warnings_sent``) in the same transaction, so a key saved already
+inside the window is warned at the next run, and a renewed key (a new date) owes
+nothing of the old date's schedule. This is ``tasks.due_warnings`` and
+``services.mark_warning_sent`` done for a batch of shops at once.
 """
 
+from datetime import timedelta
 from functools import partial
 
 from django.db import transaction
@@ -25,7 +27,7 @@ from malls.alerts import notices, states
 from malls.alerts.digest import Upcoming
 from malls.alerts.states import ConnectionState, Description, Health
 
-from . import connections, overview, tasks, verdicts
+from . import connections, overview, verdicts
 from .api import Reason
 from .connections import ExpiryState, ExpiryWarning, Status
 
@@ -109,14 +111,37 @@ def notice_key(warning: ExpiryWarning) -> str:
     return f"rakuten-expiry:{connections.warning_mark(warning.expires_on, warning.days_before)}"
 
 
+def due_warnings(now):
+    """(connection, warning) pairs due at ``now``, for keys lasting until today or later:
+    a key past its date is the "broken" e-mail's (RMS refuses it), and leaving it out
+    keeps each run's reading to the 15 days of the window."""
+    from .models import RakutenConnection
+
+    today = connections.japan_today(now)
+    candidates = (
+        RakutenConnection.objects.filter(
+            expires_on__gte=today,
+            expires_on__lte=today + timedelta(days=connections.EXPIRING_FROM_DAYS),
+        )
+        .exclude(status=Status.UNSET)
+        .select_related("shop")
+        .only("pk", "expires_on", "warnings_sent", "shop__id")
+        .order_by("pk")
+    )
+    for connection in candidates.iterator(chunk_size=WARNINGS_PER_BATCH):
+        warning = connections.warning_due(connection.expires_on, today, connection.warnings_sent)
+        if warning is not None:
+            yield connection, warning
+
+
 def queue_expiry_warnings(now) -> int:
-    """Queue the expiry warnings due at ``now`` and record them as given; returns how
-    many. A key already past its date is left to the "broken" e-mail (RMS refuses it):
-    its warnings are recorded as given without an e-mail."""
-    due = list(tasks.due_warnings(now=now))
+    """Queue the expiry warnings due at ``now`` and record them as given, a batch at a
+    time in one transaction each (a constant number of queries per batch); returns how
+    many were due."""
+    due = list(due_warnings(now))
     for start in range(0, len(due), WARNINGS_PER_BATCH):
         _give(due[start:start + WARNINGS_PER_BATCH], now)
-    return sum(1 for _, warning in due if warning.days_left >= 0)
+    return len(due)
 
 
 def _give(batch, now) -> None:
@@ -129,7 +154,6 @@ def _give(batch, now) -> None:
                     connection.shop, notice_key(warning), partial(describe_warning, warning)
                 )
                 for connection, warning in batch
-                if warning.days_left >= 0
             ],
             now=now,
         )

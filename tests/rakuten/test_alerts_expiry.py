@@ -168,3 +168,16 @@ def test_a_member_who_turned_alerts_off_is_not_warned(shop, rms, smtp):  # noqa:
     run_send_alerts(SANDBOX_TODAY, hour=13)
 
     assert [rcpt for mail in smtp.received for rcpt in mail.rcpt_tos] == [told.email]
+
+
+def test_a_key_already_past_its_date_gets_no_warning(shop, smtp):  # noqa: F811
+    """RMS refuses it: the store hears of it through the "broken" e-mail instead."""
+    member(shop.store)
+    RakutenConnection.objects.create(
+        shop=shop, shop_url="demo-rakuten", status="verified",
+        expires_on=SANDBOX_TODAY - timedelta(days=1),
+    )
+
+    run_send_alerts(SANDBOX_TODAY)
+
+    assert smtp.received == []
