@@ -12,6 +12,8 @@ the outbox, which sends it with its retries like any alert e-mail:
 - in a constant number of queries however many notices are queued together.
 
 The mall names its keys; a key is at most ``KEY_MAX_LENGTH`` characters of one line.
+A notice the mail server has not taken yet can be withdrawn when it no longer holds
+(``waiting``, ``withdraw``): a warning about a key renewed since is not sent late.
 """
 
 from collections.abc import Callable, Iterable
@@ -116,6 +118,39 @@ def _recipients_by_store(store_ids) -> dict:
     for store_id, user_id, language in rows:
         members.setdefault(store_id, []).append((user_id, language or default_language()))
     return members
+
+
+@dataclass(frozen=True)
+class Waiting:
+    """A notice e-mail queued but not sent yet (the mail server refused it for now)."""
+
+    message_id: int
+    shop_id: int
+    key: str
+
+
+def waiting(key_prefix: str) -> list[Waiting]:
+    """Notices whose key starts with ``key_prefix`` that no sender has claimed and that
+    are still to be sent: few, and only while the mail server fails (one query)."""
+    rows = AlertMessage.objects.filter(
+        kind=AlertMessage.Kind.NOTICE, status=AlertMessage.Status.PENDING, claimed_by="",
+        dedup_key__contains=f":{key_prefix}",
+    ).values_list("pk", "shop_id", "dedup_key")
+    found = []
+    for pk, shop_id, dedup in rows:
+        # notice:<shop pk>:<key>:<user id>; the key itself may hold colons.
+        key = dedup.removeprefix(f"notice:{shop_id}:").rpartition(":")[0]
+        if key.startswith(key_prefix):
+            found.append(Waiting(pk, shop_id, key))
+    return found
+
+
+def withdraw(message_ids, *, why: str) -> int:
+    """Cancel waiting notices that no longer hold (a key renewed since), unless a
+    sender has claimed them meanwhile; returns how many."""
+    return AlertMessage.objects.filter(
+        pk__in=list(message_ids), status=AlertMessage.Status.PENDING, claimed_by=""
+    ).update(status=AlertMessage.Status.CANCELLED, last_error=f"withdrawn: {why}"[:300])
 
 
 def queue_due(*, now=None) -> int:

@@ -106,9 +106,16 @@ def describe_warning(warning: ExpiryWarning) -> Description:
     return Description(label, f"{intro}\n{steps}")
 
 
+NOTICE_PREFIX = "rakuten-expiry:"
+
+
 def notice_key(warning: ExpiryWarning) -> str:
-    """Once per expiry date and schedule point."""
-    return f"rakuten-expiry:{connections.warning_mark(warning.expires_on, warning.days_before)}"
+    """Once per expiry date and schedule point: ``rakuten-expiry:<date>/<days before>``."""
+    return NOTICE_PREFIX + connections.warning_mark(warning.expires_on, warning.days_before)
+
+
+def _date_of(key: str) -> str:
+    return key.removeprefix(NOTICE_PREFIX).partition("/")[0]
 
 
 def due_warnings(now):
@@ -137,11 +144,31 @@ def due_warnings(now):
 def queue_expiry_warnings(now) -> int:
     """Queue the expiry warnings due at ``now`` and record them as given, a batch at a
     time in one transaction each (a constant number of queries per batch); returns how
-    many were due."""
+    many were due. Warnings still waiting for the mail server about a date the key no
+    longer has (renewed since) are withdrawn first."""
+    withdraw_renewed()
     due = list(due_warnings(now))
     for start in range(0, len(due), WARNINGS_PER_BATCH):
         _give(due[start:start + WARNINGS_PER_BATCH], now)
     return len(due)
+
+
+def withdraw_renewed() -> int:
+    """Withdraw unsent warnings about an expiry date the shop's key no longer has."""
+    from .models import RakutenConnection
+
+    waiting = notices.waiting(NOTICE_PREFIX)
+    if not waiting:
+        return 0
+    dates = {
+        shop_id: expires_on.isoformat() if expires_on else ""
+        for shop_id, expires_on in RakutenConnection.objects.filter(
+            shop_id__in={item.shop_id for item in waiting}
+        ).values_list("shop_id", "expires_on")
+    }
+    stale = [item.message_id for item in waiting
+             if dates.get(item.shop_id) != _date_of(item.key)]
+    return notices.withdraw(stale, why="the licenseKey was renewed") if stale else 0
 
 
 def _give(batch, now) -> None:

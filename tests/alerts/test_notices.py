@@ -91,6 +91,28 @@ def test_many_notices_cost_the_same_queries_as_one(smtp, no_sender, django_asser
     assert queued == 24
 
 
+def test_a_notice_still_waiting_can_be_withdrawn(smtp, no_sender):
+    shop = make_shop()
+    member(shop.store), member(shop.store)
+    other = make_shop()
+    member(other.store)
+    notices.queue_notice(shop=shop, key="expiry:2027-02-23/7", describe=coming())
+    notices.queue_notice(shop=other, key="expiry:2027-03-01/7", describe=coming())
+    notices.queue_notice(shop=shop, key="other:1", describe=coming())
+
+    waiting = notices.waiting("expiry:")
+    assert sorted((item.shop_id, item.key) for item in waiting) == sorted(
+        [(shop.pk, "expiry:2027-02-23/7")] * 2 + [(other.pk, "expiry:2027-03-01/7")]
+    )
+    stale = [item.message_id for item in waiting if item.shop_id == shop.pk]
+    assert notices.withdraw(stale, why="renewed") == 2
+
+    report = outbox.send_due()
+    assert report.sent == 3  # the other shop's member; both members for the other key
+    withdrawn = AlertMessage.objects.filter(status="cancelled", last_error="withdrawn: renewed")
+    assert sorted(withdrawn.values_list("pk", flat=True)) == sorted(stale)
+
+
 @pytest.mark.parametrize("key", ["", "x" * (notices.KEY_MAX_LENGTH + 1), "two\nlines"])
 def test_a_key_is_one_short_line(key):
     with pytest.raises(ValueError, match="notice key"):

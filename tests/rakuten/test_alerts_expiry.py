@@ -142,6 +142,34 @@ def test_a_renewed_key_cancels_the_rest_of_the_old_dates_warnings(
     }
 
 
+def test_a_warning_the_mail_server_held_back_is_not_sent_once_the_key_is_renewed(
+    shop, rms, dated_sandbox, smtp  # noqa: F811
+):
+    user = member(shop.store)
+    save(shop, rms, "demo-rakuten")
+    warnings_by_day(smtp, user.email, date(2027, 2, 9), date(2027, 2, 9))
+    smtp.mode = "tempfail_rcpt"  # the 7-day warning waits for a retry
+    run_send_alerts(date(2027, 2, 16))
+    held = AlertMessage.objects.get(status="pending")
+    assert held.attempts == 1
+
+    demo = dated_sandbox.emulator.shops["demo-rakuten"]
+    dated_sandbox.emulator.shops["demo-rakuten"] = dataclasses.replace(
+        demo, license_key="SL900001_renewed", expires_in_days=170
+    )
+    save(shop, rms, "demo-rakuten",
+         keys={"license_key": "SL900001_renewed", "service_secret": demo.service_secret},
+         now=datetime(2027, 2, 16, 5, 0, tzinfo=UTC))
+    smtp.mode = "ok"
+    run_send_alerts(date(2027, 2, 16), hour=15)
+
+    assert [mail.subject for mail in smtp.to(user.email)] == warned(14, "2027-02-23")
+    held.refresh_from_db()
+    assert (held.status, held.last_error) == (
+        "cancelled", "withdrawn: the licenseKey was renewed"
+    )
+
+
 def test_a_key_saved_inside_the_window_is_warned_at_the_next_run_then_on_schedule(
     shop, rms, smtp  # noqa: F811
 ):
