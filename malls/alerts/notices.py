@@ -71,7 +71,9 @@ def queue_notices(notices: Iterable[Notice], *, now=None) -> int:
     members = _recipients_by_store({shop.store_id for shop in shops.values()})
     wanted = []
     for notice in notices:
-        shop = shops[notice.shop.pk]
+        shop = shops.get(notice.shop.pk)
+        if shop is None:
+            continue  # deleted meanwhile: nobody to tell
         rendered = {}
         for user_id, language in members.get(shop.store_id, []):
             if language not in rendered:

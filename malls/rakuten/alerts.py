@@ -30,6 +30,7 @@ from malls.alerts.states import ConnectionState, Description, Health
 from . import connections, overview, verdicts
 from .api import Reason
 from .connections import ExpiryState, ExpiryWarning, Status
+from .models import RakutenConnection
 
 MALL_CODE = "rakuten"
 
@@ -45,8 +46,6 @@ STATUSES = {
 
 def describe(state: ConnectionState) -> Description:
     """The status label and advice the merchant screens show for ``state``."""
-    from .models import RakutenConnection
-
     labels = dict(RakutenConnection.Status.choices)
     known = Reason.of(state.reason)
     if state.status == ExpiryState.EXPIRED or known is Reason.EXPIRED:
@@ -122,8 +121,6 @@ def due_warnings(now):
     """(connection, warning) pairs due at ``now``, for keys lasting until today or later:
     a key past its date is the "broken" e-mail's (RMS refuses it), and leaving it out
     keeps each run's reading to the 15 days of the window."""
-    from .models import RakutenConnection
-
     today = connections.japan_today(now)
     candidates = (
         RakutenConnection.objects.filter(
@@ -155,8 +152,6 @@ def queue_expiry_warnings(now) -> int:
 
 def withdraw_renewed() -> int:
     """Withdraw unsent warnings about an expiry date the shop's key no longer has."""
-    from .models import RakutenConnection
-
     waiting = notices.waiting(NOTICE_PREFIX)
     if not waiting:
         return 0
@@ -172,8 +167,6 @@ def withdraw_renewed() -> int:
 
 
 def _give(batch, now) -> None:
-    from .models import RakutenConnection
-
     with transaction.atomic():
         notices.queue_notices(
             [
@@ -197,8 +190,6 @@ def _give(batch, now) -> None:
 def expiring_soon(now, limit: int) -> list[Upcoming]:
     """Shops whose licenseKey expires within 14 days, soonest first: the admin list's
     "expires within 14 days" (two queries)."""
-    from .models import RakutenConnection
-
     expiring = RakutenConnection.objects.filter(
         overview.expiry_condition("expiring", connections.japan_today(now))
     )
