@@ -9,8 +9,12 @@ This module is imported while the app registry is being built: models are import
 inside the methods that need them.
 """
 
+from collections.abc import Callable
+from dataclasses import dataclass
+
 from django.contrib import admin
 from django.contrib.admin.apps import AdminConfig
+from django.template.loader import render_to_string
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import gettext_noop
 from django_tasks_db.apps import TasksAppConfig
@@ -51,24 +55,34 @@ class GoQAdminSite(admin.AdminSite):
     def index(self, request, extra_context=None):
         """The admin's lists, after each mall's connection overview the user may see.
 
-        A mall's admin registers its overview with ``register_overview``; the first
-        registered fills the page's overview (MakeShop's today).
+        A mall's admin registers its overview with ``register_overview``; each one the
+        user has the permission for is built (only then: it costs queries) and shown,
+        in the order the malls registered them.
         """
         extra_context = dict(extra_context or {})
-        for permission, build in _overviews:
-            if request.user.has_perm(permission):
-                extra_context.update(build())
-                break
+        extra_context["overview_sections"] = [
+            render_to_string(overview.template, overview.build(), request=request)
+            for overview in _overviews.values()
+            if request.user.has_perm(overview.permission)
+        ]
         return super().index(request, extra_context)
 
 
-# (permission, callable returning the index's overview context), in registration order.
-_overviews: list = []
+@dataclass(frozen=True)
+class Overview:
+    permission: str
+    build: Callable[[], dict]
+    template: str
 
 
-def register_overview(*, permission: str, build) -> None:
-    """Let a mall's admin put its connection overview on the admin index."""
-    _overviews.append((permission, build))
+# Each mall's overview by its template, in registration order.
+_overviews: dict[str, Overview] = {}
+
+
+def register_overview(*, permission: str, build: Callable[[], dict], template: str) -> None:
+    """Let a mall's admin put its connection overview on the admin index: ``template``
+    rendered with ``build()``'s context for staff holding ``permission``."""
+    _overviews[template] = Overview(permission, build, template)
 
 
 class GoQAdminConfig(AdminConfig):

@@ -1,9 +1,12 @@
-"""The daily staff digest: shops that broke in the last 24 hours or stayed broken, by cause.
+"""The daily staff digest: shops that broke in the last 24 hours or stayed broken, by cause,
+then shops that will need their merchant soon.
 
 A jump in one cause across many shops is how a change on a mall's side shows up, so
 the digest counts shops per cause (mall, status, failing check, reason) and lists a
 few examples of each. It costs the same handful of queries however many shops there
-are: one aggregate, one ranked sample, the staff list (permissions included), one insert.
+are: one aggregate, one ranked sample, the staff list (permissions included), one insert,
+plus each mall's ``digest_upcoming`` (e.g. keys expiring within 14 days), which must
+cost a constant number of queries too.
 """
 
 from dataclasses import dataclass, field
@@ -16,7 +19,7 @@ from django.db.models import Count, Exists, F, OuterRef, Q, Window
 from django.db.models.functions import RowNumber
 from django.utils import timezone
 
-from . import emails
+from . import emails, states
 from .models import AlertMessage, ShopAlert
 from .queueing import kick_sender
 from .states import ConnectionState
@@ -44,11 +47,28 @@ class Cause:
         return self.broke + self.still_broken
 
 
+@dataclass(frozen=True)
+class Upcoming:
+    """Shops of one mall that will need their merchant soon (keys about to expire...),
+    as the mall's ``digest_upcoming(now, limit)`` reports them: how many, the first
+    ``limit`` as examples ({"shop", "store", "when"}), and the admin list of them all.
+    ``label`` and ``when_label`` are lazy texts, read in each recipient's language."""
+
+    mall_code: str
+    mall_names: dict  # language -> the mall's name
+    label: object
+    count: int
+    examples: list[dict] = field(default_factory=list)
+    when_label: object = ""
+    admin_path: str = ""
+
+
 @dataclass
 class DigestReport:
     since: object
     until: object
     causes: list[Cause]
+    upcoming: list[Upcoming] = field(default_factory=list)
 
     @property
     def broke(self) -> int:
@@ -63,7 +83,7 @@ class DigestReport:
         return sum(cause.fixed for cause in self.causes)
 
     def __bool__(self):
-        return bool(self.causes)
+        return bool(self.causes or self.upcoming)
 
 
 def build_report(*, now=None) -> DigestReport:
@@ -88,7 +108,9 @@ def build_report(*, now=None) -> DigestReport:
         tuple(row[key] for key in _CAUSE): Cause(
             mall_code=row["shop__mall__code"],
             mall_names={"ja": row["shop__mall__name"], "en": row["shop__mall__name_en"]},
-            state=ConnectionState(row["status"], row["reason"], row["failed_check"]),
+            state=ConnectionState(
+                row["status"], row["reason"], row["failed_check"], row["shop__mall__code"]
+            ),
             broke=row["broke"], still_broken=row["still_broken"], fixed=row["fixed"],
         )
         for row in rows
@@ -122,7 +144,18 @@ def build_report(*, now=None) -> DigestReport:
     )
     for cause in ordered:
         cause.examples.sort(key=lambda example: example["since"], reverse=True)
-    return DigestReport(since=since, until=until, causes=ordered)
+    return DigestReport(since=since, until=until, causes=ordered, upcoming=upcoming(until))
+
+
+def upcoming(now) -> list[Upcoming]:
+    """What every registered mall says will need merchants soon (none counted 0)."""
+    return [
+        item
+        for mall in states.PROVIDERS.values()
+        if mall.digest_upcoming is not None
+        for item in mall.digest_upcoming(now, EXAMPLES_PER_CAUSE)
+        if item.count
+    ]
 
 
 def may_view_connections():

@@ -77,6 +77,25 @@ def render_shop_alert(*, kind: str, language: str, shop, state, opened_at, at,
     return Rendered(SUBJECT_PREFIX + one_line(subject), _tidy(body))
 
 
+def render_notice(*, language: str, shop, mall, store, describe) -> Rendered:
+    """A notice about ``shop`` for one recipient: ``describe()`` gives, in the active
+    language, what is coming (the subject) and what to do about it."""
+    with translation.override(language):
+        description = describe()
+        context = {
+            "shop_name": one_line(shop.name),
+            "store_name": one_line(store.name),
+            "mall_name": one_line(mall.name_en if language == "en" else mall.name),
+            "label": one_line(description.label),
+            "advice": description.advice,
+            "shop_url": absolute_url(states.provider_for(mall.code).shop_path(shop)),
+            "preferences_url": preferences_url(),
+        }
+        subject = render_to_string("alerts/email/notice_subject.txt", context)
+        body = render_to_string("alerts/email/notice.txt", context)
+    return Rendered(SUBJECT_PREFIX + one_line(subject), _tidy(body))
+
+
 def render_digest(*, language: str, report) -> Rendered:
     """The staff digest (see ``digest.DigestReport``) for one staff user."""
     with translation.override(language):
@@ -94,9 +113,25 @@ def render_digest(*, language: str, report) -> Rendered:
             }
             for cause in report.causes
         ]
+        upcoming = [
+            {
+                "label": str(item.label),
+                "when_label": str(item.when_label),
+                "mall_name": one_line(item.mall_names.get(language) or item.mall_code),
+                "count": item.count,
+                "url": absolute_url(item.admin_path) if item.admin_path else "",
+                "examples": [
+                    {**example, "shop": one_line(example["shop"]),
+                     "store": one_line(example["store"])}
+                    for example in item.examples
+                ],
+            }
+            for item in report.upcoming
+        ]
         context = {
             "report": report,
             "causes": causes,
+            "upcoming": upcoming,
             "since": tokyo_time(report.since),
             "until": tokyo_time(report.until),
             "admin_url": absolute_url(

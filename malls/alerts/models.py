@@ -94,6 +94,7 @@ class AlertMessage(models.Model):
         FIXED = "fixed", _("Connection fixed")
         REMINDER = "reminder", _("Reminder")
         DIGEST = "digest", _("Staff digest")
+        NOTICE = "notice", _("Notice")  # something coming, e.g. a key about to expire
 
     class Status(models.TextChoices):
         PENDING = "pending", pgettext_lazy("e-mail delivery", "Pending")
@@ -117,7 +118,7 @@ class AlertMessage(models.Model):
     language = models.CharField(_("language"), max_length=8)
     subject = models.CharField(_("subject"), max_length=255)
     body = models.TextField(_("body"))
-    # Set for messages that must exist once only (a user's digest of a day).
+    # Set for messages that must exist once only (a user's digest of a day, a notice).
     dedup_key = models.CharField(max_length=100, null=True, blank=True, unique=True)
 
     status = models.CharField(

@@ -61,8 +61,10 @@ def note_connection_change(connection, before: ConnectionState, after: Connectio
         return None
     now = now or timezone.now()
     shop = shop or connection.shop
-    if not states.provider_for(shop.mall.code).speaks_for_shop(connection):
+    mall = shop.mall.code  # the shop's mall classifies both states, whoever built them
+    if not states.provider_for(mall).speaks_for_shop(connection):
         return None
+    before, after = before.of_mall(mall), after.of_mall(mall)
     health_before, health_after = before.health, after.health
     with transaction.atomic():
         alert = (
@@ -122,7 +124,7 @@ def _close(alert, shop, now) -> None:
     _withdraw(alert, Kind.BROKEN)
     if not alert.messages.filter(kind=Kind.BROKEN).exclude(status=Delivery.CANCELLED).exists():
         return  # a blip: nobody was told it broke, so nobody needs telling it is fixed
-    state = ConnectionState(alert.status, alert.reason, alert.failed_check)
+    state = ConnectionState(alert.status, alert.reason, alert.failed_check, shop.mall.code)
     queue_shop_emails(alert, kind=Kind.FIXED, state=state, at=now, not_before=now + _settle())
 
 
@@ -237,7 +239,9 @@ def queue_reminders(*, now=None) -> int:
     )
     reminded = 0
     for alert in due:
-        state = ConnectionState(alert.status, alert.reason, alert.failed_check)
+        state = ConnectionState(
+            alert.status, alert.reason, alert.failed_check, alert.shop.mall.code
+        )
         number = alert.reminders_sent + 1
         with transaction.atomic():
             if state.health != Health.NEEDS_MERCHANT or number > maximum:

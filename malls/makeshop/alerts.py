@@ -15,8 +15,9 @@ from .api import Reason
 MALL_CODE = "makeshop"
 
 # MakeShop's own statuses and reasons beyond the generic ones (verified, rejected,
-# pending, unverified, unset). Names follow the new-API work (issue 13); a status or
-# reason not listed here falls back to the generic table.
+# pending, unverified, unset; unreadable), for MakeShop's shops only. Names follow the
+# new-API work (issue 13); a status or reason not listed here falls back to the
+# generic table.
 STATUSES = {
     # MakeShopAppInstallation.State (new API): verified and rejected are generic.
     "uninstalled": Health.NEEDS_MERCHANT,  # the MakeShop app was uninstalled

@@ -1,10 +1,9 @@
-"""Staff's view of Rakuten connections: state, expiry and RMS's facts; never a key.
+"""Staff's view of Rakuten connections: state, expiry and RMS's facts; never a key;
+and Rakuten's section of the admin index (``overview``).
 
 Read-only: merchants change their keys on their settings page (the one door that
 asks RMS first). The keys appear only as 設定済み (…last 4).
 """
-
-from datetime import timedelta
 
 from django.contrib import admin
 from django.utils import timezone
@@ -12,8 +11,9 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from malls.admin.history import register_labels
+from malls.admin_site import register_overview
 
-from . import connections, verdicts
+from . import connections, overview, verdicts
 from .models import RakutenConnection
 from .services import STATUS_KEY
 
@@ -33,23 +33,13 @@ class ExpiryFilter(admin.SimpleListFilter):
     parameter_name = "expiry"
 
     def lookups(self, request, model_admin):
-        return [
-            ("expiring", _("Expires within 14 days")),
-            ("expired", _("Expired")),
-            ("unknown", _("Unknown")),
-        ]
+        return overview.EXPIRY_CHOICES
 
     def queryset(self, request, queryset):
-        today = connections.japan_today(timezone.now())
-        horizon = today + timedelta(days=connections.EXPIRING_FROM_DAYS)
-        match self.value():
-            case "expiring":
-                return queryset.filter(expires_on__gte=today, expires_on__lte=horizon)
-            case "expired":
-                return queryset.filter(expires_on__lt=today)
-            case "unknown":
-                return queryset.filter(expires_on__isnull=True)
-        return queryset
+        condition = overview.expiry_condition(
+            self.value() or "", connections.japan_today(timezone.now())
+        )
+        return queryset if condition is None else queryset.filter(condition)
 
 
 @admin.register(RakutenConnection)
@@ -98,3 +88,9 @@ class RakutenConnectionAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+
+register_overview(
+    permission="rakuten.view_rakutenconnection", build=overview.index_context,
+    template="rakuten/admin_overview.html",
+)

@@ -10,4 +10,7 @@ class RakutenConfig(AppConfig):
     verbose_name = _("Rakuten RMS")
 
     def ready(self):
-        from . import provider  # noqa: F401  (registers the provider)
+        # Imported for their side effects: each registers itself with the generic core.
+        from . import alerts, provider  # noqa: F401
+
+        alerts.register()

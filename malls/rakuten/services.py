@@ -27,6 +27,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.debug import sensitive_variables
 
+from malls.alerts.services import note_connection_change
+from malls.alerts.states import state_of as alert_state
 from malls.crypto import DecryptionError
 from malls.models import ChangeRecord
 from malls.services.history import SECRET_CHANGED, record_change
@@ -150,6 +152,7 @@ def save_settings(
     with transaction.atomic():
         target = _lock_for_edit(connection, expected_version)
         before = target.status  # (a new connection is ``target`` itself)
+        alert_before = alert_state(target)
         changes = {}
         if code != target.shop_url:
             changes["shop_url"] = [target.shop_url, code]
@@ -171,6 +174,7 @@ def save_settings(
             shop=shop, actor=actor, source=source, action="rakuten_settings_saved",
             changes=changes | {STATUS_KEY: [before, target.status]},
         )
+        note_connection_change(target, alert_before, alert_state(target), shop=shop)
     return SaveResult(True, target, verification, classification)
 
 
@@ -299,6 +303,7 @@ def _write_background(connection, verification, classification, now) -> None:
         if target.version != connection.version:
             return  # a person saved new settings meanwhile: this answer is about old ones
         before = target.status
+        alert_before = alert_state(target)
         _record(target, verification, classification, now)
         target.save()
         if target.status != before:
@@ -306,6 +311,7 @@ def _write_background(connection, verification, classification, now) -> None:
                 shop=target.shop, source=ChangeRecord.Source.TASK,
                 action="rakuten_verified", changes={STATUS_KEY: [before, target.status]},
             )
+        note_connection_change(target, alert_before, alert_state(target))
 
 
 def mark_warning_sent(connection: RakutenConnection, warning: connections.ExpiryWarning) -> None:

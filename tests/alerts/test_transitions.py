@@ -60,16 +60,43 @@ class TestClassification:
             ("some_future_status", "", Health.NEITHER),
         ],
     )
-    def test_states_fall_in_three_kinds(self, status, reason, health):
-        assert states.classify(status, reason) == health
+    def test_makeshops_states_fall_in_three_kinds(self, status, reason, health):
+        assert states.classify(status, reason, mall="makeshop") == health
+        assert ConnectionState(status, reason, mall="makeshop").health == health
 
-    def test_a_mall_package_extends_the_table(self, monkeypatch):
-        monkeypatch.setattr(states, "BY_REASON", dict(states.BY_REASON))
-        monkeypatch.setattr(states, "BY_STATUS", dict(states.BY_STATUS))
-        states.register(statuses={"suspended": Health.NEEDS_MERCHANT},
-                        reasons={"shop_closed": Health.NEEDS_MERCHANT})
-        assert states.classify("suspended") == Health.NEEDS_MERCHANT
-        assert states.classify("unverified", "shop_closed") == Health.NEEDS_MERCHANT
+    def test_a_malls_words_classify_its_own_shops_only(self, monkeypatch):
+        monkeypatch.setattr(states, "PROVIDERS", dict(states.PROVIDERS))
+        states.register_mall(
+            "othermall", describe=states.Description, shop_path=str,
+            statuses={"suspended": Health.NEEDS_MERCHANT},
+            reasons={"shop_closed": Health.NEEDS_MERCHANT},
+        )
+        assert states.classify("suspended", mall="othermall") == Health.NEEDS_MERCHANT
+        assert states.classify("unverified", "shop_closed", mall="othermall") == (
+            Health.NEEDS_MERCHANT
+        )
+        # The generic words hold for it too.
+        assert states.classify("rejected", "x", mall="othermall") == Health.NEEDS_MERCHANT
+        assert states.classify("verified", mall="othermall") == Health.WORKING
+        # Neither mall's words decide the other's shops, nor a shop of no known mall.
+        assert states.classify("suspended", mall="makeshop") == Health.NEITHER
+        assert states.classify("uninstalled", mall="othermall") == Health.NEITHER
+        assert states.classify("unverified", "legacy_api_retired", mall="othermall") == (
+            Health.NEITHER
+        )
+        assert states.classify("uninstalled") == Health.NEITHER
+        assert states.classify("unverified", "unreadable") == Health.NEEDS_MERCHANT
+
+    def test_a_connection_rows_state_names_its_mall_without_a_query(
+        self, django_assert_num_queries
+    ):
+        connection = make_connection(shop=make_shop())
+        row = MakeShopConnection.objects.get(pk=connection.pk)  # nothing related loaded
+        with django_assert_num_queries(0):
+            state = states.state_of(row)
+        assert state.mall == "makeshop"
+        # The mall is not part of equality: the same words are the same state.
+        assert state == ConnectionState(state.status, state.reason, state.check)
 
 
 class TestBrokenAndFixed:

@@ -52,4 +52,7 @@ def _overview_context() -> dict:
     }
 
 
-register_overview(permission="malls.view_makeshopconnection", build=_overview_context)
+register_overview(
+    permission="malls.view_makeshopconnection", build=_overview_context,
+    template="admin/goq_overview.html",
+)
