@@ -35,6 +35,12 @@ run: install dev-env messages
 	  MAKESHOP_API_BASE_URL=http://127.0.0.1:$(SANDBOX_PORT) \
 	  RAKUTEN_API_BASE_URL=http://127.0.0.1:$(SANDBOX_PORT) \
 	    $(BIN)/python manage.py db_worker & \
+	  ( while sleep 60; do \
+	      MAKESHOP_API_BASE_URL=http://127.0.0.1:$(SANDBOX_PORT) \
+	      RAKUTEN_API_BASE_URL=http://127.0.0.1:$(SANDBOX_PORT) \
+	        $(BIN)/python manage.py housekeeping >/dev/null; \
+	      $(BIN)/python manage.py send_alerts >/dev/null; \
+	    done ) & \
 	  MAKESHOP_API_BASE_URL=http://127.0.0.1:$(SANDBOX_PORT) \
 	  RAKUTEN_API_BASE_URL=http://127.0.0.1:$(SANDBOX_PORT) \
 	    $(BIN)/python manage.py runserver 127.0.0.1:$(PORT)

@@ -18,6 +18,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from . import providers, services
+from .alerts import notices
 from .models import ChangeRecord, Mall, MallShop, Store
 
 DEMO_PASSWORD = "demo-pass-2026"  # noqa: S105 (documented demo login, refused when DEBUG is off)
@@ -90,6 +91,9 @@ def seed_demo() -> list[str]:
         seed = getattr(provider, "seed_demo", None)
         if seed is not None:
             lines += seed(stores, add_shop=_shop, now=now)
+    # Warnings already due for the demo shops (a key about to expire) go out with the
+    # worker's first run, as the periodic send_alerts would send them.
+    notices.queue_due(now=now)
     for store_name, mall_code, shop_name in OTHER_MALL_SHOPS:
         _shop(stores[store_name], Mall.objects.get(code=mall_code), shop_name)
     return [

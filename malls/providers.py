@@ -109,8 +109,8 @@ class RatePolicy:
 
 @dataclass(frozen=True)
 class PeriodicJob:
-    """A job a mall wants run on a schedule (e.g. a daily expiry re-read), by cron or
-    ``manage.py run_periodic_jobs``; ``every`` in seconds."""
+    """A job a mall wants run on a schedule (e.g. a daily expiry re-read): ``manage.py
+    housekeeping`` runs it at most once per ``every`` seconds, whatever calls it."""
 
     name: str
     run: Callable[[], object]

@@ -212,10 +212,11 @@ def test_under_make_run_the_worker_prints_the_broken_shops_e_mail_to_its_merchan
     run_worker()
 
     printed = capsys.readouterr().out
-    # コード再発行ショップ worked until MakeShop refused its code: one e-mail, to its store's
-    # member only.
-    assert printed.count("\nTo: ") == 1
-    assert "\nTo: demo-merchant@example.jp\n" in printed
+    # コード再発行ショップ worked until MakeShop refused its code, and a Rakuten shop's
+    # licenseKey expires in three days: two e-mails, to the store's member only.
+    assert printed.count("\nTo: ") == 2
+    assert printed.count("\nTo: demo-merchant@example.jp\n") == 2
+    assert "楽天" in printed
     assert "Subject: [GoQSystem] コード再発行ショップ: MakeShopとの接続が切れました" in printed
 
     # make run seeds on every start: the store is told once.

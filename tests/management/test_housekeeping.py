@@ -28,7 +28,8 @@ def test_housekeeping_drops_expired_counters_and_retired_tokens():
     )
     out = io.StringIO()
     call_command("housekeeping", stdout=out)
-    assert list(RateCounter.objects.values_list("key", flat=True)) == ["current"]
+    counters = RateCounter.objects.exclude(key__startswith="periodic:")  # the jobs' own
+    assert list(counters.values_list("key", flat=True)) == ["current"]
     assert MakeShopConnection.objects.get(pk=retired.pk).previous_notification_token == ""
     assert (
         MakeShopConnection.objects.get(pk=in_grace.pk).previous_notification_token
@@ -36,3 +37,14 @@ def test_housekeeping_drops_expired_counters_and_retired_tokens():
     )
     assert "removed 1 rate counters" in out.getvalue()
     assert "makeshop: forget retired notification URLs: 1" in out.getvalue()
+
+
+def test_a_periodic_job_runs_once_per_its_interval_unless_all_is_asked():
+    first, second, forced = io.StringIO(), io.StringIO(), io.StringIO()
+    call_command("housekeeping", stdout=first)
+    call_command("housekeeping", stdout=second)
+    call_command("housekeeping", "--all", stdout=forced)
+    job = "makeshop: forget retired notification URLs"
+    assert job in first.getvalue()
+    assert job not in second.getvalue()  # its hour has not passed
+    assert job in forced.getvalue()
