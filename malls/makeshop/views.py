@@ -59,7 +59,11 @@ def makeshop_add(request):
             source=ChangeRecord.Source.MERCHANT,
         )
         return redirect("malls:makeshop_settings", shop_pk=shop.pk)
-    return render(request, "malls/makeshop_add.html", {"form": form})
+    return render(request, "malls/add_shop.html", {
+        "form": form,
+        "title": _("Add a MakeShop shop"),
+        "next_step": _("Give the shop a name, then enter its MakeShop settings on the next page."),
+    })
 
 
 # --- A MakeShop shop ---------------------------------------------------------------------

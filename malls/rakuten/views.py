@@ -9,6 +9,7 @@ settings are never cached, and the keys are hidden from error reports.
 
 from django.contrib import messages
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
@@ -69,7 +70,11 @@ def rakuten_add(request):
             source=ChangeRecord.Source.MERCHANT,
         )
         return redirect("malls:rakuten_settings", shop_pk=shop.pk)
-    return render(request, "rakuten/add.html", {"form": form})
+    return render(request, "malls/add_shop.html", {
+        "form": form,
+        "title": _("Add a Rakuten Ichiba shop"),
+        "next_step": _("Give the shop a name, then enter its RMS keys on the next page."),
+    })
 
 
 def _expired_message(request) -> None:
