@@ -83,7 +83,7 @@ class Check(StrEnum):
 LEGACY_CHECKS = (Check.ORDER_AUTH_CODE, Check.PRODUCT_AUTH_CODE, Check.PASSWORD)
 
 
-class Reason(StrEnum):
+class Reason(verdicts.MallReason):
     """Why a check was not accepted (see the table above); stored in ``failure_reason``."""
 
     # MakeShop said no.
@@ -106,7 +106,7 @@ class Reason(StrEnum):
     CONNECTION = "connection"
     REDIRECT = "redirect"
     MAINTENANCE = "maintenance"
-    RATE_LIMITED = "rate_limited"
+    RATE_LIMITED = verdicts.RATE_LIMITED
     HTTP_5XX = "http_5xx"
     BUSY = verdicts.BUSY
     # An answer we cannot read.
@@ -129,28 +129,13 @@ class Reason(StrEnum):
     GRAPHQL_ERROR = "graphql_error"  # the new API answered with an error we do not know
     INTERNAL_ERROR = "internal_error"
 
-    @property
-    def outcome(self) -> Outcome:
-        if self in _REJECTIONS:
-            return Outcome.REJECTED
-        if self in _UNREACHABLE:
-            return Outcome.UNREACHABLE
-        return Outcome.UNEXPECTED
+    @classmethod
+    def rejections(cls) -> frozenset:
+        return _REJECTIONS
 
-    @property
-    def is_rejection(self) -> bool:
-        """MakeShop refused, or the saved secret is unreadable: the merchant must act."""
-        return self in _REJECTIONS
-
-    @property
-    def is_unreachable(self) -> bool:
-        """No verdict from MakeShop; asking again later may get one."""
-        return self in _UNREACHABLE
-
-    @property
-    def is_busy(self) -> bool:
-        """Unreachable because of call volume (MakeShop's limit or our own slot)."""
-        return self in (Reason.RATE_LIMITED, Reason.BUSY)
+    @classmethod
+    def unreachable(cls) -> frozenset:
+        return _UNREACHABLE
 
     @classmethod
     def of(cls, text: str | None) -> Reason | None:

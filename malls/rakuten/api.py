@@ -37,6 +37,8 @@ from datetime import date
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
+from malls.verdicts import MallReason, Outcome  # noqa: F401  (Outcome: the package's vocabulary)
+
 EXPIRY_PATH = "/es/1.0/license-management/license-key/expiry-date"
 SEARCH_ORDER_PATH = "/es/2.0/order/searchOrder/"
 SHOP_MASTER_PATH = "/es/1.0/shop/shopMaster"
@@ -140,14 +142,7 @@ class Check(StrEnum):
 CHECKS = (Check.EXPIRY, Check.ORDERS, Check.SHOP)
 
 
-class Outcome(StrEnum):
-    ACCEPTED = "accepted"
-    REJECTED = "rejected"  # RMS answered and said no: the merchant must act
-    UNREACHABLE = "unreachable"  # no usable answer: trying again later may help
-    UNEXPECTED = "unexpected"  # an answer we cannot read: never taken as success
-
-
-class Reason(StrEnum):
+class Reason(MallReason):
     """Why a check was not accepted (see the table above); stored in ``failure_reason``."""
 
     UNAUTHORISED = "unauthorised"
@@ -179,18 +174,13 @@ class Reason(StrEnum):
     UNKNOWN_ERROR = "unknown_error"
     INTERNAL_ERROR = "internal_error"
 
-    @property
-    def outcome(self) -> Outcome:
-        if self in _REJECTIONS:
-            return Outcome.REJECTED
-        if self in _UNREACHABLE:
-            return Outcome.UNREACHABLE
-        return Outcome.UNEXPECTED
+    @classmethod
+    def rejections(cls) -> frozenset:
+        return _REJECTIONS
 
-    @property
-    def is_busy(self) -> bool:
-        """Unreachable because of call volume (RMS's limit or our own slot)."""
-        return self in (Reason.RATE_LIMITED, Reason.BUSY)
+    @classmethod
+    def unreachable(cls) -> frozenset:
+        return _UNREACHABLE
 
     @property
     def not_enabled(self) -> bool:
@@ -199,13 +189,6 @@ class Reason(StrEnum):
             Reason.ORDERS_NOT_ENABLED, Reason.EXPIRY_NOT_ENABLED, Reason.SHOP_NOT_ENABLED
         )
 
-    @classmethod
-    def of(cls, text: str | None) -> Reason | None:
-        """The reason a stored text names; None for none or one unknown."""
-        try:
-            return cls(text) if text else None
-        except ValueError:
-            return None
 
 
 _REJECTIONS = frozenset(
