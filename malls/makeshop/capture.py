@@ -41,7 +41,7 @@ from malls import http as transport
 
 from .api import Check, Outcome
 from .app.client import MakeShopAppClient
-from .legacy import answers
+from .legacy import answers, reading
 from .legacy.client import CALLS
 
 CAPTURES_DIR = Path(__file__).resolve().parents[2] / "tests" / "makeshop" / "captures"
@@ -215,9 +215,9 @@ def decode_for_record(body: bytes, content_type: str) -> tuple[str, str]:
     candidates = []
     declared = re.match(rb"^\s*<\?xml[^>]*?encoding\s*=\s*[\"']([\w.:-]+)", body)
     for label in (declared[1].decode() if declared else "", charset):
-        if label and (codec := answers.codec_for(label)):
+        if label and (codec := reading.codec_for(label)):
             candidates.append(codec)
-    for codec in dict.fromkeys([*candidates, *answers.UNDECLARED_CODECS]):
+    for codec in dict.fromkeys([*candidates, *reading.UNDECLARED_CODECS]):
         try:
             text = body.decode(codec)
         except UnicodeDecodeError:

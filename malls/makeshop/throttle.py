@@ -17,7 +17,7 @@ from django.db.models import F
 from malls import throttle
 
 from .api import RATE
-from .legacy import answers, signs
+from .legacy import signs
 from .models import MakeShopAnswerEvidence
 
 MALL = "makeshop"
@@ -30,7 +30,7 @@ class EvidenceBook:
         self.makeshop_shop_id = makeshop_shop_id
         self.clock = clock
 
-    def note(self, shop_id: str, *, not_an_api: bool) -> answers.Signs:
+    def note(self, shop_id: str, *, not_an_api: bool) -> signs.Signs:
         now = self.clock()
         row = MakeShopAnswerEvidence.objects.filter(pk=self.makeshop_shop_id)
         if not_an_api:
@@ -45,14 +45,14 @@ class EvidenceBook:
         else:  # an API answered: the shop no longer counts
             row.update(not_api_streak=0, not_api_at=0.0)
         streak = row.values_list("not_api_streak", flat=True).first() or 0
-        return answers.Signs(streak, retired_api_signs(now=now))
+        return signs.Signs(streak, retired_api_signs(now=now))
 
 
 def retired_api_signs(*, now: float | None = None) -> int:
     """Shops whose latest answer within the window was not an API's (for staff)."""
     now = time.time() if now is None else now
     return MakeShopAnswerEvidence.objects.filter(
-        not_api_at__gt=0.0, not_api_at__gte=now - answers.RETIRED_WINDOW_SECONDS
+        not_api_at__gt=0.0, not_api_at__gte=now - signs.RETIRED_WINDOW_SECONDS
     ).count()
 
 

@@ -11,7 +11,7 @@ import pytest
 from malls.makeshop import MakeShopClient, Outcome, Reason
 from malls.makeshop import services as makeshop_services
 from malls.makeshop import throttle as makeshop_throttle
-from malls.makeshop.legacy.answers import RETIRED_AFTER_SHOPS, Signs
+from malls.makeshop.legacy.signs import RETIRED_AFTER_SHOPS, Signs
 from malls.makeshop.models import MakeShopConnection
 from malls.makeshop.sandbox import DEMO_SHOPS
 from malls.makeshop.verdicts import advice

@@ -11,7 +11,6 @@ functions above it are what the table runs. Untrusted XML is parsed with defused
 
 from __future__ import annotations
 
-import codecs
 import json
 import re
 from collections.abc import Callable
@@ -23,6 +22,8 @@ import defusedxml
 import defusedxml.ElementTree
 
 from ..api import Check, Outcome, Reason
+from .reading import codec_for, decoded_text, looks_like_html, mentions_maintenance
+from .signs import RETIRED_AFTER_SHOPS, RETIRED_AFTER_STREAK, Signs
 
 
 class Verdict(NamedTuple):
@@ -83,8 +84,6 @@ class Words(NamedTuple):
 
 # --- What the rules look for ----------------------------------------------------------
 
-# Matched against raw bytes: lowering Shift_JIS would change its second bytes.
-_MAINTENANCE_MARKERS = tuple("メンテナンス".encode(codec) for codec in ("utf-8", "euc_jp", "cp932"))
 _NOT_APPROVED = re.compile(r"承認|not approved|not enabled")
 # An explicit "wrong code" in Japanese or English; nothing vaguer counts as a refusal.
 _AUTH_REFUSAL = re.compile(
@@ -97,15 +96,6 @@ _AUTH_REFUSAL = re.compile(
 # The children an error answer carries its words in.
 _CODE_TAGS = ("code", "error_code", "status_code")
 _MESSAGE_TAGS = ("message", "error_message", "error", "errormessage")
-
-
-def mentions_maintenance(body: bytes) -> bool:
-    return b"maintenance" in body.lower() or any(m in body for m in _MAINTENANCE_MARKERS)
-
-
-def looks_like_html(body: bytes) -> bool:
-    head = body[:1024].lstrip().lower()
-    return head.startswith((b"<!doctype html", b"<html")) or b"<html" in head
 
 
 def words_of(element) -> Words | None:
@@ -124,79 +114,15 @@ def words_of(element) -> Words | None:
     return Words(code, message) if code or message else None
 
 
-# --- Decoding -------------------------------------------------------------------------
-
-# Codecs that read what MakeShop's Japanese labels most likely mean: the vendor
-# characters (①, ㈱) of Windows' EUC-JP and Shift_JIS included.
-_CODEC_FOR_LABEL = {
-    "euc-jp": "euc_jis_2004", "euc_jp": "euc_jis_2004", "x-euc-jp": "euc_jis_2004",
-    "eucjp": "euc_jis_2004", "shift_jis": "cp932", "shift-jis": "cp932", "sjis": "cp932",
-    "x-sjis": "cp932", "windows-31j": "cp932", "ms932": "cp932",
-}
-# Tried in this order when neither the document nor HTTP names a codec that reads it.
-# EUC-JP first (the API's parameters are EUC-JP, so its back end most likely is),
-# then UTF-8 (XML's own default; strict UTF-8 rarely reads another encoding), then
-# CP932 (which reads almost any byte pair, so it comes last).
-UNDECLARED_CODECS = ("euc_jis_2004", "utf-8", "cp932")
-_IMPLAUSIBLE = re.compile("[\x80-\x9f\ue000-\uf8ff]")
-_XML_DECLARATION = re.compile(
-    rb"^(?:\xef\xbb\xbf)?\s*<\?xml[^>]*?\sencoding\s*=\s*[\"']([A-Za-z][\w.:-]*)[\"']"
-)
-
-
-# Codecs Python counts as text encodings that no document is written in: they
-# transform text (IDNA, Punycode, Python's escapes) or refuse every byte (undefined).
-_NOT_CHARSETS = frozenset({"undefined", "idna", "punycode", "unicode-escape", "raw-unicode-escape"})
-
-
-def _python_codec(label: str) -> str | None:
-    label = label.strip().lower()
-    try:
-        return codecs.lookup(_CODEC_FOR_LABEL.get(label, label)).name
-    except LookupError:
-        return None
-
-
-def is_charset(codec: str) -> bool:
-    """Whether a codec Python knows decodes bytes into text (not hex, zlib, rot13, idna…)."""
-    info = codecs.lookup(codec)
-    return info._is_text_encoding and info.name not in _NOT_CHARSETS
-
-
-def codec_for(label: str) -> str | None:
-    """The Python codec for an encoding label MakeShop may use; None if none is known,
-    or if what Python knows by that name is not a character encoding."""
-    codec = _python_codec(label)
-    return codec if codec and is_charset(codec) else None
+# --- Decoding (``reading``) ------------------------------------------------------------
 
 
 def decode_xml(body: bytes, charset: str = "") -> str:
-    """The document as text: its declaration's codec, then HTTP's, then the usual ones.
-
-    Each is tried strictly: a codec that cannot read every byte is passed over, so a
-    wrong declaration does not turn names into question marks. None reads it: BAD_XML.
-    A label no codec knows is passed over too (it may be a vendor's spelling), but one
-    naming a codec that is not a character encoding (``undefined``, ``idna``, ``hex``,
-    ``zlib``…) is an answer nobody wrote as text: BAD_XML at once.
-    """
-    declared = _XML_DECLARATION.match(body)
-    labels = [declared[1].decode("ascii") if declared else "", charset]
-    known = [codec for label in labels if label and (codec := _python_codec(label))]
-    if not all(is_charset(codec) for codec in known):
+    """The document as text (``reading.decoded_text``); nothing reads it: BAD_XML."""
+    text = decoded_text(body, charset)
+    if text is None:
         raise StopCheck(Reason.BAD_XML, rule="xml-encoding")
-    named = list(known)
-    if body.startswith(b"\xef\xbb\xbf"):
-        named.insert(0, "utf-8-sig")
-    for codec in dict.fromkeys(named + list(UNDECLARED_CODECS)):
-        try:
-            text = body.decode(codec)
-        except (UnicodeError, LookupError):
-            continue
-        # A guessed codec that yields control or private-use characters guessed wrong
-        # (CP932 maps almost every byte to something).
-        if codec in named or not _IMPLAUSIBLE.search(text):
-            return text
-    raise StopCheck(Reason.BAD_XML, rule="xml-encoding")
+    return text
 
 
 def parse_xml(body: bytes, charset: str = ""):
@@ -377,19 +303,6 @@ def _words_unknown(words):
 
 
 # How many "not an API" answers make a web page a retired API (rule "web-pages-again").
-RETIRED_AFTER_STREAK = 2  # the same shop's answers in a row
-RETIRED_AFTER_SHOPS = 3  # different shops within RETIRED_WINDOW_SECONDS
-RETIRED_WINDOW_SECONDS = 3600
-
-
-class Signs(NamedTuple):
-    """What the shop's slot remembers (``malls.throttle``): ``streak`` of this shop's
-    answers in a row that were not an API's, ``shops`` that had one within the window."""
-
-    streak: int
-    shops: int
-
-
 def _web_pages_again(verdict: Verdict, signs: Signs | None):
     if verdict.reason is not Reason.HTML or signs is None:
         return None
