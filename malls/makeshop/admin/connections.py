@@ -8,7 +8,6 @@ the background workers. No page shows a stored secret; at most its last four
 characters.
 """
 
-from datetime import timedelta
 
 from django import forms
 from django.contrib import admin, messages
@@ -18,7 +17,6 @@ from django.db.models import Prefetch
 from django.http import HttpResponseRedirect
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.decorators import method_decorator
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext
@@ -34,7 +32,6 @@ from malls.makeshop import jobs as makeshop_jobs
 from malls.makeshop import services as makeshop_services
 from malls.makeshop.admin import columns as connection_columns
 from malls.makeshop.admin import overview, overview_filters
-from malls.makeshop.api import Reason
 from malls.makeshop.app import usage
 from malls.makeshop.app.models import MakeShopAppInstallation
 from malls.makeshop.forms import AuthCodeField, MakeShopPasswordField
@@ -48,102 +45,6 @@ Status = MakeShopConnection.Status
 AppState = MakeShopAppInstallation.State
 
 SECRET_INPUTS = tuple(f"new_{name}" for name in MakeShopConnection.SECRET_FIELDS)
-
-
-# --- Filters ------------------------------------------------------------------------------
-
-
-class VerificationStatusFilter(admin.SimpleListFilter):
-    """The statuses, plus "broken": verified once and rejected now."""
-
-    title = _("verification status")
-    parameter_name = "status"
-
-    def lookups(self, request, model_admin):
-        return [
-            *Status.choices,
-            ("broken", _("Rejected after having worked")),
-        ]
-
-    def queryset(self, request, queryset):
-        value = self.value()
-        if value == "broken":
-            return queryset.filter(overview.BROKEN)
-        if value in Status.values:
-            # The status in use, as the overview counts it and the merchant sees it.
-            return queryset.filter(usage.status_is(value))
-        return queryset
-
-
-class FailingForFilter(admin.SimpleListFilter):
-    """Shops MakeShop has kept rejecting for more than N days."""
-
-    title = _("failing for")
-    parameter_name = "failing_days"
-    DAYS = (1, 3, 7, 30)
-
-    def lookups(self, request, model_admin):
-        return [(str(days), _("more than %(days)d days") % {"days": days}) for days in self.DAYS]
-
-    def queryset(self, request, queryset):
-        if self.value() not in {str(days) for days in self.DAYS}:
-            return queryset
-        cutoff = timezone.now() - timedelta(days=int(self.value()))
-        return queryset.filter(failing_since__lte=cutoff)
-
-
-class MakeShopEvidenceFilter(admin.SimpleListFilter):
-    """What MakeShop's answers suggest beyond one shop: counts in the choices themselves."""
-
-    title = _("MakeShop's answers")
-    parameter_name = "evidence"
-    RETIRED = Reason.LEGACY_API_RETIRED.value
-    OTHER_SHOP_ID = "other_shop_id"
-
-    def _querysets(self, queryset):
-        return {
-            self.RETIRED: queryset.filter(failure_reason=self.RETIRED),
-            self.OTHER_SHOP_ID: queryset.filter(
-                pk__in=NotificationEvent.objects.exclude(received_shop_id="").values(
-                    "connection_id"
-                )
-            ),
-        }
-
-    def lookups(self, request, model_admin):
-        every = self._querysets(MakeShopConnection.objects.all())
-        counts = {key: rows.count() for key, rows in every.items()}
-        return [
-            (self.RETIRED, _("Legacy API did not answer as an API (%(count)d shops)")
-             % {"count": counts[self.RETIRED]}),
-            (self.OTHER_SHOP_ID, _("Notifications name another shop ID (%(count)d shops)")
-             % {"count": counts[self.OTHER_SHOP_ID]}),
-        ]
-
-    def queryset(self, request, queryset):
-        return self._querysets(queryset).get(self.value(), queryset)
-
-
-class InstallationStateFilter(admin.SimpleListFilter):
-    """Shops by their MakeShop app installation's state, or without one."""
-
-    title = _("MakeShop app installation")
-    parameter_name = "app_state"
-    NONE = "none"
-
-    def lookups(self, request, model_admin):
-        return [(self.NONE, _("No installation")), *AppState.choices]
-
-    def queryset(self, request, queryset):
-        value = self.value()
-        if value == self.NONE:
-            return queryset.filter(app_installation__isnull=True)
-        if value in AppState.values:
-            return queryset.filter(app_installation__state=value)
-        return queryset
-
-
-# --- The change form ------------------------------------------------------------------------
 
 
 class MakeShopConnectionAdminForm(forms.ModelForm):
@@ -230,17 +131,17 @@ class MakeShopConnectionAdmin(
     ]
     list_display_links = ["makeshop_shop_id"]
     list_filter = [
-        VerificationStatusFilter,
+        overview_filters.VerificationStatusFilter,
         overview_filters.ApiFilter,
-        InstallationStateFilter,
+        overview_filters.InstallationStateFilter,
         "shop__application_status",
         "shop__mall",
-        FailingForFilter,
+        overview_filters.FailingForFilter,
         # The overview's links (malls/overview.py) select shops through these.
         overview_filters.BrokeWithinFilter,
         overview_filters.FailureCauseFilter,
         overview_filters.FailingCheckFilter,
-        MakeShopEvidenceFilter,
+        overview_filters.MakeShopEvidenceFilter,
     ]
     search_fields = ["makeshop_shop_id", "shop__store__name"]
     search_help_text = _("Store name or MakeShop shop ID")
