@@ -12,19 +12,8 @@ call gets, ``shops`` the demo data. The new API's GraphQL endpoint
 over the sandbox-only ``/_sandbox/app/`` path) are served on the same port; see
 ``makeshop.app.sandbox``.
 
-Demo shops (the codes are sandbox-only and worthless anywhere else):
-
-| shop id | order auth code (`token`) | product auth code | main admin password |
-| --- | --- | --- | --- |
-| demo-shop | 0123456789abcdef0123456789abcdef | demo-product-0001 | demo-admin-password |
-| demo-eucjp | fedcba9876543210fedcba9876543210 | demo-product-0002 | demo-eucjp-password |
-| demo-pending | 0000000000000000ffffffffffffffff | demo-product-0003 | demo-pending-password |
-| demo-maint | ffffffffffffffff0000000000000000 | demo-product-0004 | demo-maint-password |
-| demo-eucjp-bare | 0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f | demo-product-0005 | demo-bare-password |
-| demo-empty-message | 1111111111111111aaaaaaaaaaaaaaaa | demo-product-0006 | demo-empty-password |
-| demo-retired | 2222222222222222bbbbbbbbbbbbbbbb | demo-product-0007 | demo-retired-password |
-| demo-retired-page | 3333333333333333cccccccccccccccc | demo-product-0008 | demo-page-password |
-| demo-block | 4444444444444444dddddddddddddddd | demo-product-0009 | demo-block-password |
+Demo shops: ``shops.DEMO_SHOPS`` (the README lists their codes; they are sandbox-only
+and worthless anywhere else; product codes are 32 hex characters, as MakeShop's are).
 
 What each one does is in ``shops.DEMO_SHOPS`` (``makeshop_sandbox`` prints it). The
 recent period is EMPTY unless a shop has ``recent_order`` (the EUC-JP ones): the

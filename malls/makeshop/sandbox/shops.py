@@ -50,6 +50,11 @@ class DemoShop:
         return self.notes or f"answers in {self.encoding}"
 
 
+def _product_code(n: int) -> str:
+    """A demo product code: 32 lowercase hex characters, like MakeShop's (and obviously made up)."""
+    return f"{n}" * 8 + "d" * 8 + "e" * 8 + f"{n}" * 8
+
+
 def _shop(shop_id, order_token, product_code, password, notes, **options) -> DemoShop:
     return DemoShop(shop_id, order_token, product_code, password, notes=notes, **options)
 
@@ -58,31 +63,31 @@ DEMO_SHOPS: Mapping[str, DemoShop] = MappingProxyType(
     {
         shop.shop_id: shop
         for shop in (
-            _shop("demo-shop", "0123456789abcdef0123456789abcdef", "demo-product-0001",
+            _shop("demo-shop", "0123456789abcdef0123456789abcdef", _product_code(1),
                   "demo-admin-password", "a working shop (UTF-8); the last minute has no orders"),
-            _shop("demo-eucjp", "fedcba9876543210fedcba9876543210", "demo-product-0002",
+            _shop("demo-eucjp", "fedcba9876543210fedcba9876543210", _product_code(2),
                   "demo-eucjp-password", "a working shop answering in EUC-JP, with an order "
                   "30 s old", encoding="EUC-JP", recent_order=True),
-            _shop("demo-pending", "0000000000000000ffffffffffffffff", "demo-product-0003",
+            _shop("demo-pending", "0000000000000000ffffffffffffffff", _product_code(3),
                   "demo-pending-password", "API use not yet approved by MakeShop",
                   behaviour=Behaviour.NOT_APPROVED),
-            _shop("demo-maint", "ffffffffffffffff0000000000000000", "demo-product-0004",
+            _shop("demo-maint", "ffffffffffffffff0000000000000000", _product_code(4),
                   "demo-maint-password", "MakeShop under maintenance (503)",
                   behaviour=Behaviour.MAINTENANCE),
-            _shop("demo-eucjp-bare", "0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f", "demo-product-0005",
+            _shop("demo-eucjp-bare", "0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f", _product_code(5),
                   "demo-bare-password", "EUC-JP without an XML declaration or HTTP charset, "
                   "with an order 30 s old", encoding="EUC-JP", declares_encoding=False,
                   recent_order=True),
-            _shop("demo-empty-message", "1111111111111111aaaaaaaaaaaaaaaa", "demo-product-0006",
+            _shop("demo-empty-message", "1111111111111111aaaaaaaaaaaaaaaa", _product_code(6),
                   "demo-empty-password", "an empty period answers a message-only document "
                   "(invented)", behaviour=Behaviour.EMPTY_MESSAGE),
-            _shop("demo-retired", "2222222222222222bbbbbbbbbbbbbbbb", "demo-product-0007",
+            _shop("demo-retired", "2222222222222222bbbbbbbbbbbbbbbb", _product_code(7),
                   "demo-retired-password", "the legacy API is gone: its paths answer 404 "
                   "(invented)", behaviour=Behaviour.RETIRED),
-            _shop("demo-retired-page", "3333333333333333cccccccccccccccc", "demo-product-0008",
+            _shop("demo-retired-page", "3333333333333333cccccccccccccccc", _product_code(8),
                   "demo-page-password", "the legacy API paths answer a web page "
                   "(invented)", behaviour=Behaviour.RETIRED_PAGE),
-            _shop("demo-block", "4444444444444444dddddddddddddddd", "demo-product-0009",
+            _shop("demo-block", "4444444444444444dddddddddddddddd", _product_code(9),
                   "demo-block-password", "a call breaking the rate limit blocks the shop for "
                   "a minute: 403 page (invented)", behaviour=Behaviour.BLOCK),
         )
