@@ -6,7 +6,7 @@ its shops' rows (``MallProvider.list_rows``), so the list never knows a mall.
 Nothing here shows a secret or a token.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.utils.translation import get_language
@@ -43,11 +43,7 @@ class MallRow:
     api_label: str = ""
     status: ConnectionStatus | None = None
     extra: ConnectionStatus | None = None  # a second connection shown beside (MakeShop's app)
-    notification: LastNotification = None
-
-    def __post_init__(self):
-        if self.notification is None:
-            self.notification = LastNotification()
+    notification: LastNotification = field(default_factory=LastNotification)
 
 
 # --- 出店中のモール一覧 ----------------------------------------------------------------------
