@@ -4,6 +4,8 @@ A mall package has its own reasons (what its API said); these are the ones that 
 not a mall's word, so generic code may name them without knowing any mall.
 """
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from enum import StrEnum
 
 
@@ -71,3 +73,23 @@ class MallReason(StrEnum):
             return cls(text) if text else None
         except ValueError:
             return None
+
+
+@dataclass(frozen=True)
+class EvidenceRule:
+    """One row of a mall's table of answer-reading rules: what it reads, what it
+    decides, and why we believe it.
+
+    ``reads`` names what the rule looks at (the status line, the body...), ``says`` the
+    verdict it gives, ``evidence`` starts with the mall's label of certainty (e.g.
+    "known:" / "assumed:" for MakeShop, "confirmed:" / "inferred:" for Rakuten, or
+    "ours:" for a choice of GoQ's) and names its source; ``test`` decides whether the
+    rule applies.
+    """
+
+    name: str
+    reads: str
+    checks: frozenset
+    says: str
+    evidence: str
+    test: Callable

@@ -19,13 +19,14 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, NamedTuple
 
 import defusedxml
 import defusedxml.ElementTree
+
+from malls.verdicts import EvidenceRule
 
 from .api import RMS_TZ, Check, Outcome, Reason, normalize_shop_url
 
@@ -295,22 +296,12 @@ def _unexpected(check, reply):
 ALL = frozenset(Check)
 
 
-@dataclass(frozen=True)
-class Rule:
-    """One row of the table: what it reads, what it decides, and why we believe it.
-
-    ``reads`` is "status" (the status line only: decided before the body is read) or
-    "body". ``evidence`` starts with "confirmed:" (a public source states it),
-    "inferred:" (a reading of several sources; a design assumption to test) or
-    "ours:" (a choice of GoQ's, not a claim about RMS), and names its source.
-    """
-
-    name: str
-    reads: str
-    checks: frozenset
-    says: str
-    evidence: str
-    test: Callable
+# The table's rows (``malls.verdicts.EvidenceRule``). ``reads`` is "status" (the status
+# line only: decided before the body is read) or "body". ``evidence`` starts with
+# "confirmed:" (a public source states it), "inferred:" (a reading of several sources; a
+# design assumption to test) or "ours:" (a choice of GoQ's, not a claim about RMS), and
+# names its source.
+Rule = EvidenceRule
 
 
 RULES: tuple[Rule, ...] = (

@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 from typing import NamedTuple
 
 import defusedxml
 import defusedxml.ElementTree
+
+from malls.verdicts import EvidenceRule
 
 from ..api import Check, Outcome, Reason
 from .reading import codec_for, decoded_text, looks_like_html, mentions_maintenance
@@ -319,23 +320,13 @@ PRODUCT = frozenset({Check.PRODUCT_AUTH_CODE})
 LOGIN = frozenset({Check.PASSWORD})
 
 
-@dataclass(frozen=True)
-class Rule:
-    """One row of the table: what it reads, what it decides, and why we believe it.
-
-    ``reads`` is "status", "page" (any body), "orders", "product", "login", "words"
-    (a code and message found inside an answer, see ``classify``) or "history" (what
-    the shop's slot remembers, see ``escalate``). ``evidence`` starts with "known:"
-    (public documentation or public client code agree), "assumed:" (nobody has
-    published it) or "ours:" (a choice of GoQ's, not a claim about MakeShop).
-    """
-
-    name: str
-    reads: str
-    checks: frozenset
-    says: str
-    evidence: str
-    test: Callable
+# The table's rows (``malls.verdicts.EvidenceRule``). ``reads`` is "status", "page" (any
+# body), "orders", "product", "login", "words" (a code and message found inside an answer,
+# see ``classify``) or "history" (what the shop's slot remembers, see ``escalate``).
+# ``evidence`` starts with "known:" (public documentation or public client code agree),
+# "assumed:" (nobody has published it) or "ours:" (a choice of GoQ's, not a claim about
+# MakeShop).
+Rule = EvidenceRule
 
 
 RULES: tuple[Rule, ...] = (
