@@ -6,14 +6,14 @@ each number linking to the connection list filtered to exactly the shops it coun
 shops.
 """
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, timedelta
-from urllib.parse import urlencode
 
 from django.db.models import Count, Q
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+
+from malls.admin import figures
 
 from . import connections
 from .models import RakutenConnection
@@ -38,24 +38,16 @@ def expiry_condition(value: str, today: date) -> Q | None:
     }.get(value)
 
 
+CHANGELIST = "admin:rakuten_rakutenconnection_changelist"
+
+
 def changelist_url(params: dict) -> str:
     """The Rakuten connection list, filtered by the list's own filter parameters."""
-    url = reverse("admin:rakuten_rakutenconnection_changelist")
-    return f"{url}?{urlencode(params)}" if params else url
+    return figures.changelist_url(CHANGELIST, params)
 
 
-@dataclass(frozen=True)
-class Figure:
-    """One number on the overview and the list filter that shows exactly its shops."""
-
-    key: str
-    label: str
-    count: int
-    params: dict = field(default_factory=dict)
-
-    @property
-    def url(self) -> str:
-        return changelist_url(self.params)
+class Figure(figures.Figure):
+    changelist = CHANGELIST
 
 
 @dataclass(frozen=True)

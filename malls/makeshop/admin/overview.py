@@ -8,18 +8,17 @@ to those shops, and following it shows as many rows as the number says.
 """
 
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from urllib.parse import urlencode
 
 from django.db.models import Count, Q
 from django.db.models.fields.json import KT
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from malls import providers
+from malls.admin import figures
 from malls.makeshop.app import usage
 from malls.makeshop.models import MakeShopConnection
 from malls.models import ChangeRecord, MallShop
@@ -75,24 +74,16 @@ def likely_cause(connection) -> str:
     return _makeshop().likely_cause(connection)
 
 
+CHANGELIST = "admin:malls_makeshopconnection_changelist"
+
+
 def changelist_url(params: dict) -> str:
     """The MakeShop connection list, filtered by the list's own filter parameters."""
-    url = reverse("admin:malls_makeshopconnection_changelist")
-    return f"{url}?{urlencode(params)}" if params else url
+    return figures.changelist_url(CHANGELIST, params)
 
 
-@dataclass(frozen=True)
-class Figure:
-    """One number on the overview and the list filter that shows exactly its shops."""
-
-    key: str
-    label: str
-    count: int
-    params: dict = field(default_factory=dict)
-
-    @property
-    def url(self) -> str:
-        return changelist_url(self.params)
+class Figure(figures.Figure):
+    changelist = CHANGELIST
 
 
 # --- Counts ----------------------------------------------------------------------------
