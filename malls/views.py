@@ -6,14 +6,15 @@ its provider's URL patterns. Every view needs a signed-in member of a store.
 """
 
 from django.http import Http404, HttpResponseRedirect
-from django.shortcuts import render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
-from . import presenters, providers
+from . import presenters, providers, services
 from .access import member_store, store_member_required, use_store
+from .models import ChangeRecord, Mall
 
 
 @require_POST
@@ -63,3 +64,20 @@ def mall_list(request):
     )
 
 
+def add_shop(request, *, mall_code: str, form_class, settings_url_name: str, title, next_step):
+    """Add a shop on ``mall_code`` to the current store, then open its settings page.
+
+    The body of every mall's "add a shop" view (each keeps its own URL, decorators and
+    form); the shop is added through ``services.add_shop``, so it has its history.
+    """
+    mall = get_object_or_404(Mall, code=mall_code)
+    form = form_class(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        shop = services.add_shop(
+            store=request.store, mall=mall, name=form.cleaned_data["name"], actor=request.user,
+            source=ChangeRecord.Source.MERCHANT,
+        )
+        return redirect(settings_url_name, shop_pk=shop.pk)
+    return render(
+        request, "malls/add_shop.html", {"form": form, "title": title, "next_step": next_step}
+    )

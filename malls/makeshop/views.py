@@ -10,7 +10,7 @@ never cached.
 
 from django.contrib import messages
 from django.http import Http404, HttpResponseNotAllowed
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.utils import dateformat, timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
@@ -18,7 +18,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
 
-from malls import pending, providers, services
+from malls import pending, providers, views
 from malls.access import mall_shop_or_404, store_member_required
 from malls.makeshop import presenters
 from malls.makeshop import services as makeshop_services
@@ -51,19 +51,11 @@ def connection_of(shop) -> MakeShopConnection:
 @store_member_required
 def makeshop_add(request):
     """Add a MakeShop shop to the current store, then open its settings."""
-    mall = get_object_or_404(Mall, code=Mall.MAKESHOP)
-    form = AddMakeShopShopForm(request.POST if request.method == "POST" else None)
-    if request.method == "POST" and form.is_valid():
-        shop = services.add_shop(
-            store=request.store, mall=mall, name=form.cleaned_data["name"], actor=request.user,
-            source=ChangeRecord.Source.MERCHANT,
-        )
-        return redirect("malls:makeshop_settings", shop_pk=shop.pk)
-    return render(request, "malls/add_shop.html", {
-        "form": form,
-        "title": _("Add a MakeShop shop"),
-        "next_step": _("Give the shop a name, then enter its MakeShop settings on the next page."),
-    })
+    return views.add_shop(
+        request, mall_code=Mall.MAKESHOP, form_class=AddMakeShopShopForm,
+        settings_url_name="malls:makeshop_settings", title=_("Add a MakeShop shop"),
+        next_step=_("Give the shop a name, then enter its MakeShop settings on the next page."),
+    )
 
 
 # --- A MakeShop shop ---------------------------------------------------------------------

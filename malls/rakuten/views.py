@@ -8,16 +8,16 @@ settings are never cached, and the keys are hidden from error reports.
 """
 
 from django.contrib import messages
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods
 
-from malls import pending, services
+from malls import pending, views
 from malls.access import mall_shop_or_404, store_member_required
-from malls.models import ChangeRecord, Mall, MallShop
+from malls.models import MallShop
 
 from . import pages, verdicts
 from .client import MALL
@@ -62,19 +62,11 @@ def connection_of(shop) -> RakutenConnection:
 @store_member_required
 def rakuten_add(request):
     """Add a Rakuten shop to the current store, then open its settings."""
-    mall = get_object_or_404(Mall, code=MALL)
-    form = AddRakutenShopForm(request.POST if request.method == "POST" else None)
-    if request.method == "POST" and form.is_valid():
-        shop = services.add_shop(
-            store=request.store, mall=mall, name=form.cleaned_data["name"], actor=request.user,
-            source=ChangeRecord.Source.MERCHANT,
-        )
-        return redirect("malls:rakuten_settings", shop_pk=shop.pk)
-    return render(request, "malls/add_shop.html", {
-        "form": form,
-        "title": _("Add a Rakuten Ichiba shop"),
-        "next_step": _("Give the shop a name, then enter its RMS keys on the next page."),
-    })
+    return views.add_shop(
+        request, mall_code=MALL, form_class=AddRakutenShopForm,
+        settings_url_name="malls:rakuten_settings", title=_("Add a Rakuten Ichiba shop"),
+        next_step=_("Give the shop a name, then enter its RMS keys on the next page."),
+    )
 
 
 def _expired_message(request) -> None:
